@@ -19,7 +19,13 @@ struct vmp_backend {
 };
 
 /* Add a backend: declare its ops in backend-impl.h-style extern here and list it. */
+#if VMP_HAVE_LIBVIRT
+extern const struct vmp_backend_ops vmp_backend_libvirt;
+#endif
 const struct vmp_backend_ops *const vmp_backends[] = {
+#if VMP_HAVE_LIBVIRT
+	&vmp_backend_libvirt,
+#endif
 	NULL,
 };
 
