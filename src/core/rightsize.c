@@ -1,0 +1,397 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-VM memory and vCPU right-sizing (see rightsize.h and doc/policies.md). */
+#include "core/rightsize.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#define MIB_KIB 1024ull
+#define HOUR_MS (3600ll * 1000)
+#define MIN_MS (60ll * 1000)
+
+void
+vmp_mem_params_default(struct vmp_mem_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	/* VPA's memory buckets: first 10 MiB wide, 5 % apart, up to 1 TiB. */
+	p->hist.first_bucket = 10 * MIB_KIB;
+	p->hist.ratio = 1.05;
+	p->hist.max_value = 1024.0 * 1024 * 1024;
+	p->hist.half_life_ms = 24 * HOUR_MS;
+	p->peak_window_ms = 1 * HOUR_MS;
+	p->est.target_frac = 0.95;
+	p->est.lower_frac = 0.50;
+	p->est.upper_frac = 0.95;
+	p->est.margin_frac = 0.05;
+	p->est.sample_interval_ms = 5 * MIN_MS;
+	p->est.upper_conf_mult = 0.05;
+	p->est.lower_conf_mult = 0.001;
+	p->use_bounds = false;
+	p->dead_band_frac = 0.10;
+	p->cooldown_ms = 15 * MIN_MS;
+	p->step_max_frac = 0.25;
+	p->stale_ms = 3 * 5 * MIN_MS;
+	p->cache_keep_frac = 0.0;
+	p->headroom_frac = 0.10;
+	p->pressure_add_kib = 100 * MIB_KIB;
+	p->pressure_mult = 1.2;
+	p->major_faults_min = 1000;
+	p->psi_some_min = 10.0;
+	p->low_free_frac = 0.05;
+	p->floor_margin_frac = 0.10;
+	p->floor_window_ms = 1 * HOUR_MS;
+}
+
+void
+vmp_mem_params_vpa(struct vmp_mem_params *p)
+{
+	vmp_mem_params_default(p);
+	/* The Vertical Pod Autoscaler's recommender and updater, as published. */
+	p->peak_window_ms = 24 * HOUR_MS;
+	p->est.target_frac = 0.90;
+	p->est.lower_frac = 0.50;
+	p->est.upper_frac = 0.95;
+	p->est.margin_frac = 0.15;
+	p->est.upper_conf_mult = 1.0;
+	p->est.lower_conf_mult = 0.001;
+	p->use_bounds = true;
+	p->dead_band_frac = 0;
+	p->cooldown_ms = 0;
+	p->step_max_frac = 1.0;
+	p->headroom_frac = 0;
+	/* Only the OOM analogue (swap-in) bumps; VPA knows no other pressure signal. */
+	p->major_faults_min = 0;
+	p->psi_some_min = 0;
+	p->low_free_frac = 0;
+	p->floor_margin_frac = 0;
+	p->floor_window_ms = 0;
+}
+
+int
+vmp_mem_state_init(struct vmp_mem_state *s, const struct vmp_mem_params *p)
+{
+	struct vmp_usage_model m;
+	int r;
+
+	r = vmp_usage_model_init(&m, &p->hist, p->peak_window_ms);
+	if (r < 0)
+		return r;
+	memset(s, 0, sizeof(*s));
+	s->model = m;
+	return 0;
+}
+
+uint64_t
+vmp_mem_demand_kib(const struct vmp_mem_params *p, const struct vmp_mem_input *in)
+{
+	uint64_t free_kib, demand;
+
+	/* MemAvailable already counts the caches the guest can drop; MemFree does not. */
+	if (in->have_available)
+		free_kib = in->available_kib;
+	else
+		free_kib = in->unused_kib + in->caches_kib;
+	demand = free_kib < in->actual_kib ? in->actual_kib - free_kib : 0;
+	demand += (uint64_t)(p->cache_keep_frac * (double)in->caches_kib);
+	return demand < in->actual_kib ? demand : in->actual_kib;
+}
+
+static uint64_t
+max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static bool
+guest_pressure(const struct vmp_mem_params *p, const struct vmp_mem_input *in,
+	       struct vmp_decision *d)
+{
+	bool any = false;
+	double free_frac;
+
+	any |= vmp_decision_check(d, "swap_in_kib", (double)in->swap_in_kib, 0,
+				  in->swap_in_kib > 0);
+	if (p->major_faults_min > 0)
+		any |= vmp_decision_check(d, "major_faults", (double)in->major_faults,
+					  (double)p->major_faults_min,
+					  in->major_faults >= p->major_faults_min);
+	if (in->balloon_stalled)
+		any |= vmp_decision_check(d, "balloon_stalled", 1, 1, true);
+	if (p->psi_some_min > 0 && in->psi_some_avg10 >= 0)
+		any |= vmp_decision_check(d, "psi_some_avg10", in->psi_some_avg10,
+					  p->psi_some_min, in->psi_some_avg10 >= p->psi_some_min);
+	if (p->low_free_frac > 0 && in->actual_kib > 0) {
+		free_frac = in->have_available ? (double)in->available_kib : (double)in->unused_kib;
+		free_frac /= (double)in->actual_kib;
+		any |= vmp_decision_check(d, "guest_free_frac", free_frac, p->low_free_frac,
+					  free_frac < p->low_free_frac);
+	}
+	return any;
+}
+
+int
+vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits *lim,
+		     struct vmp_mem_state *s, const struct vmp_mem_input *in,
+		     uint64_t current_kib, int64_t now_ms, struct vmp_decision *d)
+{
+	uint64_t min_kib, max_kib, demand, floor_kib, want, live;
+	struct vmp_estimate est;
+	double cur = (double)current_kib, diff;
+
+	vmp_decision_init(d, "memory_kib", cur);
+	if (current_kib == 0)
+		return -EINVAL;
+	min_kib = lim->mem_min_kib;
+	max_kib = lim->mem_max_kib ? lim->mem_max_kib : UINT64_MAX;
+	if (max_kib < min_kib)
+		return -EINVAL;
+
+	if (!in->have_stats || in->stats_age_ms > p->stale_ms) {
+		vmp_decision_check(d, "stats_age_ms", in->have_stats ? (double)in->stats_age_ms : -1,
+				   (double)p->stale_ms, true);
+		vmp_decision_reject(d, "shrink", 0, "stats missing or stale");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_STATS_MISSING, cur);
+		s->pressure = false;
+		return 0;
+	}
+
+	/* Learn: demand history, and the recent peak that protects the VM. */
+	demand = vmp_mem_demand_kib(p, in);
+	s->demand_kib = demand;
+	vmp_usage_model_add(&s->model, (double)demand, 1.0, now_ms);
+	if (demand >= s->recent_peak_kib || now_ms - s->recent_peak_ms >= p->floor_window_ms) {
+		s->recent_peak_kib = demand;
+		s->recent_peak_ms = now_ms;
+	}
+	floor_kib = (uint64_t)((double)s->recent_peak_kib * (1.0 + p->floor_margin_frac));
+	floor_kib = max_u64(floor_kib, min_kib);
+	if (floor_kib > max_kib)
+		floor_kib = max_kib;
+	s->floor_kib = floor_kib;
+	vmp_decision_check(d, "demand_kib", (double)demand, cur, demand > current_kib);
+
+	s->pressure = guest_pressure(p, in, d);
+	if (lim->opt_out) {
+		vmp_decision_reject(d, "resize", cur, "vm opted out");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_OPT_OUT, cur);
+		return 0;
+	}
+
+	if (s->pressure) {
+		/* VPA's OOM bump, and at least pressure_add more than now. */
+		want = max_u64(demand + p->pressure_add_kib,
+			       (uint64_t)((double)demand * p->pressure_mult));
+		want = max_u64(want, current_kib + p->pressure_add_kib);
+		if (want > max_kib)
+			want = max_kib;
+		if (want <= current_kib) {
+			vmp_decision_reject(d, "grow", (double)want, "at mem_max");
+			vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_AT_BOUND, cur);
+			return 0;
+		}
+		vmp_usage_model_add(&s->model, (double)want, 1.0, now_ms);
+		vmp_decision_set(d, VMP_ACT_GROW, VMP_WHY_PRESSURE, (double)want);
+		s->last_change_ms = now_ms;
+		s->changed = true;
+		return 0;
+	}
+
+	vmp_usage_model_estimate(&s->model, &p->est, &est);
+	if (est.target <= 0) {
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_LEARNING, cur);
+		return 0;
+	}
+	live = (uint64_t)((double)demand * (1.0 + p->headroom_frac));
+	want = max_u64((uint64_t)est.target, max_u64(live, floor_kib));
+	if (want > max_kib)
+		want = max_kib;
+	if (want < min_kib)
+		want = min_kib;
+	vmp_decision_check(d, "target_kib", est.target, cur, est.target > cur);
+	vmp_decision_check(d, "confidence_days", est.confidence_days, 0, false);
+	diff = ((double)want - cur) / cur;
+
+	if (want > current_kib) {
+		bool short_now = live > current_kib;
+
+		if (p->use_bounds && !short_now &&
+		    !vmp_decision_check(d, "lower_bound_kib", est.lower, cur, cur < est.lower)) {
+			vmp_decision_reject(d, "grow", (double)want, "inside recommendation bounds");
+			return 0;
+		}
+		if (!short_now &&
+		    vmp_decision_check(d, "dead_band_frac", diff, p->dead_band_frac,
+				       diff < p->dead_band_frac)) {
+			vmp_decision_reject(d, "grow", (double)want, "inside dead band");
+			return 0;
+		}
+		vmp_decision_set(d, VMP_ACT_GROW, VMP_WHY_TARGET, (double)want);
+		s->last_change_ms = now_ms;
+		s->changed = true;
+		return 0;
+	}
+	/* Shrinking (or staying): every guard must pass. */
+	if (vmp_decision_check(d, "floor_kib", (double)floor_kib, cur, current_kib <= floor_kib)) {
+		vmp_decision_reject(d, "shrink", (double)want, "at protected floor");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_AT_BOUND, cur);
+		return 0;
+	}
+	if (want == current_kib)
+		return 0;
+	if (current_kib <= min_kib) {
+		vmp_decision_reject(d, "shrink", (double)want, "at mem_min");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_AT_BOUND, cur);
+		return 0;
+	}
+	if (vmp_decision_check(d, "dead_band_frac", -diff, p->dead_band_frac,
+			       -diff < p->dead_band_frac)) {
+		vmp_decision_reject(d, "shrink", (double)want, "inside dead band");
+		return 0;
+	}
+	if (!vmp_decision_check(d, "upper_bound_kib", est.upper, cur, cur > est.upper)) {
+		vmp_decision_reject(d, "shrink", (double)want, "history too short to be sure");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_LEARNING, cur);
+		return 0;
+	}
+	if (s->changed && vmp_decision_check(d, "since_change_ms", (double)(now_ms - s->last_change_ms),
+					     (double)p->cooldown_ms,
+					     now_ms - s->last_change_ms < p->cooldown_ms)) {
+		vmp_decision_reject(d, "shrink", (double)want, "cooldown");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_COOLDOWN, cur);
+		return 0;
+	}
+	if ((double)want < cur * (1.0 - p->step_max_frac)) {
+		vmp_decision_reject(d, "shrink to target", (double)want, "larger than step limit");
+		want = (uint64_t)(cur * (1.0 - p->step_max_frac));
+	}
+	want = max_u64(want, floor_kib);
+	vmp_decision_set(d, VMP_ACT_SHRINK, VMP_WHY_TARGET, (double)want);
+	s->last_change_ms = now_ms;
+	s->changed = true;
+	return 0;
+}
+
+void
+vmp_cpu_params_default(struct vmp_cpu_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	/* VPA's CPU buckets: first 0.01 cores wide, 5 % apart, up to 1000 cores. */
+	p->hist.first_bucket = 0.01;
+	p->hist.ratio = 1.05;
+	p->hist.max_value = 1000;
+	p->hist.half_life_ms = 24 * HOUR_MS;
+	p->est.target_frac = 0.95;
+	p->est.lower_frac = 0.50;
+	p->est.upper_frac = 0.95;
+	p->est.margin_frac = 0.15;
+	p->est.sample_interval_ms = 5 * MIN_MS;
+	p->est.upper_conf_mult = 1.0;
+	p->est.lower_conf_mult = 0.001;
+	p->saturated_frac = 0.90;
+	p->idle_frac = 0.50;
+	p->steal_max_frac = 0.10;
+	p->cooldown_ms = 30 * MIN_MS;
+	p->step_max = 1;
+	p->stale_ms = 3 * 5 * MIN_MS;
+	p->min_confidence_days = 1.0 / 24;
+}
+
+int
+vmp_cpu_state_init(struct vmp_cpu_state *s, const struct vmp_cpu_params *p)
+{
+	struct vmp_usage_model m;
+	int r;
+
+	r = vmp_usage_model_init(&m, &p->hist, 0);
+	if (r < 0)
+		return r;
+	memset(s, 0, sizeof(*s));
+	s->model = m;
+	return 0;
+}
+
+int
+vmp_rightsize_vcpus(const struct vmp_cpu_params *p, const struct vmp_vm_limits *lim,
+		    struct vmp_cpu_state *s, const struct vmp_cpu_input *in,
+		    unsigned current, int64_t now_ms, struct vmp_decision *d)
+{
+	unsigned min_v, max_v, need, want;
+	struct vmp_estimate est;
+	double util, idle_util;
+
+	vmp_decision_init(d, "vcpus", current);
+	if (current == 0)
+		return -EINVAL;
+	min_v = lim->vcpus_min ? lim->vcpus_min : 1;
+	max_v = lim->vcpus_max ? lim->vcpus_max : 4096;
+	if (max_v < min_v)
+		return -EINVAL;
+	if (!in->have_stats || in->stats_age_ms > p->stale_ms) {
+		vmp_decision_check(d, "stats_age_ms", in->have_stats ? (double)in->stats_age_ms : -1,
+				   (double)p->stale_ms, true);
+		vmp_decision_reject(d, "remove vcpu", current - 1, "stats missing or stale");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_STATS_MISSING, current);
+		return 0;
+	}
+	vmp_usage_model_add(&s->model, in->usage_cores, 1.0, now_ms);
+	if (lim->opt_out) {
+		vmp_decision_reject(d, "resize", current, "vm opted out");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_OPT_OUT, current);
+		return 0;
+	}
+	vmp_usage_model_estimate(&s->model, &p->est, &est);
+	need = (unsigned)ceil(est.target - 1e-9);
+	if (need < min_v)
+		need = min_v;
+	util = in->usage_cores / current;
+
+	if (vmp_decision_check(d, "usage_per_vcpu", util, p->saturated_frac,
+			       util >= p->saturated_frac)) {
+		if (vmp_decision_check(d, "steal_frac", in->steal_frac, p->steal_max_frac,
+				       in->steal_frac > p->steal_max_frac)) {
+			vmp_decision_reject(d, "hot-add", current + 1,
+					    "host steal high: more vCPUs would wait too");
+			return 0;
+		}
+		want = need > current + 1 ? need : current + 1;
+		if (want > current + p->step_max)
+			want = current + p->step_max;
+		if (want > max_v)
+			want = max_v;
+		if (want <= current) {
+			vmp_decision_reject(d, "hot-add", current + 1, "at vcpus_max");
+			vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_AT_BOUND, current);
+			return 0;
+		}
+		vmp_decision_set(d, VMP_ACT_GROW, VMP_WHY_SATURATED, want);
+		s->last_change_ms = now_ms;
+		s->changed = true;
+		return 0;
+	}
+	if (need >= current || current <= min_v)
+		return 0;
+	if (vmp_decision_check(d, "confidence_days", est.confidence_days, p->min_confidence_days,
+			       est.confidence_days < p->min_confidence_days)) {
+		vmp_decision_reject(d, "remove vcpu", current - 1, "history too short");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_LEARNING, current);
+		return 0;
+	}
+	idle_util = in->usage_cores / (current - 1);
+	if (!vmp_decision_check(d, "usage_per_remaining_vcpu", idle_util, p->idle_frac,
+				idle_util < p->idle_frac)) {
+		vmp_decision_reject(d, "remove vcpu", current - 1, "busy now");
+		return 0;
+	}
+	if (s->changed && vmp_decision_check(d, "since_change_ms", (double)(now_ms - s->last_change_ms),
+					     (double)p->cooldown_ms,
+					     now_ms - s->last_change_ms < p->cooldown_ms)) {
+		vmp_decision_reject(d, "remove vcpu", current - 1, "cooldown");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_COOLDOWN, current);
+		return 0;
+	}
+	vmp_decision_set(d, VMP_ACT_SHRINK, VMP_WHY_IDLE, current - 1);
+	s->last_change_ms = now_ms;
+	s->changed = true;
+	return 0;
+}
