@@ -1,32 +1,362 @@
 /* SPDX-License-Identifier: MIT */
-/* `vmpilot status`: not built yet; this row keeps the command table's shape. */
+/*
+ * `vmpilot status`: one line per VM of a hypervisor with live numbers (state, vCPUs,
+ * CPU % from two samples of CPU time, memory actual/used, swap activity), as a table,
+ * as JSON, or refreshed like top. Talks to the hypervisor only through the backend ops
+ * table, so it works with every backend.
+ */
+#include "backend/backend.h"
 #include "cli/cli.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATUS_DEFAULT_URI "qemu:///system"
+#define STATUS_FIRST_GAP_MS 1000   /* between the two samples of a one-shot status */
+
+enum { OPT_CONNECT = 1, OPT_JSON, OPT_WATCH, OPT_COUNT, OPT_TIMEOUT };
 
 static const struct vmp_cli_option status_options[] = {
+	{ "connect", 'c', "URI", "hypervisor URI (default " STATUS_DEFAULT_URI ")", OPT_CONNECT },
+	{ "json", 'j', NULL, "print JSON (one document per refresh)", OPT_JSON },
+	{ "watch", 'w', "N", "refresh every N seconds, like top", OPT_WATCH },
+	{ "count", 'n', "K", "with --watch: stop after K refreshes (default: never)", OPT_COUNT },
+	{ "timeout", 't', "MS", "bound on each hypervisor call (default 10000)", OPT_TIMEOUT },
 	{ 0 },
 };
+
+/* One VM in one sample. */
+struct status_vm {
+	struct vmp_vm_info info;
+	struct vmp_vm_stats st;
+	int st_ret;                /* 0, or the error of vm_stats */
+};
+
+struct status_sample {
+	struct status_vm *vms;
+	int n;
+};
+
+/* One output row: everything derived from two samples; "have_*" false = unknown. */
+struct status_row {
+	const struct status_vm *vm;
+	bool have_cpu;
+	double cpu_pct;            /* % of one host CPU (like top: 2 busy vCPUs = 200) */
+	uint64_t actual_kib;       /* balloon size, else the configured current memory */
+	bool have_guest_total;
+	uint64_t guest_total_kib;  /* MemTotal as the guest's balloon driver reports it */
+	bool have_used;
+	uint64_t used_kib;         /* MemTotal - MemAvailable inside the guest */
+	bool have_swap;
+	double swap_kib_s;         /* swap in + out per second */
+};
+
+static void
+sample_free(struct status_sample *s)
+{
+	free(s->vms);
+	s->vms = NULL;
+	s->n = 0;
+}
+
+/* Lists the VMs and samples each one. A VM whose stats fail keeps its error. */
+static int
+sample_take(struct vmp_backend *b, struct status_sample *ret)
+{
+	struct vmp_vm_info *infos = NULL;
+	int i, n;
+
+	n = vmp_backend_list_vms(b, &infos);
+	if (n < 0)
+		return n;
+	ret->vms = xcalloc((size_t)n + 1, sizeof(*ret->vms));
+	ret->n = n;
+	for (i = 0; i < n; i++) {
+		struct status_vm *v = &ret->vms[i];
+
+		v->info = infos[i];
+		if (v->info.state == VMP_VM_SHUTOFF)
+			continue; /* nothing to sample */
+		v->st_ret = vmp_backend_vm_stats(b, v->info.name, &v->st);
+		if (v->st_ret < 0)
+			fprintf(stderr, "vmpilot status: %s\n", vmp_backend_error(b));
+	}
+	free(infos);
+	return 0;
+}
+
+static const struct status_vm *
+sample_find(const struct status_sample *s, const char *name)
+{
+	int i;
+
+	for (i = 0; s && i < s->n; i++)
+		if (strcmp(s->vms[i].info.name, name) == 0)
+			return &s->vms[i];
+	return NULL;
+}
+
+static bool
+both_valid(const struct status_vm *a, const struct status_vm *b, uint32_t bit)
+{
+	return a && b && a->st_ret == 0 && b->st_ret == 0 && (a->st.valid & bit) &&
+	       (b->st.valid & bit) && b->st.sample_time_us > a->st.sample_time_us;
+}
+
+/* Derives the row of vm (in cur) from its previous sample prev (may be NULL). */
+static struct status_row
+make_row(const struct status_vm *prev, const struct status_vm *cur)
+{
+	struct status_row r = { .vm = cur };
+	const struct vmp_vm_stats *s = &cur->st;
+	double dt_s;
+
+	r.actual_kib = cur->info.memory_current_kib;
+	if (cur->st_ret == 0 && (s->valid & VMP_STAT_BALLOON_ACTUAL))
+		r.actual_kib = s->balloon_actual_kib;
+	if (cur->st_ret == 0 && (s->valid & VMP_STAT_MEM_AVAILABLE)) {
+		r.have_guest_total = true;
+		r.guest_total_kib = s->mem_available_kib;
+		if ((s->valid & VMP_STAT_MEM_USABLE) && s->mem_usable_kib <= s->mem_available_kib) {
+			r.have_used = true;
+			r.used_kib = s->mem_available_kib - s->mem_usable_kib;
+		}
+	}
+	dt_s = prev ? (double)(s->sample_time_us - prev->st.sample_time_us) / 1e6 : 0;
+	if (both_valid(prev, cur, VMP_STAT_CPU_TIME) && s->cpu_time_ns >= prev->st.cpu_time_ns) {
+		r.have_cpu = true;
+		r.cpu_pct = (double)(s->cpu_time_ns - prev->st.cpu_time_ns) / (dt_s * 1e9) * 100.0;
+	}
+	if (both_valid(prev, cur, VMP_STAT_SWAP) &&
+	    s->swap_in_kib + s->swap_out_kib >= prev->st.swap_in_kib + prev->st.swap_out_kib) {
+		r.have_swap = true;
+		r.swap_kib_s = (double)(s->swap_in_kib + s->swap_out_kib - prev->st.swap_in_kib -
+					prev->st.swap_out_kib) / dt_s;
+	}
+	return r;
+}
+
+static void
+fmt_mib(char *buf, size_t size, bool have, uint64_t kib)
+{
+	if (have)
+		snprintf(buf, size, "%.0f", (double)kib / 1024.0);
+	else
+		snprintf(buf, size, "-");
+}
+
+static void
+print_table(FILE *out, const char *uri, const struct status_sample *prev,
+	    const struct status_sample *cur)
+{
+	int i;
+
+	fprintf(out, "%-20s %-10s %7s %7s %11s %11s %11s %9s\n", "NAME", "STATE", "VCPUS",
+		"CPU%", "ACTUAL-MIB", "GUEST-MIB", "USED-MIB", "SWAP-KIB/S");
+	for (i = 0; i < cur->n; i++) {
+		struct status_row r = make_row(sample_find(prev, cur->vms[i].info.name),
+					       &cur->vms[i]);
+		const struct vmp_vm_info *vi = &cur->vms[i].info;
+		char vcpus[32], cpu[32], actual[32], total[32], used[32], swap[32];
+
+		snprintf(vcpus, sizeof(vcpus), "%u/%u", vi->vcpus_current, vi->vcpus_max);
+		if (r.have_cpu)
+			snprintf(cpu, sizeof(cpu), "%.1f", r.cpu_pct);
+		else
+			snprintf(cpu, sizeof(cpu), "-");
+		fmt_mib(actual, sizeof(actual), true, r.actual_kib);
+		fmt_mib(total, sizeof(total), r.have_guest_total, r.guest_total_kib);
+		fmt_mib(used, sizeof(used), r.have_used, r.used_kib);
+		if (r.have_swap)
+			snprintf(swap, sizeof(swap), "%.0f", r.swap_kib_s);
+		else
+			snprintf(swap, sizeof(swap), "-");
+		fprintf(out, "%-20s %-10s %7s %7s %11s %11s %11s %9s\n", vi->name,
+			vmp_vm_state_name(vi->state), vcpus, cpu, actual, total, used, swap);
+	}
+	if (cur->n == 0)
+		fprintf(out, "(no vms on %s)\n", uri);
+}
+
+static json_t *
+opt_num(bool have, double v)
+{
+	return have ? json_real(v) : json_null();
+}
+
+static json_t *
+opt_int(bool have, uint64_t v)
+{
+	return have ? json_integer((json_int_t)v) : json_null();
+}
+
+static void
+print_json(FILE *out, const char *uri, const struct status_sample *prev,
+	   const struct status_sample *cur)
+{
+	json_t *root = json_object(), *vms = json_array();
+	char *text;
+	int i;
+
+	for (i = 0; i < cur->n; i++) {
+		struct status_row r = make_row(sample_find(prev, cur->vms[i].info.name),
+					       &cur->vms[i]);
+		const struct vmp_vm_info *vi = &cur->vms[i].info;
+		json_t *o = json_object();
+
+		json_object_set_new(o, "name", json_string(vi->name));
+		json_object_set_new(o, "uuid", json_string(vi->uuid));
+		json_object_set_new(o, "state", json_string(vmp_vm_state_name(vi->state)));
+		json_object_set_new(o, "vcpus_current", json_integer(vi->vcpus_current));
+		json_object_set_new(o, "vcpus_max", json_integer(vi->vcpus_max));
+		json_object_set_new(o, "cpu_pct", opt_num(r.have_cpu, r.cpu_pct));
+		json_object_set_new(o, "memory_actual_kib", json_integer((json_int_t)r.actual_kib));
+		json_object_set_new(o, "memory_max_kib",
+				    json_integer((json_int_t)vi->memory_max_kib));
+		json_object_set_new(o, "guest_mem_total_kib",
+				    opt_int(r.have_guest_total, r.guest_total_kib));
+		json_object_set_new(o, "guest_mem_used_kib", opt_int(r.have_used, r.used_kib));
+		json_object_set_new(o, "swap_kib_per_s", opt_num(r.have_swap, r.swap_kib_s));
+		json_object_set_new(o, "balloon", json_boolean(vi->has_balloon));
+		json_object_set_new(o, "stats_period_s", json_integer(vi->stats_period_s));
+		json_object_set_new(o, "stats_ok", json_boolean(cur->vms[i].st_ret == 0));
+		json_array_append_new(vms, o);
+	}
+	json_object_set_new(root, "uri", json_string(uri));
+	json_object_set_new(root, "vms", vms);
+	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fprintf(out, "%s\n", text);
+	free(text);
+	json_decref(root);
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static bool
+any_stats_failed(const struct status_sample *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->vms[i].st_ret < 0)
+			return true;
+	return false;
+}
 
 static int
 run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
-	int id;
+	struct status_sample prev = { 0 }, cur = { 0 };
+	const char *uri = STATUS_DEFAULT_URI;
+	struct vmp_backend *b = NULL;
+	uint64_t watch_s = 0, count = 0, timeout_ms = 10000, done = 0;
+	bool json = false, clear;
+	char *err = NULL;
+	int id, r, rc = VMP_EXIT_OK;
 
-	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0)
-		;
+	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
+		switch (id) {
+		case OPT_CONNECT:
+			uri = p.optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_WATCH:
+			if (vmp_parse_u64(p.optarg, &watch_s) < 0 || watch_s == 0 || watch_s > 86400)
+				return vmp_cli_usage_error(cmd, "--watch needs seconds in 1..86400, "
+							   "not '%s'", p.optarg);
+			break;
+		case OPT_COUNT:
+			if (vmp_parse_u64(p.optarg, &count) < 0 || count == 0)
+				return vmp_cli_usage_error(cmd, "--count needs a positive number, "
+							   "not '%s'", p.optarg);
+			break;
+		case OPT_TIMEOUT:
+			if (vmp_parse_u64(p.optarg, &timeout_ms) < 0 || timeout_ms == 0 ||
+			    timeout_ms > 3600000)
+				return vmp_cli_usage_error(cmd, "--timeout needs milliseconds in "
+							   "1..3600000, not '%s'", p.optarg);
+			break;
+		}
+	}
 	if (id == VMP_CLI_HELP)
 		return VMP_EXIT_OK;
 	if (id == VMP_CLI_ERROR)
 		return VMP_EXIT_USAGE;
-	fprintf(stderr, "vmpilot status: not implemented yet\n");
-	return VMP_EXIT_USAGE;
+	if (p.optind < argc)
+		return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
+	if (count && !watch_s)
+		return vmp_cli_usage_error(cmd, "--count needs --watch");
+
+	r = vmp_backend_open(uri, (unsigned)timeout_ms, &b, &err);
+	if (r < 0) {
+		fprintf(stderr, "vmpilot status: %s\n", err);
+		free(err);
+		return r == -EPROTONOSUPPORT ? VMP_EXIT_USAGE : VMP_EXIT_FINDING;
+	}
+	clear = watch_s && !json && isatty(STDOUT_FILENO);
+	r = sample_take(b, &prev);
+	if (r < 0)
+		goto fail;
+	for (;;) {
+		/* The first frame comes after 1 s, later ones every --watch seconds. */
+		sleep_ms(done == 0 ? STATUS_FIRST_GAP_MS : (unsigned)watch_s * 1000);
+		r = sample_take(b, &cur);
+		if (r < 0)
+			goto fail;
+		if (clear)
+			fputs("\033[H\033[2J", stdout);
+		if (json)
+			print_json(stdout, uri, &prev, &cur);
+		else
+			print_table(stdout, uri, &prev, &cur);
+		fflush(stdout);
+		if (any_stats_failed(&cur))
+			rc = VMP_EXIT_FINDING;
+		sample_free(&prev);
+		prev = cur;
+		cur = (struct status_sample){ 0 };
+		done++;
+		if (!watch_s || (count && done >= count))
+			break;
+	}
+	sample_free(&prev);
+	vmp_backend_close(b);
+	return rc;
+fail:
+	fprintf(stderr, "vmpilot status: %s\n", vmp_backend_error(b));
+	sample_free(&prev);
+	sample_free(&cur);
+	vmp_backend_close(b);
+	return VMP_EXIT_FINDING;
 }
 
 const struct vmp_cli_command vmp_cmd_status = {
 	.name = "status",
 	.summary = "show the VMs of a hypervisor with live numbers",
 	.synopsis = "",
-	.description = "One line per VM from a libvirt or QMP backend.",
+	.description =
+		"One line per VM from a libvirt or QMP backend: state, vCPUs (current/max),\n"
+		"CPU % of one host CPU (from two samples of CPU time, 1 s apart or the --watch\n"
+		"period), memory: ACTUAL (balloon size), GUEST (MemTotal seen by the guest),\n"
+		"USED (MemTotal - MemAvailable inside the guest), and swap in+out per second.\n"
+		"'-' means the hypervisor does not report that number (e.g. no balloon stats\n"
+		"period). Exit status 1 if the hypervisor or a VM's stats could not be read.",
 	.options = status_options,
 	.run = run_status,
 };
