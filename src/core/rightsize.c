@@ -297,6 +297,40 @@ vmp_cpu_params_default(struct vmp_cpu_params *p)
 	p->min_confidence_days = 1.0 / 24;
 }
 
+void
+vmp_cpu_params_vpa(struct vmp_cpu_params *p)
+{
+	vmp_cpu_params_default(p);
+	p->est.target_frac = 0.90;
+	p->est.upper_frac = 0.95;
+	p->use_bounds = true;
+	p->cooldown_ms = 0;
+}
+
+/* VPA's updater: act only when the current size is outside [lower, upper]. */
+static void
+vcpus_vpa(const struct vmp_estimate *est, unsigned current, unsigned min_v, unsigned max_v,
+	  struct vmp_decision *d)
+{
+	unsigned want = (unsigned)ceil(est->target - 1e-9);
+	double lo = ceil(est->lower - 1e-9), hi = ceil(est->upper - 1e-9);
+
+	if (want < min_v)
+		want = min_v;
+	if (want > max_v)
+		want = max_v;
+	if (est->target <= 0) {
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_LEARNING, current);
+		return;
+	}
+	if (!vmp_decision_check(d, "outside_bounds", current, current < lo ? lo : hi,
+				current < lo || current > hi) || want == current) {
+		vmp_decision_reject(d, "set vcpus", want, "inside recommendation bounds");
+		return;
+	}
+	vmp_decision_set(d, want > current ? VMP_ACT_GROW : VMP_ACT_SHRINK, VMP_WHY_TARGET, want);
+}
+
 int
 vmp_cpu_state_init(struct vmp_cpu_state *s, const struct vmp_cpu_params *p)
 {
@@ -341,6 +375,14 @@ vmp_rightsize_vcpus(const struct vmp_cpu_params *p, const struct vmp_vm_limits *
 		return 0;
 	}
 	vmp_usage_model_estimate(&s->model, &p->est, &est);
+	if (p->use_bounds) {
+		vcpus_vpa(&est, current, min_v, max_v, d);
+		if (d->action != VMP_ACT_NONE) {
+			s->last_change_ms = now_ms;
+			s->changed = true;
+		}
+		return 0;
+	}
 	need = (unsigned)ceil(est.target - 1e-9);
 	if (need < min_v)
 		need = min_v;

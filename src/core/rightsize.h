@@ -98,9 +98,12 @@ struct vmp_cpu_params {
 	unsigned step_max;                   /* vCPUs added per cycle at most */
 	int64_t stale_ms;
 	double min_confidence_days;          /* no removal with less history */
+	bool use_bounds;                     /* VPA-style: set ceil(target) when outside bounds */
 };
 
 void vmp_cpu_params_default(struct vmp_cpu_params *p);
+/* The VPA-like baseline: ceil(P90 × 1.15) vCPUs, applied when outside VPA's bounds. */
+void vmp_cpu_params_vpa(struct vmp_cpu_params *p);
 
 struct vmp_cpu_input {
 	bool have_stats;
