@@ -328,6 +328,10 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 				v->alloc_kib = (uint64_t)v->s->mem_prov_kib;
 				v->vcpus = cores_of(v->s);
 			}
+			if (policy == VMP_REPLAY_STATIC) {
+				v->alloc_kib = (uint64_t)v->s->mem_prov_kib;
+				v->vcpus = cores_of(v->s);
+			}
 			/* The VM's configuration bounds every policy. */
 			if ((double)v->alloc_kib > v->s->mem_prov_kib)
 				v->alloc_kib = (uint64_t)v->s->mem_prov_kib;

@@ -23,9 +23,9 @@ vmp_mem_params_default(struct vmp_mem_params *p)
 	p->est.target_frac = 0.95;
 	p->est.lower_frac = 0.50;
 	p->est.upper_frac = 0.95;
-	p->est.margin_frac = 0.05;
+	p->est.margin_frac = 0.15;
 	p->est.sample_interval_ms = 5 * MIN_MS;
-	p->est.upper_conf_mult = 0.05;
+	p->est.upper_conf_mult = 0.3;
 	p->est.lower_conf_mult = 0.001;
 	p->use_bounds = false;
 	p->dead_band_frac = 0.10;
@@ -33,7 +33,7 @@ vmp_mem_params_default(struct vmp_mem_params *p)
 	p->step_max_frac = 0.25;
 	p->stale_ms = 3 * 5 * MIN_MS;
 	p->cache_keep_frac = 0.0;
-	p->headroom_frac = 0.10;
+	p->headroom_frac = 0.50;
 	p->pressure_add_kib = 100 * MIB_KIB;
 	p->pressure_mult = 1.2;
 	p->major_faults_min = 1000;
@@ -202,7 +202,8 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_LEARNING, cur);
 		return 0;
 	}
-	live = (uint64_t)((double)demand * (1.0 + p->headroom_frac));
+	live = max_u64((uint64_t)((double)demand * (1.0 + p->headroom_frac)),
+		       demand + p->headroom_min_kib);
 	want = max_u64((uint64_t)est.target, max_u64(live, floor_kib));
 	if (want > max_kib)
 		want = max_kib;
@@ -226,6 +227,11 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 			vmp_decision_reject(d, "grow", (double)want, "inside dead band");
 			return 0;
 		}
+		/* Growing because short: overshoot by the dead band so noise does not re-trigger. */
+		if (short_now && (double)want < (double)live * (1.0 + p->dead_band_frac))
+			want = (uint64_t)((double)live * (1.0 + p->dead_band_frac));
+		if (want > max_kib)
+			want = max_kib;
 		vmp_decision_set(d, VMP_ACT_GROW, VMP_WHY_TARGET, (double)want);
 		s->last_change_ms = now_ms;
 		s->changed = true;

@@ -32,7 +32,8 @@ struct vmp_mem_params {
 	double step_max_frac;                /* largest shrink per cycle, fraction of current */
 	int64_t stale_ms;                    /* stats older than this are stale */
 	double cache_keep_frac;              /* share of the guest's page cache counted as demand */
-	double headroom_frac;                /* never below demand now × (1 + headroom) */
+	double headroom_frac;                /* never below demand now × (1 + headroom) ... */
+	uint64_t headroom_min_kib;           /* ... nor below demand now + this */
 	uint64_t pressure_add_kib;           /* pressure bump: max(demand + add, demand × mult) */
 	double pressure_mult;
 	uint64_t major_faults_min;           /* major faults per cycle that count as pressure */
