@@ -22,10 +22,12 @@ struct vmp_backend {
 #if VMP_HAVE_LIBVIRT
 extern const struct vmp_backend_ops vmp_backend_libvirt;
 #endif
+extern const struct vmp_backend_ops vmp_backend_qmp;
 const struct vmp_backend_ops *const vmp_backends[] = {
 #if VMP_HAVE_LIBVIRT
 	&vmp_backend_libvirt,
 #endif
+	&vmp_backend_qmp,
 	NULL,
 };
 

@@ -536,6 +536,29 @@ print_qemu_log(struct vmp_guest *g)
 }
 
 int
+vmp_guest_wait_qmp(struct vmp_guest *g, unsigned timeout_ms)
+{
+	int64_t deadline = vmp_guest_now_ms() + timeout_ms;
+	struct stat st;
+
+	for (;;) {
+		if (stat(g->qmp_socket, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		if (!vmp_guest_alive(g)) {
+			warnmsg("guest '%s': QEMU exited before creating its QMP socket", g->name);
+			print_qemu_log(g);
+			return -ECHILD;
+		}
+		if (vmp_guest_now_ms() >= deadline) {
+			warnmsg("guest '%s': no QMP socket '%s' within %u ms", g->name, g->qmp_socket,
+				timeout_ms);
+			return -ETIMEDOUT;
+		}
+		sleep_ms(50);
+	}
+}
+
+int
 vmp_guest_wait_boot(struct vmp_guest *g, unsigned timeout_ms)
 {
 	int64_t deadline = vmp_guest_now_ms() + timeout_ms;
@@ -717,9 +740,22 @@ vmp_guest_parse_stats(const char *line, struct vmp_guest_stats *ret)
 int
 vmp_guest_stats(struct vmp_guest *g, struct vmp_guest_stats *ret, unsigned timeout_ms)
 {
+	int64_t deadline = vmp_guest_now_ms() + timeout_ms;
 	char *reply = NULL;
-	int r = vmp_guest_cmd(g, "stats", &reply, timeout_ms);
+	int r;
 
+	/*
+	 * "stats" is idempotent, so it is retried on a fresh connection every 3 s: right after
+	 * a migration the first connection to the destination's agent socket can stay
+	 * unanswered (the port's open/close notice to the guest races the resume).
+	 */
+	for (;;) {
+		int64_t left = deadline - vmp_guest_now_ms();
+
+		r = vmp_guest_cmd(g, "stats", &reply, (unsigned)(left > 3000 ? 3000 : left > 0 ? left : 1));
+		if (r != -ETIMEDOUT || vmp_guest_now_ms() >= deadline)
+			break;
+	}
 	if (r < 0)
 		return r;
 	r = vmp_guest_parse_stats(reply, ret);

@@ -194,17 +194,15 @@ job_dirty(unsigned long mb, unsigned long rate_mbps)
 {
 	unsigned char *p = alloc_mb(mb);
 	unsigned long pages = (mb << 20) / PAGE, i = 0;
-	/* Dirty in 1 MiB bursts, then sleep so the average rate is rate_mbps. */
+	/* Dirty in 1 MiB bursts, then sleep so the average rate is rate_mbps. Every write
+	 * changes the page's content (QEMU's page sampling compares hashes). */
 	long sleep_ns = rate_mbps ? 1000000000L / (long)rate_mbps : 0;
-	unsigned char gen = 0;
 
 	for (;;) {
 		for (unsigned k = 0; k < 256; k++) {
-			p[i * PAGE] = gen;
-			if (++i == pages) {
+			p[i * PAGE]++;
+			if (++i == pages)
 				i = 0;
-				gen++;
-			}
 		}
 		if (sleep_ns) {
 			struct timespec ts = { 0, sleep_ns };

@@ -1,0 +1,1279 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The QMP backend: QEMU processes driven directly over their QMP monitor sockets,
+ * without libvirt. URI: qmp:///path/to/dir — every unix socket NAME.sock in that
+ * directory is the QMP monitor of one VM called NAME (QEMU started with
+ * `-qmp unix:/path/to/dir/NAME.sock,server=on,wait=off`). See doc/design/qmp-backend.md.
+ *
+ * One QMP connection per VM, opened on first use and reopened after a disconnect. QEMU
+ * serves one QMP client at a time, so while vmpilot holds a VM's socket no other QMP
+ * client can use it. Host facts and host stats come from this machine's /proc (the
+ * sockets are local); per-vCPU times come from the vCPU threads' schedstat.
+ */
+#include "config.h"
+#include "backend/backend.h"
+#include "backend/qmp-client.h"
+#include "util/fileio.h"
+#include "util/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define QMP_SCHEME "qmp://"
+/* Guest stats polling period the backend turns on when a VM has none (seconds). */
+#define QMP_STATS_PERIOD_S 2
+/* "Unlimited" migration bandwidth: QEMU's default cap is 128 MiB/s. */
+#define QMP_BANDWIDTH_UNLIMITED ((json_int_t)1 << 40)
+
+struct qmp_vm {
+	char *name;
+	struct vmp_qmp *q;
+	char *balloon_path;        /* QOM path of the balloon device, NULL until found */
+	bool stats_enabled;        /* guest-stats-polling-interval checked/set */
+	bool postcopy_wanted;
+	bool postcopy_started;
+	struct qmp_vm *next;
+};
+
+struct qmp_priv {
+	char *dir;
+	struct qmp_vm *vms;
+};
+
+static struct qmp_priv *
+priv(struct vmp_backend *b)
+{
+	return vmp_backend_priv(b);
+}
+
+static int64_t
+deadline(struct vmp_backend *b)
+{
+	return vmp_qmp_now_ms() + vmp_backend_timeout_ms(b);
+}
+
+static bool
+qmp_accepts(const char *uri)
+{
+	return vmp_str_starts_with(uri, QMP_SCHEME);
+}
+
+/* "qmp:///run/vmpilot/qmp" -> "/run/vmpilot/qmp"; NULL if not of that form. */
+static char *
+uri_dir(const char *uri)
+{
+	const char *p;
+
+	if (!vmp_str_starts_with(uri, QMP_SCHEME))
+		return NULL;
+	p = uri + strlen(QMP_SCHEME);
+	if (p[0] != '/')
+		return NULL;   /* qmp://host/... : remote QMP is not supported */
+	return xstrdup(p);
+}
+
+static int
+qmp_open(struct vmp_backend *b, const char *uri)
+{
+	struct qmp_priv *p;
+	struct stat st;
+	char *dir = uri_dir(uri);
+
+	if (!dir)
+		return vmp_backend_fail(b, EINVAL, "cannot open '%s': expected qmp:///path/to/dir "
+					"(a local directory of QMP sockets)", uri);
+	if (stat(dir, &st) < 0) {
+		int e = errno;
+
+		vmp_backend_fail(b, e, "cannot open '%s': directory '%s': %s", uri, dir, strerror(e));
+		free(dir);
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		vmp_backend_fail(b, ENOTDIR, "cannot open '%s': '%s' is not a directory", uri, dir);
+		free(dir);
+		return -ENOTDIR;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->dir = dir;
+	vmp_backend_set_priv(b, p);
+	return 0;
+}
+
+static void
+qmp_close_backend(struct vmp_backend *b)
+{
+	struct qmp_priv *p = priv(b);
+	struct qmp_vm *v, *next;
+
+	if (!p)
+		return;
+	for (v = p->vms; v; v = next) {
+		next = v->next;
+		vmp_qmp_close(v->q);
+		free(v->balloon_path);
+		free(v->name);
+		free(v);
+	}
+	free(p->dir);
+	free(p);
+}
+
+static bool
+valid_vm_name(const char *vm)
+{
+	return vm && vm[0] && !strchr(vm, '/') && strcmp(vm, ".") && strcmp(vm, "..") &&
+	       strlen(vm) < VMP_NAME_MAX;
+}
+
+static struct qmp_vm *
+vm_entry(struct qmp_priv *p, const char *vm)
+{
+	struct qmp_vm *v;
+
+	for (v = p->vms; v; v = v->next)
+		if (!strcmp(v->name, vm))
+			return v;
+	v = xcalloc(1, sizeof(*v));
+	v->name = xstrdup(vm);
+	v->next = p->vms;
+	p->vms = v;
+	return v;
+}
+
+/* Forgets what we knew about a VM whose connection broke (QEMU may have restarted). */
+static void
+vm_reset(struct qmp_vm *v)
+{
+	vmp_qmp_close(v->q);
+	v->q = NULL;
+	free(v->balloon_path);
+	v->balloon_path = NULL;
+	v->stats_enabled = false;
+}
+
+/*
+ * Returns the VM's entry with a live connection, or a negative errno with the backend
+ * error "cannot WHAT of vm 'NAME': ..." set.
+ */
+static int
+vm_get(struct vmp_backend *b, const char *vm, const char *what, int64_t dl,
+       struct qmp_vm **ret_v)
+{
+	struct qmp_priv *p = priv(b);
+	struct qmp_vm *v;
+	char *path, *err = NULL;
+	int r;
+
+	if (!valid_vm_name(vm))
+		return vmp_backend_fail(b, EINVAL, "cannot %s of vm '%s': invalid vm name", what,
+					vm ? vm : "");
+	v = vm_entry(p, vm);
+	if (v->q && vmp_qmp_connected(v->q)) {
+		*ret_v = v;
+		return 0;
+	}
+	vm_reset(v);
+	path = xasprintf("%s/%s.sock", p->dir, vm);
+	r = vmp_qmp_connect(path, dl, &v->q, &err);
+	free(path);
+	if (r < 0) {
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			vmp_backend_fail(b, r, "cannot %s of vm '%s': no such vm (%s)", what, vm, err);
+		else
+			vmp_backend_fail(b, r, "cannot %s of vm '%s': %s", what, vm, err);
+		free(err);
+		return r;
+	}
+	*ret_v = v;
+	return 0;
+}
+
+/*
+ * Runs one command for an operation; on failure sets "cannot WHAT of vm 'NAME': ..." and
+ * drops a broken connection (the next operation reconnects).
+ */
+static int
+vm_exec_class(struct vmp_backend *b, struct qmp_vm *v, const char *what, const char *cmd,
+	      json_t *args, int64_t dl, json_t **ret, char **ret_class)
+{
+	char *err = NULL;
+	int r = vmp_qmp_execute_class(v->q, cmd, args, dl, ret, ret_class, &err);
+
+	if (r < 0) {
+		if (r == -EIO)
+			vmp_backend_fail(b, r, "cannot %s of vm '%s': %s: %s", what, v->name, cmd, err);
+		else
+			vmp_backend_fail(b, r, "cannot %s of vm '%s': %s", what, v->name, err);
+		free(err);
+		if (!vmp_qmp_connected(v->q))
+			vm_reset(v);
+	}
+	return r;
+}
+
+static int
+vm_exec(struct vmp_backend *b, struct qmp_vm *v, const char *what, const char *cmd,
+	json_t *args, int64_t dl, json_t **ret)
+{
+	return vm_exec_class(b, v, what, cmd, args, dl, ret, NULL);
+}
+
+static uint64_t
+juint(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (json_is_integer(v) && json_integer_value(v) > 0)
+		return (uint64_t)json_integer_value(v);
+	if (json_is_real(v) && json_real_value(v) > 0)
+		return (uint64_t)json_real_value(v);
+	return 0;
+}
+
+static const char *
+jstr(json_t *obj, const char *key)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	return s ? s : "";
+}
+
+/* ---- host facts from this machine's /proc and /sys ---- */
+
+static uint64_t
+meminfo_kib(const char *buf, const char *key)
+{
+	const char *p = strstr(buf, key);
+	uint64_t v = 0;
+
+	if (p)
+		sscanf(p + strlen(key), " %" SCNu64, &v);
+	return v;
+}
+
+static int
+qmp_host_info(struct vmp_backend *b, struct vmp_host_info *ret)
+{
+	struct vmp_host_info h = { 0 };
+	struct qmp_vm *v;
+	char *buf = NULL;
+	DIR *d;
+	struct dirent *e;
+	int r;
+
+	if (gethostname(h.hostname, sizeof(h.hostname) - 1) < 0)
+		snprintf(h.hostname, sizeof(h.hostname), "localhost");
+	h.cpus = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	r = vmp_read_file(NULL, "/proc/meminfo", &buf, NULL);
+	if (r < 0)
+		return vmp_backend_fail(b, r, "cannot get host info: '/proc/meminfo': %s",
+					strerror(-r));
+	h.memory_kib = meminfo_kib(buf, "MemTotal:");
+	free(buf);
+	d = opendir("/sys/devices/system/node");
+	if (d) {
+		while ((e = readdir(d)))
+			if (vmp_str_starts_with(e->d_name, "node") && e->d_name[4] >= '0' &&
+			    e->d_name[4] <= '9')
+				h.numa_nodes++;
+		closedir(d);
+	}
+	if (!h.numa_nodes)
+		h.numa_nodes = 1;
+	snprintf(h.hypervisor, sizeof(h.hypervisor), "QEMU");
+	for (v = priv(b)->vms; v; v = v->next) {
+		if (v->q && vmp_qmp_version(v->q)[0]) {
+			snprintf(h.hypervisor, sizeof(h.hypervisor), "QEMU %s", vmp_qmp_version(v->q));
+			break;
+		}
+	}
+	*ret = h;
+	return 0;
+}
+
+static void
+read_psi(const char *path, double *some, double *full, bool *ok)
+{
+	char *buf = NULL, *p;
+
+	if (vmp_read_file(NULL, path, &buf, NULL) < 0)
+		return;
+	p = strstr(buf, "some avg10=");
+	if (p && some)
+		*some = strtod(p + 11, NULL);
+	p = strstr(buf, "full avg10=");
+	if (p && full)
+		*full = strtod(p + 11, NULL);
+	*ok = true;
+	free(buf);
+}
+
+static int
+qmp_host_stats(struct vmp_backend *b, struct vmp_host_stats *ret)
+{
+	struct vmp_host_stats s = { 0 };
+	unsigned long long t[10] = { 0 }, total = 0;
+	long tick = sysconf(_SC_CLK_TCK);
+	struct timespec ts;
+	char *buf = NULL;
+	int r;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s.sample_time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	r = vmp_read_file(NULL, "/proc/stat", &buf, NULL);
+	if (r < 0)
+		return vmp_backend_fail(b, r, "cannot get host stats: '/proc/stat': %s", strerror(-r));
+	if (sscanf(buf, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &t[0], &t[1], &t[2], &t[3],
+		   &t[4], &t[5], &t[6], &t[7]) < 4) {
+		free(buf);
+		return vmp_backend_fail(b, EINVAL, "cannot get host stats: '/proc/stat': no cpu line");
+	}
+	free(buf);
+	for (int i = 0; i < 8; i++)
+		total += t[i];
+	if (tick <= 0)
+		tick = 100;
+	s.cpu_total_ns = total * (1000000000ull / (unsigned long long)tick);
+	s.cpu_busy_ns = (total - t[3] - t[4]) * (1000000000ull / (unsigned long long)tick);
+	r = vmp_read_file(NULL, "/proc/meminfo", &buf, NULL);
+	if (r < 0)
+		return vmp_backend_fail(b, r, "cannot get host stats: '/proc/meminfo': %s",
+					strerror(-r));
+	s.mem_total_kib = meminfo_kib(buf, "MemTotal:");
+	s.mem_free_kib = meminfo_kib(buf, "MemFree:");
+	s.mem_available_kib = meminfo_kib(buf, "MemAvailable:");
+	s.swap_total_kib = meminfo_kib(buf, "SwapTotal:");
+	s.swap_free_kib = meminfo_kib(buf, "SwapFree:");
+	free(buf);
+	read_psi("/proc/pressure/memory", &s.psi_mem_some_avg10, &s.psi_mem_full_avg10, &s.has_psi);
+	read_psi("/proc/pressure/cpu", &s.psi_cpu_some_avg10, NULL, &s.has_psi);
+	*ret = s;
+	return 0;
+}
+
+/* ---- VMs ---- */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static enum vmp_vm_state
+state_from_status(const char *st)
+{
+	static const struct {
+		const char *status;
+		enum vmp_vm_state state;
+	} map[] = {
+		{ "running", VMP_VM_RUNNING },
+		{ "paused", VMP_VM_PAUSED },
+		{ "postmigrate", VMP_VM_PAUSED },
+		{ "prelaunch", VMP_VM_PAUSED },
+		{ "suspended", VMP_VM_PAUSED },
+		{ "debug", VMP_VM_PAUSED },
+		{ "io-error", VMP_VM_PAUSED },
+		{ "watchdog", VMP_VM_PAUSED },
+		{ "save-vm", VMP_VM_PAUSED },
+		{ "restore-vm", VMP_VM_PAUSED },
+		{ "colo", VMP_VM_RUNNING },
+		{ "inmigrate", VMP_VM_MIGRATING },
+		{ "finish-migrate", VMP_VM_MIGRATING },
+		{ "shutdown", VMP_VM_SHUTOFF },
+		{ "internal-error", VMP_VM_CRASHED },
+		{ "guest-panicked", VMP_VM_CRASHED },
+	};
+
+	for (size_t i = 0; i < VMP_ARRAY_SIZE(map); i++)
+		if (!strcmp(st, map[i].status))
+			return map[i].state;
+	return VMP_VM_UNKNOWN;
+}
+
+/* Finds the balloon's QOM path (libvirt and our harness call it balloon0; search otherwise). */
+static int
+find_balloon(struct vmp_backend *b, struct qmp_vm *v, const char *what, int64_t dl)
+{
+	json_t *list = NULL, *e;
+	size_t i;
+	int r;
+
+	if (v->balloon_path)
+		return 0;
+	r = vm_exec(b, v, what, "qom-list", json_pack("{s:s}", "path", "/machine/peripheral"), dl,
+		    &list);
+	if (r < 0)
+		return r;
+	json_array_foreach(list, i, e) {
+		if (strstr(jstr(e, "type"), "balloon") && vmp_str_starts_with(jstr(e, "type"), "child<")) {
+			v->balloon_path = xasprintf("/machine/peripheral/%s", jstr(e, "name"));
+			break;
+		}
+	}
+	json_decref(list);
+	if (!v->balloon_path)
+		return vmp_backend_fail(b, ENODEV, "cannot %s of vm '%s': no balloon device with an id",
+					what, v->name);
+	return 0;
+}
+
+static int
+get_stats_period(struct vmp_backend *b, struct qmp_vm *v, const char *what, int64_t dl,
+		 int *ret_period)
+{
+	json_t *val = NULL;
+	int r = find_balloon(b, v, what, dl);
+
+	if (r < 0)
+		return r;
+	r = vm_exec(b, v, what, "qom-get", json_pack("{s:s, s:s}", "path", v->balloon_path,
+						     "property", "guest-stats-polling-interval"),
+		    dl, &val);
+	if (r < 0)
+		return r;
+	*ret_period = json_is_integer(val) ? (int)json_integer_value(val) : -1;
+	json_decref(val);
+	return 0;
+}
+
+static int
+vm_info(struct vmp_backend *b, const char *name, struct vmp_vm_info *ret)
+{
+	const char *what = "describe";
+	int64_t dl = deadline(b);
+	struct qmp_vm *v;
+	json_t *val = NULL;
+	int r;
+
+	memset(ret, 0, sizeof(*ret));
+	snprintf(ret->name, sizeof(ret->name), "%s", name);
+	ret->stats_period_s = -1;
+	r = vm_get(b, name, what, dl, &v);
+	if (r < 0) {
+		ret->state = r == -ECONNREFUSED || r == -ENOENT ? VMP_VM_SHUTOFF : VMP_VM_UNKNOWN;
+		return r;
+	}
+	r = vm_exec(b, v, what, "query-status", NULL, dl, &val);
+	if (r < 0)
+		return r;
+	ret->state = state_from_status(jstr(val, "status"));
+	json_decref(val);
+	if (vm_exec(b, v, what, "query-uuid", NULL, dl, &val) == 0) {
+		snprintf(ret->uuid, sizeof(ret->uuid), "%s", jstr(val, "UUID"));
+		json_decref(val);
+	}
+	r = vm_exec(b, v, what, "query-hotpluggable-cpus", NULL, dl, &val);
+	if (r == 0) {
+		size_t i;
+		json_t *e;
+
+		json_array_foreach(val, i, e) {
+			unsigned n = (unsigned)(juint(e, "vcpus-count") ? juint(e, "vcpus-count") : 1);
+
+			ret->vcpus_max += n;
+			if (json_object_get(e, "qom-path"))
+				ret->vcpus_current += n;
+		}
+		json_decref(val);
+	} else if (vm_exec(b, v, what, "query-cpus-fast", NULL, dl, &val) == 0) {
+		/* Machines without CPU hotplug. */
+		ret->vcpus_current = ret->vcpus_max = (unsigned)json_array_size(val);
+		json_decref(val);
+	} else {
+		return r;
+	}
+	if (vm_exec(b, v, what, "query-memory-size-summary", NULL, dl, &val) == 0) {
+		ret->memory_max_kib = (juint(val, "base-memory") + juint(val, "plugged-memory")) / 1024;
+		json_decref(val);
+	}
+	ret->memory_current_kib = ret->memory_max_kib;
+	if (vm_exec(b, v, what, "query-balloon", NULL, dl, &val) == 0) {
+		ret->has_balloon = true;
+		ret->memory_current_kib = juint(val, "actual") / 1024;
+		json_decref(val);
+		if (get_stats_period(b, v, what, dl, &ret->stats_period_s) < 0)
+			ret->stats_period_s = -1;
+	}
+	vmp_backend_fail(b, 0, "%s", "");
+	return 0;
+}
+
+static int
+qmp_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms)
+{
+	struct qmp_priv *p = priv(b);
+	char **names = NULL;
+	size_t n = 0, alloc = 0;
+	struct vmp_vm_info *vms;
+	struct dirent *e;
+	DIR *d;
+
+	d = opendir(p->dir);
+	if (!d) {
+		int e2 = errno;
+
+		return vmp_backend_fail(b, e2, "cannot list vms: directory '%s': %s", p->dir,
+					strerror(e2));
+	}
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		struct stat st;
+		char *path;
+
+		if (len <= 5 || strcmp(e->d_name + len - 5, ".sock") || e->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s", p->dir, e->d_name);
+		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			xgrow((void **)&names, &alloc, n + 1, sizeof(*names));
+			names[n++] = xstrndup(e->d_name, len - 5);
+		}
+		free(path);
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	vms = xcalloc(n ? n : 1, sizeof(*vms));
+	for (size_t i = 0; i < n; i++) {
+		/* A VM that does not answer is listed with state unknown/shutoff, not fatal. */
+		vm_info(b, names[i], &vms[i]);
+		free(names[i]);
+	}
+	free(names);
+	vmp_backend_fail(b, 0, "%s", "");
+	*ret_vms = vms;
+	return (int)n;
+}
+
+/* Reads /proc/PID/task/TID/schedstat: time on CPU and time runnable-but-waiting (ns). */
+static int
+thread_schedstat(int pid, long tid, uint64_t *ret_run_ns, uint64_t *ret_wait_ns)
+{
+	char path[96], *line = NULL;
+	unsigned long long run, wait;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%ld/schedstat", pid, tid);
+	r = vmp_read_line(NULL, path, &line);
+	if (r < 0)
+		return r;
+	r = sscanf(line, "%llu %llu", &run, &wait) == 2 ? 0 : -EINVAL;
+	free(line);
+	if (r == 0) {
+		*ret_run_ns = run;
+		*ret_wait_ns = wait;
+	}
+	return r;
+}
+
+static void
+balloon_guest_stats(json_t *st, struct vmp_vm_stats *s)
+{
+	static const struct {
+		const char *key;
+		uint32_t bit;
+		size_t off;
+		bool bytes;
+	} map[] = {
+		{ "stat-free-memory", VMP_STAT_MEM_UNUSED, offsetof(struct vmp_vm_stats, mem_unused_kib), true },
+		{ "stat-total-memory", VMP_STAT_MEM_AVAILABLE, offsetof(struct vmp_vm_stats, mem_available_kib), true },
+		{ "stat-available-memory", VMP_STAT_MEM_USABLE, offsetof(struct vmp_vm_stats, mem_usable_kib), true },
+		{ "stat-disk-caches", VMP_STAT_MEM_DISK_CACHES, offsetof(struct vmp_vm_stats, mem_disk_caches_kib), true },
+		{ "stat-swap-in", VMP_STAT_SWAP, offsetof(struct vmp_vm_stats, swap_in_kib), true },
+		{ "stat-swap-out", VMP_STAT_SWAP, offsetof(struct vmp_vm_stats, swap_out_kib), true },
+		{ "stat-major-faults", VMP_STAT_FAULTS, offsetof(struct vmp_vm_stats, major_faults), false },
+		{ "stat-minor-faults", VMP_STAT_FAULTS, offsetof(struct vmp_vm_stats, minor_faults), false },
+	};
+
+	for (size_t i = 0; i < VMP_ARRAY_SIZE(map); i++) {
+		json_t *v = json_object_get(st, map[i].key);
+
+		/* QEMU reports -1 for a statistic the guest did not send. */
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			continue;
+		*(uint64_t *)((char *)s + map[i].off) = (uint64_t)json_integer_value(v) /
+							 (map[i].bytes ? 1024 : 1);
+		s->valid |= map[i].bit;
+	}
+}
+
+static int
+qmp_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
+{
+	const char *what = "get stats";
+	int64_t dl = deadline(b);
+	struct vmp_vm_stats *s;
+	struct qmp_vm *v;
+	json_t *val = NULL, *e;
+	struct timespec ts;
+	size_t i;
+	int r, pid;
+
+	r = vm_get(b, vm, what, dl, &v);
+	if (r < 0)
+		return r;
+	s = xcalloc(1, sizeof(*s));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->sample_time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	r = vm_exec(b, v, what, "query-cpus-fast", NULL, dl, &val);
+	if (r < 0)
+		goto out;
+	pid = vmp_qmp_peer_pid(v->q);
+	if (pid > 0) {
+		bool ok = true;
+
+		json_array_foreach(val, i, e) {
+			uint64_t run = 0, wait = 0;
+
+			if (i >= VMP_VCPU_MAX)
+				break;
+			if (thread_schedstat(pid, (long)juint(e, "thread-id"), &run, &wait) < 0) {
+				ok = false;
+				break;
+			}
+			s->vcpu_time_ns[i] = run;
+			s->cpu_time_ns += run;
+			s->vcpu_delay_ns += wait;
+			s->nvcpus = (unsigned)i + 1;
+		}
+		if (ok && s->nvcpus)
+			s->valid |= VMP_STAT_VCPU_TIME | VMP_STAT_CPU_TIME | VMP_STAT_VCPU_DELAY;
+	}
+	json_decref(val);
+	val = NULL;
+	/* Whole-process CPU time (vCPUs plus emulation threads) when readable. */
+	if (pid > 0) {
+		char path[64], *buf = NULL, *p;
+		unsigned long long ut, st;
+		long tick = sysconf(_SC_CLK_TCK);
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (vmp_read_file(NULL, path, &buf, NULL) == 0 && (p = strrchr(buf, ')')) &&
+		    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+			   &st) == 2 && tick > 0) {
+			s->cpu_time_ns = (ut + st) * (1000000000ull / (unsigned long long)tick);
+			s->valid |= VMP_STAT_CPU_TIME;
+		}
+		free(buf);
+	}
+	if (vm_exec(b, v, what, "query-balloon", NULL, dl, &val) == 0) {
+		s->balloon_actual_kib = juint(val, "actual") / 1024;
+		s->valid |= VMP_STAT_BALLOON_ACTUAL;
+		json_decref(val);
+		val = NULL;
+		r = find_balloon(b, v, what, dl);
+		if (r == 0 && !v->stats_enabled) {
+			int period = 0;
+
+			/* Guest memory stats need a polling period; turn it on once. */
+			r = get_stats_period(b, v, what, dl, &period);
+			if (r == 0 && period <= 0)
+				r = vm_exec(b, v, what, "qom-set",
+					    json_pack("{s:s, s:s, s:i}", "path", v->balloon_path,
+						      "property", "guest-stats-polling-interval",
+						      "value", QMP_STATS_PERIOD_S),
+					    dl, NULL);
+			if (r == 0)
+				v->stats_enabled = true;
+		}
+		if (r == 0 && vm_exec(b, v, what, "qom-get",
+				      json_pack("{s:s, s:s}", "path", v->balloon_path,
+						"property", "guest-stats"), dl, &val) == 0) {
+			if (juint(val, "last-update") > 0)
+				balloon_guest_stats(json_object_get(val, "stats"), s);
+			json_decref(val);
+			val = NULL;
+		}
+		if (!v->q) {
+			r = -ECONNRESET;
+			goto out;
+		}
+	}
+	if (vm_exec(b, v, what, "query-blockstats", NULL, dl, &val) == 0) {
+		json_array_foreach(val, i, e) {
+			json_t *bs = json_object_get(e, "stats");
+
+			s->block_rd_bytes += juint(bs, "rd_bytes");
+			s->block_wr_bytes += juint(bs, "wr_bytes");
+			s->block_rd_ops += juint(bs, "rd_operations");
+			s->block_wr_ops += juint(bs, "wr_operations");
+		}
+		s->valid |= VMP_STAT_BLOCK;
+		json_decref(val);
+		val = NULL;
+	} else if (!v->q) {
+		r = -ECONNRESET;
+		goto out;
+	}
+	vmp_backend_fail(b, 0, "%s", "");
+	*ret = *s;
+	r = 0;
+out:
+	free(s);
+	return r;
+}
+
+static int
+qmp_set_balloon(struct vmp_backend *b, const char *vm, uint64_t target_kib)
+{
+	int64_t dl = deadline(b);
+	struct qmp_vm *v;
+	char *cls = NULL, *err = NULL;
+	int r;
+
+	if (target_kib == 0 || target_kib > UINT64_MAX / 2048)
+		return vmp_backend_fail(b, EINVAL, "cannot balloon vm '%s' to %" PRIu64 " KiB: "
+					"invalid target", vm, target_kib);
+	r = vm_get(b, vm, "set balloon", dl, &v);
+	if (r < 0)
+		return r;
+	r = vmp_qmp_execute_class(v->q, "balloon",
+				  json_pack("{s:I}", "value", (json_int_t)(target_kib * 1024)),
+				  dl, NULL, &cls, &err);
+	if (r < 0) {
+		if (cls && !strcmp(cls, "DeviceNotActive"))
+			r = -ENODEV;
+		vmp_backend_fail(b, r, "cannot balloon vm '%s' to %" PRIu64 " KiB: %s", vm,
+				 target_kib, err);
+		if (!vmp_qmp_connected(v->q))
+			vm_reset(v);
+	}
+	free(cls);
+	free(err);
+	return r;
+}
+
+/* ---- vCPUs ---- */
+
+struct cpu_slot {
+	json_t *entry;         /* borrowed from the query-hotpluggable-cpus reply */
+	int64_t key[4];        /* socket, die, core, thread: the plug order */
+};
+
+static int
+cmp_slot(const void *a, const void *b)
+{
+	const struct cpu_slot *x = a, *y = b;
+
+	for (int i = 0; i < 4; i++)
+		if (x->key[i] != y->key[i])
+			return x->key[i] < y->key[i] ? -1 : 1;
+	return 0;
+}
+
+static void
+slot_key(json_t *entry, int64_t key[4])
+{
+	static const char *const ids[4] = { "socket-id", "die-id", "core-id", "thread-id" };
+	json_t *props = json_object_get(entry, "props");
+
+	for (int i = 0; i < 4; i++) {
+		json_t *v = json_object_get(props, ids[i]);
+
+		key[i] = json_is_integer(v) ? json_integer_value(v) : 0;
+	}
+}
+
+/*
+ * The outcome of a vCPU unplug request: the slot is free again once the guest ejected
+ * the CPU (QEMU 7.2 names only the CPU's lapic child in DEVICE_DELETED, so the slots are
+ * re-read); an ACPI _OST eject status 0x80-0x83 is the guest refusing.
+ */
+static int
+wait_unplugged(struct vmp_backend *b, struct qmp_vm *v, unsigned count, char **ids,
+	       unsigned nids, int64_t dl)
+{
+	const char *what = "set vcpus";
+
+	for (;;) {
+		int64_t step = vmp_qmp_now_ms() + 200;
+		json_t *ev = NULL, *list = NULL, *e;
+		unsigned left = 0;
+		char *err = NULL;
+		size_t i;
+		int r;
+
+		r = vmp_qmp_wait_event(v->q, NULL, step < dl ? step : dl, &ev, &err);
+		if (r < 0) {
+			vmp_backend_fail(b, r, "cannot set vcpus of vm '%s' to %u: %s", v->name, count,
+					 err);
+			free(err);
+			vm_reset(v);
+			return r;
+		}
+		if (r == 1) {
+			json_t *info = json_object_get(json_object_get(ev, "data"), "info");
+			json_int_t status = json_integer_value(json_object_get(info, "status"));
+
+			if (!strcmp(jstr(ev, "event"), "ACPI_DEVICE_OST") &&
+			    json_integer_value(json_object_get(info, "source")) == 3 &&
+			    status >= 0x80 && status <= 0x83) {
+				r = vmp_backend_fail(b, EBUSY, "cannot set vcpus of vm '%s' to %u: the "
+						     "guest refused to eject vcpu '%s' (ACPI status "
+						     "0x%x)", v->name, count, jstr(info, "device"),
+						     (unsigned)status);
+				json_decref(ev);
+				return r;
+			}
+			json_decref(ev);
+			continue;   /* drain the events, then look at the slots */
+		}
+		r = vm_exec(b, v, what, "query-hotpluggable-cpus", NULL, dl, &list);
+		if (r < 0)
+			return r;
+		json_array_foreach(list, i, e) {
+			const char *path = jstr(e, "qom-path");
+
+			for (unsigned k = 0; k < nids; k++)
+				if (vmp_str_starts_with(path, "/machine/peripheral/") &&
+				    !strcmp(path + strlen("/machine/peripheral/"), ids[k]))
+					left++;
+		}
+		json_decref(list);
+		if (!left)
+			return 0;
+		if (vmp_qmp_now_ms() >= dl)
+			return vmp_backend_fail(b, ETIMEDOUT, "cannot set vcpus of vm '%s' to %u: "
+						"unplug of %u vcpu(s) requested, but the guest did not "
+						"release %u within %u ms", v->name, count, nids, left,
+						vmp_backend_timeout_ms(b));
+	}
+}
+
+/*
+ * Hot-adds vCPUs into the lowest free slots (a CPU plugged at a higher core id first got
+ * no IPIs under TCG), or requests hot-unplug of the highest hot-added ones and waits
+ * for QEMU's DEVICE_DELETED (the guest must release the CPU) until the timeout.
+ */
+static int
+qmp_set_vcpus(struct vmp_backend *b, const char *vm, unsigned count)
+{
+	const char *what = "set vcpus";
+	int64_t dl = deadline(b);
+	struct cpu_slot *slots = NULL;
+	struct qmp_vm *v;
+	json_t *list = NULL, *e;
+	size_t i, n;
+	unsigned plugged = 0;
+	int r;
+
+	r = vm_get(b, vm, what, dl, &v);
+	if (r < 0)
+		return r;
+	r = vm_exec(b, v, what, "query-hotpluggable-cpus", NULL, dl, &list);
+	if (r < 0)
+		return r;
+	n = json_array_size(list);
+	slots = xcalloc(n ? n : 1, sizeof(*slots));
+	json_array_foreach(list, i, e) {
+		slots[i].entry = e;
+		slot_key(e, slots[i].key);
+		if (json_object_get(e, "qom-path"))
+			plugged++;
+	}
+	qsort(slots, n, sizeof(*slots), cmp_slot);
+	if (count == 0 || count > n) {
+		r = vmp_backend_fail(b, ERANGE, "cannot set vcpus of vm '%s' to %u: it can have 1 to "
+				     "%zu", vm, count, n);
+		goto out;
+	}
+	if (count > plugged) {
+		unsigned want = count - plugged;
+
+		for (i = 0; i < n && want; i++) {
+			json_t *props = json_object_get(slots[i].entry, "props"), *args;
+			char id[64];
+
+			if (json_object_get(slots[i].entry, "qom-path"))
+				continue;
+			snprintf(id, sizeof(id), "vmp-vcpu-%" PRId64 "-%" PRId64 "-%" PRId64 "-%" PRId64,
+				 slots[i].key[0], slots[i].key[1], slots[i].key[2], slots[i].key[3]);
+			args = json_deep_copy(props);
+			json_object_set_new(args, "driver", json_string(jstr(slots[i].entry, "type")));
+			json_object_set_new(args, "id", json_string(id));
+			r = vm_exec(b, v, what, "device_add", args, dl, NULL);
+			if (r < 0)
+				goto out;
+			want--;
+		}
+	} else if (count < plugged) {
+		unsigned want = plugged - count;
+		char *ids[VMP_VCPU_MAX];
+		unsigned nids = 0;
+
+		/* Only CPUs added as devices (with an id) can be removed; newest first. */
+		for (i = n; i-- > 0 && nids < want;) {
+			const char *path = jstr(slots[i].entry, "qom-path");
+
+			if (vmp_str_starts_with(path, "/machine/peripheral/") && nids < VMP_VCPU_MAX)
+				ids[nids++] = xstrdup(path + strlen("/machine/peripheral/"));
+		}
+		if (nids < want) {
+			r = vmp_backend_fail(b, EBUSY, "cannot set vcpus of vm '%s' to %u: only %u of "
+					     "its %u vcpus were hot-added and can be unplugged", vm,
+					     count, nids, plugged);
+		} else {
+			for (i = 0; i < nids && r >= 0; i++)
+				r = vm_exec(b, v, what, "device_del",
+					    json_pack("{s:s}", "id", ids[i]), dl, NULL);
+			if (r >= 0)
+				r = wait_unplugged(b, v, count, ids, nids, dl);
+		}
+		for (i = 0; i < nids; i++)
+			free(ids[i]);
+	}
+out:
+	free(slots);
+	json_decref(list);
+	return r < 0 ? r : 0;
+}
+
+/* Parses a kernel cpulist ("0-3,8") into set. */
+static int
+parse_cpulist(const char *s, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	if (!*s)
+		return -EINVAL;
+	while (*s) {
+		char *end;
+		unsigned long a = strtoul(s, &end, 10), c;
+
+		if (end == s)
+			return -EINVAL;
+		c = a;
+		if (*end == '-') {
+			s = end + 1;
+			c = strtoul(s, &end, 10);
+			if (end == s || c < a)
+				return -EINVAL;
+		}
+		if (c >= CPU_SETSIZE)
+			return -ERANGE;
+		for (unsigned long k = a; k <= c; k++)
+			CPU_SET(k, set);
+		if (*end == ',')
+			end++;
+		else if (*end)
+			return -EINVAL;
+		s = end;
+	}
+	return 0;
+}
+
+/* Pins a vCPU thread of a local QEMU with sched_setaffinity (what libvirt does too). */
+static int
+qmp_pin_vcpu(struct vmp_backend *b, const char *vm, unsigned vcpu, const char *cpulist)
+{
+	const char *what = "pin vcpu";
+	int64_t dl = deadline(b);
+	struct qmp_vm *v;
+	json_t *list = NULL, *e;
+	cpu_set_t set;
+	long tid = -1;
+	size_t i;
+	int r;
+
+	r = parse_cpulist(cpulist, &set);
+	if (r < 0)
+		return vmp_backend_fail(b, r, "cannot pin vcpu %u of vm '%s' to '%s': invalid cpu list",
+					vcpu, vm, cpulist);
+	r = vm_get(b, vm, what, dl, &v);
+	if (r < 0)
+		return r;
+	r = vm_exec(b, v, what, "query-cpus-fast", NULL, dl, &list);
+	if (r < 0)
+		return r;
+	json_array_foreach(list, i, e)
+		if (juint(e, "cpu-index") == vcpu && json_object_get(e, "thread-id"))
+			tid = (long)juint(e, "thread-id");
+	json_decref(list);
+	if (tid <= 0)
+		return vmp_backend_fail(b, ENOENT, "cannot pin vcpu %u of vm '%s': no such vcpu",
+					vcpu, vm);
+	if (sched_setaffinity((pid_t)tid, sizeof(set), &set) < 0) {
+		r = -errno;
+		return vmp_backend_fail(b, r, "cannot pin vcpu %u of vm '%s' to '%s': %s", vcpu, vm,
+					cpulist, strerror(-r));
+	}
+	return 0;
+}
+
+/* ---- migration ---- */
+
+/* "tcp://127.0.0.1:4444" (libvirt style) or "tcp:127.0.0.1:4444" (QEMU style) -> QEMU style. */
+static char *
+qemu_migrate_uri(const char *uri)
+{
+	const char *colon = strchr(uri, ':');
+
+	if (colon && colon[1] == '/' && colon[2] == '/')
+		return xasprintf("%.*s:%s", (int)(colon - uri), uri, colon + 3);
+	return xstrdup(uri);
+}
+
+static json_t *
+migrate_caps(const struct vmp_migrate_params *mp)
+{
+	return json_pack("{s:[{s:s,s:b},{s:s,s:b},{s:s,s:b}]}", "capabilities",
+			 "capability", "auto-converge", "state", mp->auto_converge,
+			 "capability", "postcopy-ram", "state", mp->postcopy,
+			 "capability", "events", "state", 1);
+}
+
+/*
+ * Prepares the destination QEMU (started with -incoming defer, or already listening):
+ * the same capabilities (postcopy must be on at both ends), then migrate-incoming.
+ */
+static int
+prepare_destination(struct vmp_backend *b, const char *vm,
+		    const struct vmp_migrate_params *mp, const char *qemu_uri, int64_t dl)
+{
+	char *dir = uri_dir(mp->dest_uri), *path = NULL, *err = NULL;
+	const char *dname = mp->dest_name ? mp->dest_name : vm;
+	struct vmp_qmp *q = NULL;
+	json_t *val = NULL;
+	int r;
+
+	if (!dir || !valid_vm_name(dname)) {
+		free(dir);
+		return vmp_backend_fail(b, EINVAL, "cannot migrate vm '%s' to '%s': the destination "
+					"must be a qmp:///dir URI and a valid vm name", vm,
+					mp->dest_uri);
+	}
+	path = xasprintf("%s/%s.sock", dir, dname);
+	r = vmp_qmp_connect(path, dl, &q, &err);
+	if (r < 0)
+		goto out;
+	r = vmp_qmp_execute(q, "query-status", NULL, dl, &val, &err);
+	if (r < 0)
+		goto out;
+	if (strcmp(jstr(val, "status"), "inmigrate")) {
+		err = xasprintf("destination vm '%s' is '%s', not waiting for an incoming migration "
+				"(start it with -incoming defer)", dname, jstr(val, "status"));
+		r = -EBUSY;
+		goto out;
+	}
+	r = vmp_qmp_execute(q, "migrate-set-capabilities", migrate_caps(mp), dl, NULL, &err);
+	if (r < 0)
+		goto out;
+	r = vmp_qmp_execute(q, "migrate-incoming", json_pack("{s:s}", "uri", qemu_uri), dl, NULL,
+			    &err);
+	/* A destination started with -incoming tcp:... is listening already. */
+	if (r == -EIO && strstr(err, "already")) {
+		free(err);
+		err = NULL;
+		r = 0;
+	}
+out:
+	if (r < 0)
+		vmp_backend_fail(b, r, "cannot migrate vm '%s': destination '%s': %s", vm, path, err);
+	json_decref(val);
+	vmp_qmp_close(q);
+	free(err);
+	free(path);
+	free(dir);
+	return r;
+}
+
+static int
+qmp_migrate_start(struct vmp_backend *b, const char *vm, const struct vmp_migrate_params *mp)
+{
+	const char *what = "migrate";
+	int64_t dl = deadline(b);
+	struct qmp_vm *v;
+	char *uri;
+	json_t *params;
+	int r;
+
+	if (!mp->migrate_uri)
+		return vmp_backend_fail(b, EINVAL, "cannot migrate vm '%s': the qmp backend needs a "
+					"migration data URI such as tcp://127.0.0.1:4444", vm);
+	r = vm_get(b, vm, what, dl, &v);
+	if (r < 0)
+		return r;
+	uri = qemu_migrate_uri(mp->migrate_uri);
+	if (mp->dest_uri) {
+		r = prepare_destination(b, vm, mp, uri, dl);
+		if (r < 0)
+			goto out;
+	}
+	r = vm_exec(b, v, what, "migrate-set-capabilities", migrate_caps(mp), dl, NULL);
+	if (r < 0)
+		goto out;
+	params = json_pack("{s:I}", "max-bandwidth",
+			   mp->bandwidth_mibps ? (json_int_t)(mp->bandwidth_mibps << 20)
+					       : QMP_BANDWIDTH_UNLIMITED);
+	if (mp->max_downtime_ms)
+		json_object_set_new(params, "downtime-limit",
+				    json_integer((json_int_t)mp->max_downtime_ms));
+	r = vm_exec(b, v, what, "migrate-set-parameters", params, dl, NULL);
+	if (r < 0)
+		goto out;
+	r = vm_exec(b, v, what, "migrate", json_pack("{s:s}", "uri", uri), dl, NULL);
+	if (r < 0)
+		goto out;
+	v->postcopy_wanted = mp->postcopy;
+	v->postcopy_started = false;
+out:
+	free(uri);
+	return r;
+}
+
+static int
+qmp_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progress *ret)
+{
+	const char *what = "poll migration";
+	int64_t dl = deadline(b);
+	struct vmp_migrate_progress p = { 0 };
+	struct qmp_vm *v;
+	json_t *val = NULL, *ram, *ev = NULL;
+	const char *st;
+	char *err = NULL;
+	int r;
+
+	r = vm_get(b, vm, what, dl, &v);
+	if (r < 0)
+		return r;
+	r = vm_exec(b, v, what, "query-migrate", NULL, dl, &val);
+	if (r < 0)
+		return r;
+	/* MIGRATION events only repeat what query-migrate says: drop them. */
+	while (vmp_qmp_wait_event(v->q, "MIGRATION", 0, &ev, &err) == 1)
+		json_decref(ev);
+	free(err);
+	st = jstr(val, "status");
+	ram = json_object_get(val, "ram");
+	if (!*st || !strcmp(st, "none"))
+		p.state = VMP_MIGRATE_NONE;
+	else if (!strcmp(st, "completed"))
+		p.state = VMP_MIGRATE_COMPLETED;
+	else if (!strcmp(st, "failed"))
+		p.state = VMP_MIGRATE_FAILED;
+	else if (!strcmp(st, "cancelled") || !strcmp(st, "cancelling"))
+		p.state = VMP_MIGRATE_CANCELLED;
+	else
+		p.state = VMP_MIGRATE_ACTIVE;   /* setup, active, postcopy-*, device, ... */
+	p.total_time_ms = juint(val, "total-time");
+	p.downtime_ms = juint(val, p.state == VMP_MIGRATE_COMPLETED ? "downtime" : "expected-downtime");
+	p.transferred_bytes = juint(ram, "transferred");
+	p.remaining_bytes = juint(ram, "remaining");
+	p.dirty_rate_pages_s = juint(ram, "dirty-pages-rate");
+	if (p.state == VMP_MIGRATE_FAILED) {
+		r = vmp_backend_fail(b, EIO, "migration of vm '%s' failed: %s", vm,
+				     json_object_get(val, "error-desc") ? jstr(val, "error-desc")
+									 : "no reason given");
+		json_decref(val);
+		*ret = p;
+		return 0;   /* the poll worked; the state says the migration failed */
+	}
+	/* Switch to postcopy after the first full pass over RAM. */
+	if (v->postcopy_wanted && !v->postcopy_started && !strcmp(st, "active") &&
+	    juint(ram, "dirty-sync-count") >= 2) {
+		r = vm_exec(b, v, what, "migrate-start-postcopy", NULL, dl, NULL);
+		if (r < 0) {
+			json_decref(val);
+			return r;
+		}
+		v->postcopy_started = true;
+	}
+	json_decref(val);
+	*ret = p;
+	return 0;
+}
+
+static int
+qmp_migrate_cancel(struct vmp_backend *b, const char *vm)
+{
+	int64_t dl = deadline(b);
+	struct qmp_vm *v;
+	int r;
+
+	r = vm_get(b, vm, "cancel migration", dl, &v);
+	if (r < 0)
+		return r;
+	return vm_exec(b, v, "cancel migration", "migrate_cancel", NULL, dl, NULL);
+}
+
+/* ---- dirty page rate ---- */
+
+static int
+qmp_dirty_rate(struct vmp_backend *b, const char *vm, unsigned calc_ms, uint64_t *ret_mib_per_s)
+{
+	const char *what = "measure dirty rate";
+	unsigned calc_s = calc_ms ? (calc_ms + 999) / 1000 : 1;
+	int64_t dl = vmp_qmp_now_ms() + (int64_t)calc_s * 1000 + vmp_backend_timeout_ms(b);
+	struct qmp_vm *v;
+	json_t *val = NULL;
+	json_int_t prev_start;
+	int r;
+
+	r = vm_get(b, vm, what, dl, &v);
+	if (r < 0)
+		return r;
+	/* A result is ours only if its start-time differs from the previous result's. */
+	r = vm_exec(b, v, what, "query-dirty-rate", NULL, dl, &val);
+	if (r < 0)
+		return r;
+	if (!strcmp(jstr(val, "status"), "measuring")) {
+		json_decref(val);
+		return vmp_backend_fail(b, EBUSY, "cannot measure dirty rate of vm '%s': a "
+					"measurement is already running", vm);
+	}
+	prev_start = json_integer_value(json_object_get(val, "start-time"));
+	json_decref(val);
+	val = NULL;
+	r = vm_exec(b, v, what, "calc-dirty-rate", json_pack("{s:I}", "calc-time", (json_int_t)calc_s),
+		    dl, NULL);
+	if (r < 0)
+		return r;
+	for (;;) {
+		struct timespec ts = { 0, 200 * 1000000L };
+		const char *st;
+
+		r = vm_exec(b, v, what, "query-dirty-rate", NULL, dl, &val);
+		if (r < 0)
+			return r;
+		st = jstr(val, "status");
+		if (!strcmp(st, "measured") &&
+		    json_integer_value(json_object_get(val, "start-time")) != prev_start) {
+			*ret_mib_per_s = juint(val, "dirty-rate");
+			json_decref(val);
+			return 0;
+		}
+		json_decref(val);
+		val = NULL;
+		if (vmp_qmp_now_ms() >= dl)
+			return vmp_backend_fail(b, ETIMEDOUT, "cannot measure dirty rate of vm '%s': "
+						"no result within %u ms", vm,
+						calc_s * 1000 + vmp_backend_timeout_ms(b));
+		nanosleep(&ts, NULL);
+	}
+}
+
+const struct vmp_backend_ops vmp_backend_qmp = {
+	.name = "qmp",
+	.accepts = qmp_accepts,
+	.open = qmp_open,
+	.close = qmp_close_backend,
+	.host_info = qmp_host_info,
+	.host_stats = qmp_host_stats,
+	.list_vms = qmp_list_vms,
+	.vm_stats = qmp_vm_stats,
+	.set_balloon = qmp_set_balloon,
+	.set_vcpus = qmp_set_vcpus,
+	.pin_vcpu = qmp_pin_vcpu,
+	.migrate_start = qmp_migrate_start,
+	.migrate_poll = qmp_migrate_poll,
+	.migrate_cancel = qmp_migrate_cancel,
+	.dirty_rate = qmp_dirty_rate,
+};
