@@ -73,6 +73,7 @@ bool vmp_cli_use_color(FILE *out);
 
 /* The commands, one file each (cmd_NAME.c). */
 extern const struct vmp_cli_command vmp_cmd_check;
+extern const struct vmp_cli_command vmp_cmd_replay;
 extern const struct vmp_cli_command vmp_cmd_simulate;
 extern const struct vmp_cli_command vmp_cmd_status;
 

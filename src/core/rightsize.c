@@ -23,9 +23,9 @@ vmp_mem_params_default(struct vmp_mem_params *p)
 	p->est.target_frac = 0.95;
 	p->est.lower_frac = 0.50;
 	p->est.upper_frac = 0.95;
-	p->est.margin_frac = 0.05;
+	p->est.margin_frac = 0.15;
 	p->est.sample_interval_ms = 5 * MIN_MS;
-	p->est.upper_conf_mult = 0.05;
+	p->est.upper_conf_mult = 0.3;
 	p->est.lower_conf_mult = 0.001;
 	p->use_bounds = false;
 	p->dead_band_frac = 0.10;
@@ -33,7 +33,7 @@ vmp_mem_params_default(struct vmp_mem_params *p)
 	p->step_max_frac = 0.25;
 	p->stale_ms = 3 * 5 * MIN_MS;
 	p->cache_keep_frac = 0.0;
-	p->headroom_frac = 0.10;
+	p->headroom_frac = 0.50;
 	p->pressure_add_kib = 100 * MIB_KIB;
 	p->pressure_mult = 1.2;
 	p->major_faults_min = 1000;
@@ -202,7 +202,8 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_LEARNING, cur);
 		return 0;
 	}
-	live = (uint64_t)((double)demand * (1.0 + p->headroom_frac));
+	live = max_u64((uint64_t)((double)demand * (1.0 + p->headroom_frac)),
+		       demand + p->headroom_min_kib);
 	want = max_u64((uint64_t)est.target, max_u64(live, floor_kib));
 	if (want > max_kib)
 		want = max_kib;
@@ -226,6 +227,11 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 			vmp_decision_reject(d, "grow", (double)want, "inside dead band");
 			return 0;
 		}
+		/* Growing because short: overshoot by the dead band so noise does not re-trigger. */
+		if (short_now && (double)want < (double)live * (1.0 + p->dead_band_frac))
+			want = (uint64_t)((double)live * (1.0 + p->dead_band_frac));
+		if (want > max_kib)
+			want = max_kib;
 		vmp_decision_set(d, VMP_ACT_GROW, VMP_WHY_TARGET, (double)want);
 		s->last_change_ms = now_ms;
 		s->changed = true;
@@ -297,6 +303,40 @@ vmp_cpu_params_default(struct vmp_cpu_params *p)
 	p->min_confidence_days = 1.0 / 24;
 }
 
+void
+vmp_cpu_params_vpa(struct vmp_cpu_params *p)
+{
+	vmp_cpu_params_default(p);
+	p->est.target_frac = 0.90;
+	p->est.upper_frac = 0.95;
+	p->use_bounds = true;
+	p->cooldown_ms = 0;
+}
+
+/* VPA's updater: act only when the current size is outside [lower, upper]. */
+static void
+vcpus_vpa(const struct vmp_estimate *est, unsigned current, unsigned min_v, unsigned max_v,
+	  struct vmp_decision *d)
+{
+	unsigned want = (unsigned)ceil(est->target - 1e-9);
+	double lo = ceil(est->lower - 1e-9), hi = ceil(est->upper - 1e-9);
+
+	if (want < min_v)
+		want = min_v;
+	if (want > max_v)
+		want = max_v;
+	if (est->target <= 0) {
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_LEARNING, current);
+		return;
+	}
+	if (!vmp_decision_check(d, "outside_bounds", current, current < lo ? lo : hi,
+				current < lo || current > hi) || want == current) {
+		vmp_decision_reject(d, "set vcpus", want, "inside recommendation bounds");
+		return;
+	}
+	vmp_decision_set(d, want > current ? VMP_ACT_GROW : VMP_ACT_SHRINK, VMP_WHY_TARGET, want);
+}
+
 int
 vmp_cpu_state_init(struct vmp_cpu_state *s, const struct vmp_cpu_params *p)
 {
@@ -341,6 +381,14 @@ vmp_rightsize_vcpus(const struct vmp_cpu_params *p, const struct vmp_vm_limits *
 		return 0;
 	}
 	vmp_usage_model_estimate(&s->model, &p->est, &est);
+	if (p->use_bounds) {
+		vcpus_vpa(&est, current, min_v, max_v, d);
+		if (d->action != VMP_ACT_NONE) {
+			s->last_change_ms = now_ms;
+			s->changed = true;
+		}
+		return 0;
+	}
 	need = (unsigned)ceil(est.target - 1e-9);
 	if (need < min_v)
 		need = min_v;

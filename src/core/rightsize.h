@@ -32,7 +32,8 @@ struct vmp_mem_params {
 	double step_max_frac;                /* largest shrink per cycle, fraction of current */
 	int64_t stale_ms;                    /* stats older than this are stale */
 	double cache_keep_frac;              /* share of the guest's page cache counted as demand */
-	double headroom_frac;                /* never below demand now × (1 + headroom) */
+	double headroom_frac;                /* never below demand now × (1 + headroom) ... */
+	uint64_t headroom_min_kib;           /* ... nor below demand now + this */
 	uint64_t pressure_add_kib;           /* pressure bump: max(demand + add, demand × mult) */
 	double pressure_mult;
 	uint64_t major_faults_min;           /* major faults per cycle that count as pressure */
@@ -98,9 +99,12 @@ struct vmp_cpu_params {
 	unsigned step_max;                   /* vCPUs added per cycle at most */
 	int64_t stale_ms;
 	double min_confidence_days;          /* no removal with less history */
+	bool use_bounds;                     /* VPA-style: set ceil(target) when outside bounds */
 };
 
 void vmp_cpu_params_default(struct vmp_cpu_params *p);
+/* The VPA-like baseline: ceil(P90 × 1.15) vCPUs, applied when outside VPA's bounds. */
+void vmp_cpu_params_vpa(struct vmp_cpu_params *p);
 
 struct vmp_cpu_input {
 	bool have_stats;

@@ -240,9 +240,9 @@ test_dead_band_cooldown_step_and_bounds(void **state)
 	assert_int_equal(d.action, VMP_ACT_NONE);
 	/* Dead band: a target less than 10 % away changes nothing. */
 	lim.mem_min_kib = 0;
-	in = mem_in(1200 * MIB, 1 * GIB);
+	in = mem_in(1650 * MIB, 1 * GIB);
 	s.last_change_ms = -p.cooldown_ms;
-	assert_int_equal(vmp_rightsize_memory(&p, &lim, &s, &in, 1200 * MIB, now, &d), 0);
+	assert_int_equal(vmp_rightsize_memory(&p, &lim, &s, &in, 1650 * MIB, now, &d), 0);
 	assert_int_equal(d.action, VMP_ACT_NONE);
 	assert_true(vmp_decision_find_check(&d, "dead_band_frac")->crossed);
 }

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `vmpilot replay`: replays the right-sizing and overcommit policies on per-VM traces
+ * (Bitbrains layout) and prints, per policy, memory and CPU slack, shortage and the
+ * number of actions: static provisioning, oVirt MOM, a VPA-like recommender and
+ * vmpilot, all in one run with the daemon's policy code (src/core/replay.c).
+ */
+#include "cli/cli.h"
+#include "cli/replay_data.h"
+#include "core/replay.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TRACE "data/traces/bitbrains-rnd"
+
+enum {
+	OPT_TRACE = 1,
+	OPT_JSON,
+	OPT_MAX_VMS,
+	OPT_PER_HOST,
+	OPT_OVERCOMMIT,
+};
+
+static const struct vmp_cli_option replay_options[] = {
+	{ "trace", 't', "DIR", "directory of per-VM CSV files (default " DEFAULT_TRACE ")",
+	  OPT_TRACE },
+	{ "json", 'j', NULL, "print one JSON document", OPT_JSON },
+	{ "max-vms", 'n', "N", "replay only the first N VMs (sorted by file name)", OPT_MAX_VMS },
+	{ "vms-per-host", 0, "N", "VMs sharing one host (default 25)", OPT_PER_HOST },
+	{ "overcommit", 0, "RATIO", "host memory = provisioned sum / RATIO (default 1.0)",
+	  OPT_OVERCOMMIT },
+	{ 0 },
+};
+
+static json_t *
+result_json(const struct vmp_replay_result *r)
+{
+	return json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f}",
+			 "policy", vmp_replay_policy_name(r->policy),
+			 "vm_steps", (json_int_t)r->vm_steps,
+			 "mem_slack_pct", r->mem_slack_pct,
+			 "mem_short_pct", r->mem_short_pct,
+			 "mem_short_vm_h", r->mem_short_vm_h,
+			 "mem_short_gib_h", r->mem_short_gib_h,
+			 "cpu_slack_pct", r->cpu_slack_pct,
+			 "cpu_short_pct", r->cpu_short_pct,
+			 "cpu_short_core_h", r->cpu_short_core_h,
+			 "mem_actions", (json_int_t)r->mem_actions,
+			 "cpu_actions", (json_int_t)r->cpu_actions,
+			 "host_over_pct", r->host_over_pct);
+}
+
+static void
+print_table(const struct vmp_replay_result *res, size_t n, FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "%-8s %10s %10s %10s %11s %10s %10s %11s %8s %8s %9s\n",
+		"policy", "mem slack", "mem short", "short VMh", "short GiBh", "cpu slack",
+		"cpu short", "short coreh", "mem act", "cpu act", "host over");
+	for (i = 0; i < n; i++) {
+		const struct vmp_replay_result *r = &res[i];
+
+		fprintf(out, "%-8s %9.1f%% %9.3f%% %10.1f %11.1f %9.1f%% %9.3f%% %11.1f %8llu "
+			"%8llu %8.1f%%\n",
+			vmp_replay_policy_name(r->policy), r->mem_slack_pct, r->mem_short_pct,
+			r->mem_short_vm_h, r->mem_short_gib_h, r->cpu_slack_pct, r->cpu_short_pct,
+			r->cpu_short_core_h, (unsigned long long)r->mem_actions,
+			(unsigned long long)r->cpu_actions, r->host_over_pct);
+	}
+}
+
+static int
+run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
+{
+	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
+	struct vmp_replay_result res[VMP_REPLAY_POLICY_MAX];
+	struct vmp_replay_params params;
+	struct vmp_replay_set *set = NULL;
+	const char *trace = DEFAULT_TRACE;
+	bool json = false;
+	uint64_t max_vms = 0, per_host;
+	double ratio;
+	char *err = NULL;
+	int id, rc, i;
+
+	vmp_replay_params_default(&params);
+	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
+		switch (id) {
+		case OPT_TRACE:
+			trace = p.optarg;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_MAX_VMS:
+			if (vmp_parse_u64(p.optarg, &max_vms) < 0 || max_vms == 0)
+				return vmp_cli_usage_error(cmd, "'%s' is not a positive count",
+							   p.optarg);
+			break;
+		case OPT_PER_HOST:
+			if (vmp_parse_u64(p.optarg, &per_host) < 0 || per_host == 0 ||
+			    per_host > 100000)
+				return vmp_cli_usage_error(cmd, "'%s' is not a count of VMs (1-100000)",
+							   p.optarg);
+			params.vms_per_host = (unsigned)per_host;
+			break;
+		case OPT_OVERCOMMIT:
+			if (vmp_parse_double(p.optarg, &ratio) < 0 || !(ratio >= 0.1 && ratio <= 10))
+				return vmp_cli_usage_error(cmd, "'%s' is not a ratio in 0.1-10",
+							   p.optarg);
+			params.overcommit = ratio;
+			break;
+		}
+	}
+	if (id == VMP_CLI_HELP)
+		return VMP_EXIT_OK;
+	if (id == VMP_CLI_ERROR)
+		return VMP_EXIT_USAGE;
+	if (p.optind < argc)
+		return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
+
+	rc = vmp_replay_load_dir(trace, (size_t)max_vms, params.step_ms / 1000, &set, &err);
+	if (rc < 0) {
+		fprintf(stderr, "vmpilot replay: %s\n", err);
+		free(err);
+		return VMP_EXIT_USAGE;
+	}
+	for (i = 0; i < VMP_REPLAY_POLICY_MAX; i++) {
+		rc = vmp_replay_run(&params, set->vms, set->nvms, (enum vmp_replay_policy)i, &res[i]);
+		if (rc < 0) {
+			fprintf(stderr, "vmpilot replay: cannot replay policy '%s': %s\n",
+				vmp_replay_policy_name((enum vmp_replay_policy)i), strerror(-rc));
+			vmp_replay_set_free(set);
+			return VMP_EXIT_USAGE;
+		}
+	}
+	if (json) {
+		json_t *doc = json_pack("{s:s, s:I, s:I, s:f, s:[]}", "trace", trace,
+					"vms", (json_int_t)set->nvms,
+					"vms_per_host", (json_int_t)params.vms_per_host,
+					"overcommit", params.overcommit, "policies");
+		json_t *arr = json_object_get(doc, "policies");
+
+		for (i = 0; i < VMP_REPLAY_POLICY_MAX; i++)
+			json_array_append_new(arr, result_json(&res[i]));
+		json_dumpf(doc, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		printf("%zu VMs from %s, %u VMs per host, overcommit %.2f, %lld-s steps\n\n",
+		       set->nvms, trace, params.vms_per_host, params.overcommit,
+		       (long long)(params.step_ms / 1000));
+		print_table(res, VMP_REPLAY_POLICY_MAX, stdout);
+	}
+	vmp_replay_set_free(set);
+	return VMP_EXIT_OK;
+}
+
+const struct vmp_cli_command vmp_cmd_replay = {
+	.name = "replay",
+	.summary = "replay right-sizing policies on per-VM CPU and memory traces",
+	.synopsis = "",
+	.description =
+		"Replays static provisioning, oVirt MOM's host-pressure ballooning, a VPA-like\n"
+		"recommender (P90 + 15 %) and vmpilot on per-VM traces (Bitbrains CSV layout)\n"
+		"with the daemon's own policy code, and prints per policy: memory and CPU slack\n"
+		"(allocated - used, % of used), shortage (share of VM-steps and amount where use\n"
+		"exceeded the allocation) and the number of actions. See doc/replay.md.",
+	.options = replay_options,
+	.run = run_replay,
+};

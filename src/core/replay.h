@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Replay of right-sizing and overcommit policies on per-VM usage traces (Bitbrains:
+ * CPU and memory, provisioned and used). Runs the very same policy code the daemon
+ * runs (rightsize.h, overcommit.h, budget.h) in simulated time and measures slack,
+ * shortage and actions for: static provisioning, oVirt MOM's host-pressure balloon
+ * rules, a VPA-like recommender (P90 + 15 %) and vmpilot. Pure: no I/O; the caller
+ * loads the trace. doc/replay.md describes the model and the results.
+ */
+#ifndef VMP_CORE_REPLAY_H
+#define VMP_CORE_REPLAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/overcommit.h"
+#include "core/rightsize.h"
+
+enum vmp_replay_policy {
+	VMP_REPLAY_STATIC,
+	VMP_REPLAY_MOM,
+	VMP_REPLAY_VPA,
+	VMP_REPLAY_VMPILOT,
+	VMP_REPLAY_POLICY_MAX,
+};
+
+/* "static", "mom", "vpa", "vmpilot" */
+const char *vmp_replay_policy_name(enum vmp_replay_policy p);
+
+/* One trace row of one VM. A row with mem_prov_kib <= 0 means the VM was off. */
+struct vmp_replay_sample {
+	double mem_used_kib, mem_prov_kib;
+	double cpu_used_mhz, cpu_prov_mhz;
+	double cpu_cores;
+};
+
+/* One VM: its rows, one per step, from its own first row. */
+struct vmp_replay_vm {
+	const struct vmp_replay_sample *samples;
+	size_t nsamples;
+};
+
+struct vmp_replay_params {
+	int64_t step_ms;               /* time between rows (Bitbrains: 300 s) */
+	unsigned vms_per_host;         /* VMs i*k .. i*k+k-1 share host i */
+	double overcommit;             /* host memory = sum of provisioned / overcommit */
+	uint64_t mem_min_kib;          /* smallest balloon target any policy may set */
+	unsigned balloons_per_hour;    /* vmpilot's per-host budget */
+	unsigned hotplugs_per_hour;
+	struct vmp_mem_params vmpilot_mem, vpa_mem;
+	struct vmp_cpu_params vmpilot_cpu, vpa_cpu;
+	struct vmp_overcommit_params overcommit_params;
+	struct vmp_mom_params mom;
+};
+
+void vmp_replay_params_default(struct vmp_replay_params *p);
+
+struct vmp_replay_result {
+	enum vmp_replay_policy policy;
+	uint64_t vm_steps;             /* VM-steps replayed (VM running) */
+	double mem_used_kib_steps;     /* sum of used over VM-steps */
+	double mem_slack_pct;          /* sum of (alloc - used)+ / sum of used, % */
+	double mem_short_pct;          /* VM-steps with used > alloc, % of VM-steps */
+	double mem_short_vm_h;         /* the same in VM-hours */
+	double mem_short_gib_h;        /* sum of (used - alloc)+ × step, GiB·h */
+	double cpu_slack_pct;          /* sum of (alloc - used)+ / sum of used, % (MHz) */
+	double cpu_short_pct;
+	double cpu_short_core_h;       /* sum of (used - alloc)+ × step, in cores·h */
+	uint64_t mem_actions;          /* balloon target changes */
+	uint64_t cpu_actions;          /* vCPU count changes */
+	double host_over_pct;          /* host-steps where the allocations exceed host memory, % */
+};
+
+/*
+ * Replays one policy over n VMs. Returns 0 and fills *ret, -EINVAL for bad params, or
+ * -ENOMEM.
+ */
+int vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vms, size_t n,
+		   enum vmp_replay_policy policy, struct vmp_replay_result *ret);
+
+#endif
