@@ -1,0 +1,1267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The simulator engine. It mirrors CloudSim 3.0.3's object model closely enough to
+ * reproduce its numbers: each host keeps an ordered VM list (including VMs migrating
+ * in), a time-shared over-subscribable CPU scheduler, its utilisation before and after
+ * the last update, and a state history that is folded into the SLA sums as it grows.
+ * doc/design/simulator.md explains every rule and where it comes from.
+ */
+#include "core/sim.h"
+
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define HIST_LEN 30          /* PowerVm.HISTORY_LENGTH */
+#define EVENT_OFFSET_S 0.1   /* CloudSim's minimum time between events */
+
+const struct vmp_sim_policy vmp_sim_policies[] = {
+	{ "npa", "no power awareness: all hosts always at full power", VMP_SIM_NPA,
+	  VMP_OVERLOAD_NONE, 0, VMP_SEL_MMT },
+	{ "dvfs", "power follows load, no migrations", VMP_SIM_DVFS, VMP_OVERLOAD_NONE, 0,
+	  VMP_SEL_MMT },
+	{ "thr-mmt-1.0", "static threshold 100 %, minimum migration time", VMP_SIM_MIGRATE,
+	  VMP_OVERLOAD_THR, 1.0, VMP_SEL_MMT },
+	{ "thr-mmt-0.8", "static threshold 80 %, minimum migration time", VMP_SIM_MIGRATE,
+	  VMP_OVERLOAD_THR, 0.8, VMP_SEL_MMT },
+	{ "iqr-mmt-1.5", "interquartile range, safety 1.5, minimum migration time",
+	  VMP_SIM_MIGRATE, VMP_OVERLOAD_IQR, 1.5, VMP_SEL_MMT },
+	{ "mad-mmt-2.5", "median absolute deviation, safety 2.5, minimum migration time",
+	  VMP_SIM_MIGRATE, VMP_OVERLOAD_MAD, 2.5, VMP_SEL_MMT },
+	{ "lr-mmt-1.2", "local regression, safety 1.2, minimum migration time",
+	  VMP_SIM_MIGRATE, VMP_OVERLOAD_LR, 1.2, VMP_SEL_MMT },
+	{ "lrr-mmt-1.2", "robust local regression, safety 1.2, minimum migration time",
+	  VMP_SIM_MIGRATE, VMP_OVERLOAD_LRR, 1.2, VMP_SEL_MMT },
+	{ "thr-mu-0.8", "static threshold 80 %, minimum utilisation", VMP_SIM_MIGRATE,
+	  VMP_OVERLOAD_THR, 0.8, VMP_SEL_MU },
+	{ "iqr-mu-1.5", "interquartile range, safety 1.5, minimum utilisation",
+	  VMP_SIM_MIGRATE, VMP_OVERLOAD_IQR, 1.5, VMP_SEL_MU },
+	{ "mad-mu-2.5", "median absolute deviation, safety 2.5, minimum utilisation",
+	  VMP_SIM_MIGRATE, VMP_OVERLOAD_MAD, 2.5, VMP_SEL_MU },
+	{ "lr-mu-1.2", "local regression, safety 1.2, minimum utilisation", VMP_SIM_MIGRATE,
+	  VMP_OVERLOAD_LR, 1.2, VMP_SEL_MU },
+	{ "lrr-mu-1.2", "robust local regression, safety 1.2, minimum utilisation",
+	  VMP_SIM_MIGRATE, VMP_OVERLOAD_LRR, 1.2, VMP_SEL_MU },
+	{ NULL, NULL, 0, 0, 0, 0 },
+};
+
+const struct vmp_sim_policy *
+vmp_sim_policy_find(const char *name)
+{
+	const struct vmp_sim_policy *p;
+
+	for (p = vmp_sim_policies; p->name; p++)
+		if (strcasecmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+void
+vmp_sim_config_default(struct vmp_sim_config *cfg)
+{
+	static const struct vmp_sim_vm_type vms[4] = {
+		{ 2500, 870, 100000 }, { 2000, 1740, 100000 },
+		{ 1000, 1740, 100000 }, { 500, 613, 100000 },
+	};
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->nhosts = 800;
+	cfg->nhost_types = 2;
+	cfg->host_types[0] = (struct vmp_sim_host_type){ 1860, 2, 4096, 1000000,
+							 &vmp_power_hp_ml110_g4 };
+	cfg->host_types[1] = (struct vmp_sim_host_type){ 2660, 2, 4096, 1000000,
+							 &vmp_power_hp_ml110_g5 };
+	cfg->nvm_types = 4;
+	memcpy(cfg->vm_types, vms, sizeof(vms));
+	cfg->step_s = 300;
+	cfg->host_storage_mb = 1000000;
+	cfg->vm_size_mb = 2500;
+	cfg->cloudsim_compat = false;
+}
+
+/* The last state-history entry of a host or VM; earlier ones are folded into sums. */
+struct entry {
+	double time, alloc, req;
+	bool flag;      /* host: active; VM: in migration (seen from its source) */
+	bool has;
+};
+
+struct slot {
+	uint32_t vm;
+	double sreq;    /* requested MIPS at the last allocation */
+	double alloc;   /* allocated MIPS */
+};
+
+struct host {
+	const struct vmp_sim_host_type *type;
+	double total_mips;
+	struct slot *slots;
+	uint32_t n, cap;
+	uint32_t *min;          /* VMs migrating in, in arrival order */
+	uint32_t nmin, capmin;
+	double avail;
+	double util_mips, prev_util_mips;
+	double ram_used, bw_used, storage_used;   /* checked only at instantiation */
+	/* cached utilisation history (sum over VMs, in list order) */
+	double hist[HIST_LEN];
+	uint32_t nhist;
+	bool hist_valid;
+	/* planning: saved copy for copy-on-write restore */
+	bool saved;
+	struct slot *save_slots;
+	uint32_t save_n;
+	double save_avail;
+	/* SLA accounting */
+	struct entry last;
+	bool fin_active;        /* isActive of the last finalised entry (starts true) */
+	double last_on_s;
+	/* planning marks */
+	uint8_t excl_under, excl_place, over;
+};
+
+struct vm {
+	double mips, ram, bw;
+	int32_t host;           /* the host the allocation table maps it to, -1 if none */
+	bool in_mig, alive, instantiating;
+	double req;             /* current requested MIPS */
+	double req_time;        /* time req was computed for */
+	double hist[HIST_LEN];  /* utilisation fractions, newest first */
+	uint32_t nhist;
+	double hist_time;
+	struct entry last;
+	bool fin_mig;
+	double last_mig_end_s;
+	double tot_req, tot_alloc, under_mig;
+};
+
+struct event {
+	double time;
+	uint32_t vm, host;
+	uint64_t seq;
+};
+
+struct pair {
+	uint32_t vm, host;
+};
+
+struct vmp_sim {
+	struct vmp_sim_config cfg;
+	struct vmp_sim_policy pol;
+	const float *pct;
+	size_t nsteps;
+	size_t nvms, nhosts;
+	struct vm *vms;
+	struct host *hosts;
+	double clock, last_process, limit_s;
+	uint64_t nstep;
+	double next_event;
+	double energy_ws;
+	uint64_t migrations;
+	/* migration completion events, kept sorted by (time, seq) */
+	struct event *ev;
+	size_t nev, capev;
+	uint64_t seq;
+	/* SLA sums */
+	double sla_time, sla_viol;
+	double shutdown_sum;
+	uint64_t shutdowns;
+	double mig_wait_sum;
+	uint64_t mig_waits;
+	uint64_t vms_created, vms_completed;
+	/* scratch */
+	uint32_t *scratch_vms;
+	struct pair *plan;
+	size_t nplan, capplan;
+	uint32_t *saved_hosts;
+	size_t nsaved;
+	struct vmp_sim_series series;
+	size_t capseries;
+};
+
+static void *
+grow(void *p, size_t *cap, size_t want, size_t size)
+{
+	size_t n;
+
+	if (want <= *cap)
+		return p;
+	n = *cap ? *cap * 2 : 16;
+	while (n < want)
+		n *= 2;
+	p = realloc(p, n * size);
+	if (!p)
+		abort();
+	*cap = n;
+	return p;
+}
+
+static void *
+zalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size);
+
+	if (!p)
+		abort();
+	return p;
+}
+
+/* ------------------------------------------------------------------ demand ---- */
+
+static double
+sample(const struct vmp_sim *s, size_t v, long k)
+{
+	if (k >= (long)s->nsteps)
+		k = (long)s->nsteps - 1;
+	if (k < 0)
+		k = 0;
+	/* Java: Integer.valueOf(line) / 100.0 */
+	return (double)s->pct[v * s->nsteps + (size_t)k] / 100.0;
+}
+
+/* UtilizationModelPlanetLabInMemory.getUtilization: linear between samples. */
+static double
+vm_util_at(const struct vmp_sim *s, size_t v, double time)
+{
+	double step = s->cfg.step_s, u1, u2, delta;
+	long t1, t2;
+
+	if (fmod(time, step) == 0)
+		return sample(s, v, (long)time / (long)step);
+	t1 = (long)floor(time / step);
+	t2 = (long)ceil(time / step);
+	u1 = sample(s, v, t1);
+	u2 = sample(s, v, t2);
+	delta = (u2 - u1) / ((double)(t2 - t1) * step);
+	return u1 + delta * (time - (double)t1 * step);
+}
+
+/* PowerVm.updateVmProcessing: demand now, and one history sample per step. */
+static void
+vm_update(struct vmp_sim *s, uint32_t v, double t)
+{
+	struct vm *vm = &s->vms[v];
+	double u;
+
+	if (vm->req_time == t)
+		return;
+	u = vm_util_at(s, v, t);
+	vm->req = u * vm->mips;
+	vm->req_time = t;
+	vm->instantiating = false;
+	if (t > vm->hist_time && fmod(t - EVENT_OFFSET_S, s->cfg.step_s) == 0) {
+		memmove(vm->hist + 1, vm->hist, (HIST_LEN - 1) * sizeof(double));
+		vm->hist[0] = u;
+		if (vm->nhist < HIST_LEN)
+			vm->nhist++;
+		vm->hist_time = t;
+	}
+}
+
+/* ---------------------------------------------------------------- accounting -- */
+
+static void
+host_entry(struct vmp_sim *s, struct host *h, double t, double alloc, double req, bool active)
+{
+	if (h->last.has && h->last.time != t) {
+		double dt = t - h->last.time;
+
+		/* the previous entry is final: fold it into the sums */
+		if (h->last.flag) {
+			s->sla_time += dt;
+			if (h->last.alloc < h->last.req)
+				s->sla_viol += dt;
+		}
+		if (h->fin_active && !h->last.flag) {
+			s->shutdown_sum += h->last.time - h->last_on_s;
+			s->shutdowns++;
+		}
+		if (!h->fin_active && h->last.flag)
+			h->last_on_s = h->last.time;
+		h->fin_active = h->last.flag;
+	}
+	h->last = (struct entry){ t, alloc, req, active, true };
+}
+
+static void
+vm_entry(struct vmp_sim *s, struct vm *vm, double t, double alloc, double req, bool mig)
+{
+	if (vm->last.has && vm->last.time != t) {
+		double dt = t - vm->last.time;
+
+		vm->tot_alloc += vm->last.alloc * dt;
+		vm->tot_req += vm->last.req * dt;
+		if (vm->last.alloc < vm->last.req && vm->last.flag)
+			vm->under_mig += (vm->last.req - vm->last.alloc) * dt;
+		/* Helper.getTimesBeforeVmMigration: in fact each migration's duration */
+		if (vm->fin_mig && !vm->last.flag) {
+			s->mig_wait_sum += vm->last.time - vm->last_mig_end_s;
+			s->mig_waits++;
+		}
+		if (!vm->fin_mig && vm->last.flag)
+			vm->last_mig_end_s = vm->last.time;
+		vm->fin_mig = vm->last.flag;
+	}
+	vm->last = (struct entry){ t, alloc, req, mig, true };
+}
+
+/* ------------------------------------------------------------- CPU scheduler -- */
+
+static bool
+host_has_min(const struct host *h, uint32_t v)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->nmin; i++)
+		if (h->min[i] == v)
+			return true;
+	return false;
+}
+
+/*
+ * VmSchedulerTimeSharedOverSubscription: each VM gets its request (capped at one core;
+ * a VM migrating in costs the destination 10 % of it, one migrating out gets 90 %)
+ * while the sum fits; otherwise every VM is scaled by capacity / requested, floored.
+ */
+static void
+host_realloc(struct vmp_sim *s, struct host *h)
+{
+	double pe = h->type->pe_mips, avail = h->total_mips, total_req = 0, scale;
+	bool over = false;
+	uint32_t i;
+
+	for (i = 0; i < h->n; i++) {
+		struct slot *sl = &h->slots[i];
+		const struct vm *vm = &s->vms[sl->vm];
+		bool in = h->nmin && host_has_min(h, sl->vm);
+		bool out = vm->in_mig && !in;
+		double c = sl->sreq > pe ? pe : sl->sreq;
+		double tr = in ? c * 0.1 : c;
+
+		total_req += tr;
+		if (over)
+			continue;
+		if (avail >= tr) {
+			sl->alloc = out ? c * 0.9 : in ? c * 0.1 : c;
+			avail -= tr;
+		} else {
+			over = true;
+		}
+	}
+	if (!over) {
+		h->avail = avail;
+		return;
+	}
+	scale = h->total_mips / total_req;
+	for (i = 0; i < h->n; i++) {
+		struct slot *sl = &h->slots[i];
+		const struct vm *vm = &s->vms[sl->vm];
+		bool in = h->nmin && host_has_min(h, sl->vm);
+		bool out = vm->in_mig && !in;
+		double c = sl->sreq > pe ? pe : sl->sreq;
+
+		if (out)
+			c = c * scale * 0.9;
+		else if (in)
+			c = c * 0.1 * scale;
+		else
+			c = c * scale;
+		sl->alloc = floor(c);
+	}
+	h->avail = 0;
+}
+
+/* Copy-on-write save of a host's allocation before planning touches it. */
+static void
+host_save(struct vmp_sim *s, struct host *h)
+{
+	if (h->saved)
+		return;
+	h->saved = true;
+	h->save_slots = realloc(h->save_slots, (h->n ? h->n : 1) * sizeof(struct slot));
+	if (!h->save_slots)
+		abort();
+	memcpy(h->save_slots, h->slots, h->n * sizeof(struct slot));
+	h->save_n = h->n;
+	h->save_avail = h->avail;
+	s->saved_hosts[s->nsaved++] = (uint32_t)(h - s->hosts);
+}
+
+static void
+host_create(struct vmp_sim *s, struct host *h, uint32_t v)
+{
+	struct vm *vm = &s->vms[v];
+
+	if (h->n + 1 > h->cap) {
+		size_t c = h->cap;
+
+		h->slots = grow(h->slots, &c, h->n + 1, sizeof(struct slot));
+		h->cap = (uint32_t)c;
+	}
+	h->slots[h->n++] = (struct slot){ v, vm->instantiating ? vm->mips : vm->req, 0 };
+	if (vm->instantiating) {
+		h->ram_used += vm->ram;
+		h->bw_used += vm->bw;
+	}
+	h->storage_used += s->cfg.vm_size_mb;
+	h->hist_valid = false;
+	host_realloc(s, h);
+}
+
+static void
+host_destroy(struct vmp_sim *s, struct host *h, uint32_t v)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->slots[i].vm == v)
+			break;
+	if (i == h->n)
+		return;
+	memmove(h->slots + i, h->slots + i + 1, (h->n - i - 1) * sizeof(struct slot));
+	h->n--;
+	h->storage_used -= s->cfg.vm_size_mb;
+	h->hist_valid = false;
+	host_realloc(s, h);
+}
+
+/* HostDynamicWorkload.updateVmsProcessing */
+static void
+host_update(struct vmp_sim *s, struct host *h, double t)
+{
+	double req_sum = 0;
+	uint32_t i;
+
+	for (i = 0; i < h->n; i++) {
+		vm_update(s, h->slots[i].vm, t);
+		h->slots[i].sreq = s->vms[h->slots[i].vm].req;
+	}
+	h->hist_valid = false;
+	h->prev_util_mips = h->util_mips;
+	host_realloc(s, h);
+	h->util_mips = 0;
+	for (i = 0; i < h->n; i++) {
+		struct vm *vm = &s->vms[h->slots[i].vm];
+		double alloc = h->slots[i].alloc;
+
+		if (!(h->nmin && host_has_min(h, h->slots[i].vm))) {
+			vm_entry(s, vm, t, alloc, vm->req, vm->in_mig);
+			if (vm->in_mig)
+				alloc /= 0.9;
+		}
+		h->util_mips += alloc;
+		req_sum += vm->req;
+	}
+	host_entry(s, h, t, h->util_mips, req_sum, h->util_mips > 0);
+}
+
+static double
+clamp_util(double u)
+{
+	return u > 1 && u < 1.01 ? 1 : u;
+}
+
+static double
+host_util(const struct host *h)
+{
+	return clamp_util(h->util_mips / h->total_mips);
+}
+
+static double
+host_power(const struct host *h)
+{
+	return vmp_power_watts(h->type->power, host_util(h));
+}
+
+/* PowerDatacenter.updateCloudetProcessingWithoutSchedulingFutureEventsForce */
+static void
+force_update(struct vmp_sim *s, double t)
+{
+	double dt = t - s->last_process;
+	size_t i;
+	uint32_t j;
+
+	for (i = 0; i < s->nhosts; i++)
+		host_update(s, &s->hosts[i], t);
+	if (dt > 0) {
+		for (i = 0; i < s->nhosts; i++) {
+			struct host *h = &s->hosts[i];
+			double from, to, pf, pt;
+
+			if (s->pol.kind == VMP_SIM_NPA) {
+				s->energy_ws += h->type->power->watts[10] * dt;
+				continue;
+			}
+			from = clamp_util(h->prev_util_mips / h->total_mips);
+			if (from == 0)
+				continue;  /* a host that was off draws nothing */
+			to = host_util(h);
+			pf = vmp_power_watts(h->type->power, from);
+			pt = vmp_power_watts(h->type->power, to);
+			s->energy_ws += (pf + (pt - pf) / 2) * dt;
+		}
+	}
+	if (s->cfg.cloudsim_compat) {
+		/* CloudSim deallocates a VM whose demand is exactly zero, for good */
+		for (i = 0; i < s->nhosts; i++) {
+			struct host *h = &s->hosts[i];
+
+			for (j = 0; j < h->n;) {
+				uint32_t v = h->slots[j].vm;
+				struct vm *vm = &s->vms[v];
+
+				if (!vm->in_mig && vm->req == 0 && vm->host == (int32_t)i) {
+					host_destroy(s, h, v);
+					vm->host = -1;
+					vm->alive = false;
+					s->vms_completed++;
+					continue;
+				}
+				j++;
+			}
+		}
+	}
+	s->last_process = t;
+}
+
+/* --------------------------------------------------------------- migrations -- */
+
+static void
+start_migration(struct vmp_sim *s, uint32_t v, uint32_t target)
+{
+	struct host *h = &s->hosts[target];
+	struct vm *vm = &s->vms[v];
+	double mbps = h->type->bw_kbit / (2 * 8000);   /* MB/s: half the link */
+	struct event e;
+	size_t i;
+
+	vm->in_mig = true;
+	if (!host_has_min(h, v)) {
+		size_t c = h->capmin;
+
+		h->min = grow(h->min, &c, h->nmin + 1, sizeof(uint32_t));
+		h->capmin = (uint32_t)c;
+		h->min[h->nmin++] = v;
+		host_create(s, h, v);
+		host_update(s, h, s->clock);
+		if (vm->host >= 0)
+			host_update(s, &s->hosts[vm->host], s->clock);
+	}
+	s->migrations++;
+	e.time = s->clock + vm->ram / mbps;
+	e.vm = v;
+	e.host = target;
+	e.seq = s->seq++;
+	s->ev = grow(s->ev, &s->capev, s->nev + 1, sizeof(*s->ev));
+	/* keep (time, seq) order: insertion from the back */
+	i = s->nev;
+	while (i > 0 && s->ev[i - 1].time > e.time)
+		i--;
+	memmove(s->ev + i + 1, s->ev + i, (s->nev - i) * sizeof(*s->ev));
+	s->ev[i] = e;
+	s->nev++;
+}
+
+/* Datacenter.processVmMigrate: the VM leaves its source and lands on the target. */
+static void
+finish_migration(struct vmp_sim *s, const struct event *e)
+{
+	struct vm *vm = &s->vms[e->vm];
+	struct host *h = &s->hosts[e->host];
+	uint32_t i;
+
+	if (vm->host >= 0)
+		host_destroy(s, &s->hosts[vm->host], e->vm);
+	vm->host = -1;
+	for (i = 0; i < h->nmin; i++)
+		if (h->min[i] == e->vm)
+			break;
+	if (i < h->nmin) {
+		memmove(h->min + i, h->min + i + 1, (h->nmin - i - 1) * sizeof(uint32_t));
+		h->nmin--;
+	}
+	host_destroy(s, h, e->vm);
+	vm->in_mig = false;
+	host_create(s, h, e->vm);
+	vm->host = (int32_t)e->host;
+}
+
+/* Completes, in time order, the migrations that end before `before`. */
+static void
+complete_migrations(struct vmp_sim *s, double before)
+{
+	while (s->nev > 0 && s->ev[0].time < before && s->ev[0].time < s->limit_s) {
+		struct event e = s->ev[0];
+
+		memmove(s->ev, s->ev + 1, (s->nev - 1) * sizeof(*s->ev));
+		s->nev--;
+		s->clock = e.time;
+		if (s->clock > s->last_process)
+			force_update(s, s->clock);
+		finish_migration(s, &e);
+		if (s->nev == 0 || s->ev[0].time != e.time)
+			force_update(s, s->clock);
+	}
+}
+
+/* ------------------------------------------------------------------ planning -- */
+
+static void
+host_history(struct vmp_sim *s, struct host *h)
+{
+	uint32_t i, k, n = 0;
+
+	if (h->hist_valid)
+		return;
+	memset(h->hist, 0, sizeof(h->hist));
+	for (i = 0; i < h->n; i++) {
+		const struct vm *vm = &s->vms[h->slots[i].vm];
+
+		for (k = 0; k < vm->nhist; k++)
+			h->hist[k] += vm->hist[k] * vm->mips / h->total_mips;
+	}
+	for (k = 0; k < HIST_LEN; k++)
+		if (h->hist[k] != 0)
+			n = k + 1;
+	h->nhist = n;
+	h->hist_valid = true;
+}
+
+/*
+ * isHostOverUtilized of the policy, for h as it is plus VM extra (UINT32_MAX: none),
+ * which CloudSim evaluates by creating the VM on the host and asking the same question.
+ */
+static bool
+host_overloaded(struct vmp_sim *s, struct host *h, uint32_t extra)
+{
+	struct vmp_overload_input in;
+	double hist[HIST_LEN], req = 0, max_ram = -1;
+	uint32_t i, k, n;
+
+	if (s->pol.overload == VMP_OVERLOAD_NONE)
+		return false;
+	for (i = 0; i < h->n; i++) {
+		const struct vm *vm = &s->vms[h->slots[i].vm];
+
+		req += vm->req;
+		if (vm->ram > max_ram)
+			max_ram = vm->ram;
+	}
+	host_history(s, h);
+	memcpy(hist, h->hist, sizeof(hist));
+	n = h->nhist;
+	if (extra != UINT32_MAX) {
+		const struct vm *vm = &s->vms[extra];
+
+		req += vm->instantiating ? vm->mips : vm->req;
+		if (vm->ram > max_ram)
+			max_ram = vm->ram;
+		for (k = 0; k < vm->nhist; k++)
+			hist[k] += vm->hist[k] * vm->mips / h->total_mips;
+		n = 0;
+		for (k = 0; k < HIST_LEN; k++)
+			if (hist[k] != 0)
+				n = k + 1;
+	}
+	in.history = hist;
+	in.nhistory = n;
+	in.requested_frac = req / h->total_mips;
+	if (max_ram < 0)
+		max_ram = INT32_MIN;  /* Java: Integer.MIN_VALUE for an empty host */
+	in.migration_intervals = ceil(max_ram / (h->type->bw_kbit / (2 * 8000)) / s->cfg.step_s);
+	return vmp_overload_check(s->pol.overload, s->pol.param, s->cfg.cloudsim_compat, &in,
+				  NULL);
+}
+
+/* getUtilizationOfCpuMips of the policy: allocations, a VM migrating in counted whole. */
+static double
+host_alloc_mips(const struct host *h)
+{
+	double m = 0;
+	uint32_t i;
+
+	for (i = 0; i < h->n; i++) {
+		if (h->nmin && host_has_min(h, h->slots[i].vm))
+			m += h->slots[i].alloc * 0.9 / 0.1;
+		m += h->slots[i].alloc;
+	}
+	return m;
+}
+
+static bool
+host_suitable(const struct vmp_sim *s, const struct host *h, const struct vm *vm)
+{
+	double req = vm->instantiating ? vm->mips : vm->req;
+
+	if (h->type->pe_mips < req || h->avail < req)
+		return false;
+	if (h->storage_used + s->cfg.vm_size_mb > s->cfg.host_storage_mb)
+		return false;
+	if (vm->instantiating && (h->ram_used + vm->ram > h->type->ram_mb ||
+				  h->bw_used + vm->bw > h->type->bw_kbit))
+		return false;
+	return true;
+}
+
+/* PABFD: the host whose power grows least, not overloaded after taking the VM. */
+static int
+find_host(struct vmp_sim *s, uint32_t v, bool skip_excluded)
+{
+	const struct vm *vm = &s->vms[v];
+	double min_diff = DBL_MAX, req = vm->instantiating ? vm->mips : vm->req;
+	int best = -1;
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++) {
+		struct host *h = &s->hosts[i];
+		double cur, after, diff;
+
+		if (skip_excluded && h->excl_place)
+			continue;
+		if (!host_suitable(s, h, vm))
+			continue;
+		cur = host_alloc_mips(h);
+		after = vmp_power_watts(h->type->power, (cur + req) / h->total_mips);
+		diff = after - host_power(h);
+		/* cheap test first: only a strictly better host can win */
+		if (!(diff < min_diff))
+			continue;
+		if (cur != 0 && host_overloaded(s, h, v))
+			continue;
+		min_diff = diff;
+		best = (int)i;
+	}
+	return best;
+}
+
+static int
+first_fit(struct vmp_sim *s, uint32_t v)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhosts; i++)
+		if (host_suitable(s, &s->hosts[i], &s->vms[v]))
+			return (int)i;
+	return -1;
+}
+
+/* PowerVmList.sortByCpuUtilization: decreasing demand, stable (insertion sort). */
+static void
+sort_by_demand(struct vmp_sim *s, uint32_t *v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		uint32_t x = v[i];
+		double d = s->vms[x].req;
+
+		for (j = i; j > 0 && s->vms[v[j - 1]].req < d; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static int
+select_vm(struct vmp_sim *s, struct host *h)
+{
+	double best = DBL_MAX;
+	int pick = -1;
+	uint32_t i;
+
+	for (i = 0; i < h->n; i++) {
+		const struct vm *vm = &s->vms[h->slots[i].vm];
+		double metric;
+
+		if (vm->in_mig)
+			continue;
+		metric = s->pol.selection == VMP_SEL_MU ? vm->req / vm->mips : vm->ram;
+		if (metric < best) {
+			best = metric;
+			pick = (int)h->slots[i].vm;
+		}
+	}
+	return pick;
+}
+
+static void
+plan_push(struct vmp_sim *s, uint32_t v, uint32_t h)
+{
+	s->plan = grow(s->plan, &s->capplan, s->nplan + 1, sizeof(*s->plan));
+	s->plan[s->nplan++] = (struct pair){ v, h };
+}
+
+/* Places vms (sorted here) on non-excluded hosts; all_or_nothing undoes a partial plan. */
+static void
+place(struct vmp_sim *s, uint32_t *vms, size_t n, bool all_or_nothing)
+{
+	size_t i, first = s->nplan;
+
+	sort_by_demand(s, vms, n);
+	for (i = 0; i < n; i++) {
+		int h = find_host(s, vms[i], true);
+
+		if (h < 0) {
+			if (!all_or_nothing)
+				continue;
+			while (s->nplan > first) {
+				s->nplan--;
+				host_destroy(s, &s->hosts[s->plan[s->nplan].host],
+					     s->plan[s->nplan].vm);
+			}
+			return;
+		}
+		host_save(s, &s->hosts[h]);
+		host_create(s, &s->hosts[h], vms[i]);
+		plan_push(s, vms[i], (uint32_t)h);
+	}
+}
+
+/*
+ * PowerVmAllocationPolicyMigrationAbstract.optimizeAllocation: relieve overloaded
+ * hosts, then repeatedly try to empty the least-utilised host. Leaves the plan in
+ * s->plan and the cluster as it was.
+ */
+static uint32_t
+optimize(struct vmp_sim *s)
+{
+	size_t i, nvm = 0, nexcl_under = 0;
+	uint32_t nover = 0;
+
+	s->nplan = 0;
+	s->nsaved = 0;
+	for (i = 0; i < s->nhosts; i++) {
+		struct host *h = &s->hosts[i];
+
+		h->over = host_overloaded(s, h, UINT32_MAX);
+		h->excl_place = h->over;
+		nover += h->over;
+	}
+	/* VM selection: take VMs off each overloaded host until it is not overloaded */
+	for (i = 0; i < s->nhosts; i++) {
+		struct host *h = &s->hosts[i];
+
+		if (!h->over)
+			continue;
+		host_save(s, h);
+		for (;;) {
+			int v = select_vm(s, h);
+
+			if (v < 0)
+				break;
+			s->scratch_vms[nvm++] = (uint32_t)v;
+			host_destroy(s, h, (uint32_t)v);
+			if (!host_overloaded(s, h, UINT32_MAX))
+				break;
+		}
+	}
+	place(s, s->scratch_vms, nvm, false);
+
+	/* consolidation: empty under-utilised hosts (judged by their last update) */
+	for (i = 0; i < s->nhosts; i++) {
+		struct host *h = &s->hosts[i];
+		bool off = host_util(h) == 0;
+
+		h->excl_under = h->over || off;
+		h->excl_place = h->over || off;
+		nexcl_under += h->excl_under;
+	}
+	while (nexcl_under < s->nhosts) {
+		double min_util = 1;
+		int u = -1;
+		size_t first;
+		struct host *uh;
+
+		for (i = 0; i < s->nhosts; i++) {
+			struct host *h = &s->hosts[i];
+			double util;
+			uint32_t k;
+			bool all_out = true;
+
+			if (h->excl_under)
+				continue;
+			util = host_util(h);
+			if (!(util > 0 && util < min_util))
+				continue;
+			/* areAllVmsMigratingOutOrAnyVmMigratingIn */
+			for (k = 0; k < h->n; k++) {
+				uint32_t v = h->slots[k].vm;
+
+				if (!s->vms[v].in_mig) {
+					all_out = false;
+					break;
+				}
+				if (host_has_min(h, v))
+					break;
+			}
+			if (all_out)
+				continue;
+			min_util = util;
+			u = (int)i;
+		}
+		if (u < 0)
+			break;
+		uh = &s->hosts[u];
+		uh->excl_under = 1;
+		uh->excl_place = 1;
+		nexcl_under++;
+		nvm = 0;
+		for (i = 0; i < uh->n; i++)
+			if (!s->vms[uh->slots[i].vm].in_mig)
+				s->scratch_vms[nvm++] = uh->slots[i].vm;
+		if (nvm == 0)
+			continue;
+		first = s->nplan;
+		place(s, s->scratch_vms, nvm, true);
+		for (i = first; i < s->nplan; i++) {
+			struct host *t = &s->hosts[s->plan[i].host];
+
+			if (!t->excl_under) {
+				t->excl_under = 1;
+				nexcl_under++;
+			}
+		}
+	}
+
+	/* restoreAllocation: every host back to its saved VM list and allocation */
+	for (i = 0; i < s->nsaved; i++) {
+		struct host *h = &s->hosts[s->saved_hosts[i]];
+
+		if (h->n + 1 > h->cap || h->save_n > h->cap) {
+			size_t c = h->cap;
+
+			h->slots = grow(h->slots, &c, h->save_n + 1, sizeof(struct slot));
+			h->cap = (uint32_t)c;
+		}
+		memcpy(h->slots, h->save_slots, h->save_n * sizeof(struct slot));
+		h->storage_used += ((double)h->save_n - (double)h->n) * s->cfg.vm_size_mb;
+		h->n = h->save_n;
+		h->avail = h->save_avail;
+		h->hist_valid = false;
+		h->saved = false;
+	}
+	s->nsaved = 0;
+	return nover;
+}
+
+/* -------------------------------------------------------------------- driver -- */
+
+int
+vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
+	    const struct vmp_sim_input *input, struct vmp_sim **ret_sim)
+{
+	struct vmp_sim *s;
+	size_t i, per_type;
+
+	if (!cfg->nhosts || !cfg->nhost_types || cfg->nhost_types > VMP_SIM_MAX_TYPES ||
+	    !cfg->nvm_types || cfg->nvm_types > VMP_SIM_MAX_TYPES || !(cfg->step_s > 0) ||
+	    !input->nvms || !input->nsteps || !input->cpu_pct || !p ||
+	    cfg->nhosts > UINT32_MAX / 2 || input->nvms > UINT32_MAX / 2)
+		return -EINVAL;
+	for (i = 0; i < cfg->nhost_types; i++)
+		if (!cfg->host_types[i].power || !(cfg->host_types[i].pe_mips > 0) ||
+		    !cfg->host_types[i].pes || !(cfg->host_types[i].bw_kbit > 0))
+			return -EINVAL;
+	s = zalloc(1, sizeof(*s));
+	s->cfg = *cfg;
+	s->pol = *p;
+	s->pct = input->cpu_pct;
+	s->nsteps = input->nsteps;
+	s->nvms = input->nvms;
+	s->nhosts = cfg->nhosts;
+	s->limit_s = (double)input->nsteps * cfg->step_s;
+	s->vms = zalloc(s->nvms, sizeof(*s->vms));
+	s->hosts = zalloc(s->nhosts, sizeof(*s->hosts));
+	s->scratch_vms = zalloc(s->nvms, sizeof(uint32_t));
+	s->saved_hosts = zalloc(s->nhosts, sizeof(uint32_t));
+	for (i = 0; i < s->nhosts; i++) {
+		struct host *h = &s->hosts[i];
+
+		h->type = &s->cfg.host_types[i % cfg->nhost_types];
+		h->total_mips = h->type->pe_mips * h->type->pes;
+		h->avail = h->total_mips;
+		h->fin_active = true;
+	}
+	per_type = (s->nvms + cfg->nvm_types - 1) / cfg->nvm_types;
+	for (i = 0; i < s->nvms; i++) {
+		struct vm *vm = &s->vms[i];
+		const struct vmp_sim_vm_type *t = &cfg->vm_types[i / per_type];
+		int h;
+
+		vm->mips = t->mips;
+		vm->ram = t->ram_mb;
+		vm->bw = t->bw_kbit;
+		vm->host = -1;
+		vm->req_time = -1;
+		vm->instantiating = true;
+		h = p->kind == VMP_SIM_NPA || p->kind == VMP_SIM_DVFS ? first_fit(s, (uint32_t)i)
+								       : find_host(s, (uint32_t)i, false);
+		if (h >= 0) {
+			host_create(s, &s->hosts[h], (uint32_t)i);
+			vm->host = h;
+			vm->alive = true;
+			s->vms_created++;
+		}
+		/* a created VM has no workload until the first update: it requests 0 */
+		vm->instantiating = false;
+		vm->req = 0;
+	}
+	s->clock = 0;
+	s->last_process = 0;
+	s->next_event = EVENT_OFFSET_S + cfg->step_s;
+	*ret_sim = s;
+	return 0;
+}
+
+void
+vmp_sim_free(struct vmp_sim *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nhosts; i++) {
+		free(s->hosts[i].slots);
+		free(s->hosts[i].min);
+		free(s->hosts[i].save_slots);
+	}
+	free(s->hosts);
+	free(s->vms);
+	free(s->ev);
+	free(s->scratch_vms);
+	free(s->plan);
+	free(s->saved_hosts);
+	vmp_sim_result_release(&(struct vmp_sim_result){ .series = s->series });
+	free(s);
+}
+
+static void
+series_push(struct vmp_sim *s, uint32_t overloaded, uint32_t migrations)
+{
+	struct vmp_sim_series *r = &s->series;
+	uint32_t active = 0;
+	double power = 0;
+	size_t i, c = s->capseries;
+
+	for (i = 0; i < s->nhosts; i++) {
+		if (s->hosts[i].util_mips > 0) {
+			active++;
+			power += host_power(&s->hosts[i]);
+		}
+	}
+	if (r->n + 1 > s->capseries) {
+		c = s->capseries;
+		r->time_s = grow(r->time_s, &c, r->n + 1, sizeof(double));
+		c = s->capseries;
+		r->active_hosts = grow(r->active_hosts, &c, r->n + 1, sizeof(uint32_t));
+		c = s->capseries;
+		r->overloaded_hosts = grow(r->overloaded_hosts, &c, r->n + 1, sizeof(uint32_t));
+		c = s->capseries;
+		r->migrations = grow(r->migrations, &c, r->n + 1, sizeof(uint32_t));
+		c = s->capseries;
+		r->power_w = grow(r->power_w, &c, r->n + 1, sizeof(double));
+		s->capseries = c;
+	}
+	r->time_s[r->n] = s->clock;
+	r->active_hosts[r->n] = active;
+	r->overloaded_hosts[r->n] = overloaded;
+	r->migrations[r->n] = migrations;
+	r->power_w[r->n] = power;
+	r->n++;
+}
+
+int
+vmp_sim_step(struct vmp_sim *s)
+{
+	double t = s->next_event;
+	uint64_t before = s->migrations;
+	uint32_t nover = 0;
+	size_t i;
+
+	complete_migrations(s, t);
+	if (!(t < s->limit_s))
+		return 0;
+	s->clock = t;
+	force_update(s, t);
+	if (s->pol.kind == VMP_SIM_MIGRATE) {
+		nover = optimize(s);
+		for (i = 0; i < s->nplan; i++)
+			start_migration(s, s->plan[i].vm, s->plan[i].host);
+	}
+	s->nstep++;
+	s->next_event = t + s->cfg.step_s;
+	series_push(s, nover, (uint32_t)(s->migrations - before));
+	return 1;
+}
+
+void
+vmp_sim_result_release(struct vmp_sim_result *r)
+{
+	if (!r)
+		return;
+	free(r->series.time_s);
+	free(r->series.active_hosts);
+	free(r->series.overloaded_hosts);
+	free(r->series.migrations);
+	free(r->series.power_w);
+	memset(&r->series, 0, sizeof(r->series));
+}
+
+static void *
+dup_array(const void *p, size_t n, size_t size)
+{
+	void *q = zalloc(n, size);
+
+	if (n)
+		memcpy(q, p, n * size);
+	return q;
+}
+
+void
+vmp_sim_result(const struct vmp_sim *s, struct vmp_sim_result *ret)
+{
+	double tot_req = 0, tot_alloc = 0, under = 0, shut_sum = s->shutdown_sum;
+	double wait_sum = s->mig_wait_sum;
+	uint64_t shut = s->shutdowns, waits = s->mig_waits;
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	for (i = 0; i < s->nvms; i++) {
+		const struct vm *vm = &s->vms[i];
+
+		tot_req += vm->tot_req;
+		tot_alloc += vm->tot_alloc;
+		under += vm->under_mig;
+		/* the last entry is final too (for the shutdown/migration timing stats) */
+		if (vm->last.has && vm->fin_mig && !vm->last.flag) {
+			wait_sum += vm->last.time - vm->last_mig_end_s;
+			waits++;
+		}
+	}
+	for (i = 0; i < s->nhosts; i++) {
+		const struct host *h = &s->hosts[i];
+
+		if (h->last.has && h->fin_active && !h->last.flag) {
+			shut_sum += h->last.time - h->last_on_s;
+			shut++;
+		}
+	}
+	ret->energy_kwh = s->energy_ws / 3600000.0;
+	ret->migrations = s->migrations;
+	ret->slatah = s->sla_time > 0 ? s->sla_viol / s->sla_time : 0;
+	ret->pdm = tot_req > 0 ? under / tot_req : 0;
+	ret->slav = ret->slatah * ret->pdm;
+	ret->esv = ret->energy_kwh * ret->slav;
+	ret->sla_overall = tot_req > 0 ? (tot_req - tot_alloc) / tot_req : 0;
+	ret->host_shutdowns = shut;
+	ret->mean_time_before_host_shutdown_s = shut ? shut_sum / (double)shut : 0;
+	ret->mean_time_before_vm_migration_s = waits ? wait_sum / (double)waits : 0;
+	ret->vms_created = s->vms_created;
+	ret->vms_completed = s->vms_completed;
+	ret->simulated_s = s->last_process;
+	ret->series.n = s->series.n;
+	ret->series.time_s = dup_array(s->series.time_s, s->series.n, sizeof(double));
+	ret->series.active_hosts = dup_array(s->series.active_hosts, s->series.n,
+					     sizeof(uint32_t));
+	ret->series.overloaded_hosts = dup_array(s->series.overloaded_hosts, s->series.n,
+						 sizeof(uint32_t));
+	ret->series.migrations = dup_array(s->series.migrations, s->series.n,
+					   sizeof(uint32_t));
+	ret->series.power_w = dup_array(s->series.power_w, s->series.n, sizeof(double));
+}
+
+int
+vmp_sim_run(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
+	    const struct vmp_sim_input *input, struct vmp_sim_result *ret)
+{
+	struct vmp_sim *s = NULL;
+	int r;
+
+	r = vmp_sim_new(cfg, p, input, &s);
+	if (r < 0)
+		return r;
+	while (vmp_sim_step(s) > 0)
+		;
+	vmp_sim_result(s, ret);
+	vmp_sim_free(s);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ access -- */
+
+size_t
+vmp_sim_nvms(const struct vmp_sim *s)
+{
+	return s->nvms;
+}
+
+size_t
+vmp_sim_nhosts(const struct vmp_sim *s)
+{
+	return s->nhosts;
+}
+
+double
+vmp_sim_time_s(const struct vmp_sim *s)
+{
+	return s->clock;
+}
+
+int
+vmp_sim_vm(const struct vmp_sim *s, size_t v, struct vmp_sim_vm_state *ret)
+{
+	const struct vm *vm;
+	size_t i;
+	uint32_t k;
+
+	if (v >= s->nvms)
+		return -ENOENT;
+	vm = &s->vms[v];
+	memset(ret, 0, sizeof(*ret));
+	ret->host = vm->host;
+	ret->migrating_to = -1;
+	ret->mips = vm->mips;
+	ret->ram_mb = vm->ram;
+	ret->requested_mips = vm->req;
+	for (i = 0; vm->in_mig && i < s->nev; i++)
+		if (s->ev[i].vm == v)
+			ret->migrating_to = (int)s->ev[i].host;
+	if (vm->host >= 0) {
+		const struct host *h = &s->hosts[vm->host];
+
+		for (k = 0; k < h->n; k++)
+			if (h->slots[k].vm == v)
+				ret->allocated_mips = h->slots[k].alloc;
+	}
+	return 0;
+}
+
+int
+vmp_sim_host(const struct vmp_sim *s, size_t i, struct vmp_sim_host_state *ret)
+{
+	const struct host *h;
+
+	if (i >= s->nhosts)
+		return -ENOENT;
+	h = &s->hosts[i];
+	ret->total_mips = h->total_mips;
+	ret->utilization_frac = host_util(h);
+	ret->power_w = h->util_mips > 0 ? host_power(h) : 0;
+	ret->nvms = h->n;
+	ret->active = h->util_mips > 0;
+	return 0;
+}
+
+int
+vmp_sim_migrate(struct vmp_sim *s, size_t v, size_t host)
+{
+	if (v >= s->nvms || host >= s->nhosts || s->vms[v].host < 0)
+		return -ENOENT;
+	if (s->vms[v].in_mig)
+		return -EBUSY;
+	if ((size_t)s->vms[v].host == host)
+		return -EINVAL;
+	start_migration(s, (uint32_t)v, (uint32_t)host);
+	return 0;
+}
