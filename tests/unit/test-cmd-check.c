@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "host/check.h"
 #include "util/fileio.h"
 #include "util/util.h"
 
@@ -119,6 +120,38 @@ test_list(void **state)
 	free(out);
 }
 
+/* vmpilot.1 lists every command of the table and every check id. */
+static void
+test_man_page(void **state)
+{
+	char *path = xasprintf("%s/../doc/man/vmpilot.1", getenv("VMP_TESTS_DIR")), *man = NULL;
+	size_t i;
+
+	assert_int_equal(vmp_read_file(NULL, path, &man, NULL), 0);
+	for (i = 0; vmp_commands[i]; i++) {
+		char *entry = xasprintf(".TP\n.B %s\n", vmp_commands[i]->name);
+
+		if (!strstr(man, entry)) {
+			fprintf(stderr, "doc/man/vmpilot.1: COMMANDS does not list '%s'\n", vmp_commands[i]->name);
+			fail();
+		}
+		free(entry);
+	}
+	for (i = 0; i < vmp_checks_count; i++) {
+		char *entry = xasprintf(".BR %s", vmp_checks[i].id);
+
+		if (!strstr(man, entry)) {
+			fprintf(stderr, "doc/man/vmpilot.1: CHECK does not list '%s'\n", vmp_checks[i].id);
+			fail();
+		}
+		free(entry);
+	}
+	assert_non_null(strstr(man, ".SH EXIT STATUS"));
+	assert_non_null(strstr(man, ".SS Examples"));
+	free(man);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -126,6 +159,7 @@ main(void)
 		cmocka_unit_test(test_exit_status),
 		cmocka_unit_test(test_json_and_only),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_man_page),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
