@@ -14,13 +14,32 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/* Ascending sort; insertion sort for the short histories detectors see. */
+static void
+sort_doubles(double *x, size_t n)
+{
+	size_t i, j;
+
+	if (n > 64) {
+		qsort(x, n, sizeof(*x), cmp_double);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		double v = x[i];
+
+		for (j = i; j > 0 && x[j - 1] > v; j--)
+			x[j] = x[j - 1];
+		x[j] = v;
+	}
+}
+
 double
 vmp_stat_median(double *x, size_t n)
 {
 	double pos, dif;
 	size_t ipos;
 
-	qsort(x, n, sizeof(*x), cmp_double);
+	sort_doubles(x, n);
 	/* Commons Math's default percentile estimate, p = 50: position (n + 1) / 2 */
 	pos = 0.5 * (double)(n + 1);
 	ipos = (size_t)floor(pos);
@@ -51,7 +70,7 @@ vmp_stat_iqr(double *x, size_t n)
 {
 	long q1, q3;
 
-	qsort(x, n, sizeof(*x), cmp_double);
+	sort_doubles(x, n);
 	/* Java's Math.round is floor(v + 0.5) */
 	q1 = (long)floor(0.25 * (double)(n + 1) + 0.5) - 1;
 	q3 = (long)floor(0.75 * (double)(n + 1) + 0.5) - 1;

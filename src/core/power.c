@@ -16,15 +16,19 @@ double
 vmp_power_watts(const struct vmp_power_model *m, double u)
 {
 	int lo, hi;
-	double delta;
+	double delta, x;
 
 	if (!(u > 0))
-		u = 0;
+		return m->watts[0];
 	if (u > 1)
 		u = 1;
-	/* CloudSim: an exact table point when u % 0.1 == 0 (in practice only u == 0) */
-	if (fmod(u, 0.1) == 0)
-		return m->watts[(int)(u * 10)];
+	/*
+	 * CloudSim: an exact table point when u % 0.1 == 0. That can only hold when u * 10
+	 * is a whole number, so the (slow) fmod is evaluated only then.
+	 */
+	x = u * 10;
+	if (x == floor(x) && fmod(u, 0.1) == 0)
+		return m->watts[(int)x];
 	lo = (int)floor(u * 10);
 	hi = (int)ceil(u * 10);
 	delta = (m->watts[hi] - m->watts[lo]) / 10;

@@ -103,7 +103,9 @@ struct host {
 	uint32_t *min;          /* VMs migrating in, in arrival order */
 	uint32_t nmin, capmin;
 	double avail;
+	double alloc_mips;      /* getUtilizationOfCpuMips of the policy, kept by realloc */
 	double util_mips, prev_util_mips;
+	double power_w;         /* power at util_mips, kept by host_update */
 	double ram_used, bw_used, storage_used;   /* checked only at instantiation */
 	/* cached utilisation history (sum over VMs, in list order) */
 	double hist[HIST_LEN];
@@ -159,6 +161,10 @@ struct vmp_sim {
 	uint64_t nstep;
 	double next_event;
 	double energy_ws;
+	/* time_prepare() cache */
+	double tc_time, tc_den, tc_off;
+	long tc_k1, tc_k2;
+	bool tc_exact, tc_sample;
 	uint64_t migrations;
 	/* migration completion events, kept sorted by (time, seq) */
 	struct event *ev;
@@ -210,7 +216,7 @@ zalloc(size_t n, size_t size)
 
 /* ------------------------------------------------------------------ demand ---- */
 
-static double
+static inline double
 sample(const struct vmp_sim *s, size_t v, long k)
 {
 	if (k >= (long)s->nsteps)
@@ -221,21 +227,44 @@ sample(const struct vmp_sim *s, size_t v, long k)
 	return (double)s->pct[v * s->nsteps + (size_t)k] / 100.0;
 }
 
+/*
+ * Where time falls between trace samples, computed once per time for all VMs:
+ * UtilizationModelPlanetLabInMemory.getUtilization's k1, k2 and offsets.
+ */
+static void
+time_prepare(struct vmp_sim *s, double time)
+{
+	double step = s->cfg.step_s, q;
+
+	if (s->tc_time == time)
+		return;
+	s->tc_time = time;
+	/* time % step == 0 in Java: an exact multiple (times are positive, < 2^53) */
+	q = floor(time / step);
+	s->tc_exact = q * step == time;
+	s->tc_k1 = (long)floor(time / step);
+	s->tc_k2 = (long)ceil(time / step);
+	if (s->tc_exact)
+		s->tc_k1 = s->tc_k2 = (long)time / (long)step;
+	s->tc_den = (double)(s->tc_k2 - s->tc_k1) * step;
+	s->tc_off = time - (double)s->tc_k1 * step;
+	q = floor((time - EVENT_OFFSET_S) / step);
+	s->tc_sample = q * step == time - EVENT_OFFSET_S;
+}
+
 /* UtilizationModelPlanetLabInMemory.getUtilization: linear between samples. */
 static double
-vm_util_at(const struct vmp_sim *s, size_t v, double time)
+vm_util_at(struct vmp_sim *s, size_t v, double time)
 {
-	double step = s->cfg.step_s, u1, u2, delta;
-	long t1, t2;
+	double u1, u2, delta;
 
-	if (fmod(time, step) == 0)
-		return sample(s, v, (long)time / (long)step);
-	t1 = (long)floor(time / step);
-	t2 = (long)ceil(time / step);
-	u1 = sample(s, v, t1);
-	u2 = sample(s, v, t2);
-	delta = (u2 - u1) / ((double)(t2 - t1) * step);
-	return u1 + delta * (time - (double)t1 * step);
+	time_prepare(s, time);
+	u1 = sample(s, v, s->tc_k1);
+	if (s->tc_exact)
+		return u1;
+	u2 = sample(s, v, s->tc_k2);
+	delta = (u2 - u1) / s->tc_den;
+	return u1 + delta * s->tc_off;
 }
 
 /* PowerVm.updateVmProcessing: demand now, and one history sample per step. */
@@ -251,7 +280,7 @@ vm_update(struct vmp_sim *s, uint32_t v, double t)
 	vm->req = u * vm->mips;
 	vm->req_time = t;
 	vm->instantiating = false;
-	if (t > vm->hist_time && fmod(t - EVENT_OFFSET_S, s->cfg.step_s) == 0) {
+	if (t > vm->hist_time && s->tc_sample) {
 		memmove(vm->hist + 1, vm->hist, (HIST_LEN - 1) * sizeof(double));
 		vm->hist[0] = u;
 		if (vm->nhist < HIST_LEN)
@@ -320,6 +349,21 @@ host_has_min(const struct host *h, uint32_t v)
 	return false;
 }
 
+/* getUtilizationOfCpuMips of the policy: allocations, a VM migrating in counted whole. */
+static void
+host_sum_alloc(struct host *h)
+{
+	double m = 0;
+	uint32_t i;
+
+	for (i = 0; i < h->n; i++) {
+		if (h->nmin && host_has_min(h, h->slots[i].vm))
+			m += h->slots[i].alloc * 0.9 / 0.1;
+		m += h->slots[i].alloc;
+	}
+	h->alloc_mips = m;
+}
+
 /*
  * VmSchedulerTimeSharedOverSubscription: each VM gets its request (capped at one core;
  * a VM migrating in costs the destination 10 % of it, one migrating out gets 90 %)
@@ -352,6 +396,7 @@ host_realloc(struct vmp_sim *s, struct host *h)
 	}
 	if (!over) {
 		h->avail = avail;
+		host_sum_alloc(h);
 		return;
 	}
 	scale = h->total_mips / total_req;
@@ -371,6 +416,7 @@ host_realloc(struct vmp_sim *s, struct host *h)
 		sl->alloc = floor(c);
 	}
 	h->avail = 0;
+	host_sum_alloc(h);
 }
 
 /* Copy-on-write save of a host's allocation before planning touches it. */
@@ -427,6 +473,24 @@ host_destroy(struct vmp_sim *s, struct host *h, uint32_t v)
 	host_realloc(s, h);
 }
 
+static double
+clamp_util(double u)
+{
+	return u > 1 && u < 1.01 ? 1 : u;
+}
+
+static double
+host_util(const struct host *h)
+{
+	return clamp_util(h->util_mips / h->total_mips);
+}
+
+static double
+host_power(const struct host *h)
+{
+	return vmp_power_watts(h->type->power, host_util(h));
+}
+
 /* HostDynamicWorkload.updateVmsProcessing */
 static void
 host_update(struct vmp_sim *s, struct host *h, double t)
@@ -434,6 +498,17 @@ host_update(struct vmp_sim *s, struct host *h, double t)
 	double req_sum = 0;
 	uint32_t i;
 
+	if (h->n == 0) {
+		/* nothing to schedule: the same bookkeeping, quickly */
+		h->prev_util_mips = h->util_mips;
+		h->util_mips = 0;
+		h->alloc_mips = 0;
+		h->avail = h->total_mips;
+		h->hist_valid = false;
+		host_entry(s, h, t, 0, 0, false);
+		h->power_w = h->type->power->watts[0];
+		return;
+	}
 	for (i = 0; i < h->n; i++) {
 		vm_update(s, h->slots[i].vm, t);
 		h->slots[i].sreq = s->vms[h->slots[i].vm].req;
@@ -455,24 +530,7 @@ host_update(struct vmp_sim *s, struct host *h, double t)
 		req_sum += vm->req;
 	}
 	host_entry(s, h, t, h->util_mips, req_sum, h->util_mips > 0);
-}
-
-static double
-clamp_util(double u)
-{
-	return u > 1 && u < 1.01 ? 1 : u;
-}
-
-static double
-host_util(const struct host *h)
-{
-	return clamp_util(h->util_mips / h->total_mips);
-}
-
-static double
-host_power(const struct host *h)
-{
-	return vmp_power_watts(h->type->power, host_util(h));
+	h->power_w = vmp_power_watts(h->type->power, host_util(h));
 }
 
 /* PowerDatacenter.updateCloudetProcessingWithoutSchedulingFutureEventsForce */
@@ -675,21 +733,6 @@ host_overloaded(struct vmp_sim *s, struct host *h, uint32_t extra)
 				  NULL);
 }
 
-/* getUtilizationOfCpuMips of the policy: allocations, a VM migrating in counted whole. */
-static double
-host_alloc_mips(const struct host *h)
-{
-	double m = 0;
-	uint32_t i;
-
-	for (i = 0; i < h->n; i++) {
-		if (h->nmin && host_has_min(h, h->slots[i].vm))
-			m += h->slots[i].alloc * 0.9 / 0.1;
-		m += h->slots[i].alloc;
-	}
-	return m;
-}
-
 static bool
 host_suitable(const struct vmp_sim *s, const struct host *h, const struct vm *vm)
 {
@@ -711,6 +754,8 @@ find_host(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 {
 	const struct vm *vm = &s->vms[v];
 	double min_diff = DBL_MAX, req = vm->instantiating ? vm->mips : vm->req;
+	const struct vmp_sim_host_type *seen_idle[VMP_SIM_MAX_TYPES];
+	size_t nseen = 0, k;
 	int best = -1;
 	size_t i;
 
@@ -720,11 +765,24 @@ find_host(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 
 		if (skip_excluded && h->excl_place)
 			continue;
+		/*
+		 * Idle empty hosts of one type all offer the same power increase, and only
+		 * the first of equals can win (strict <): look at one per type.
+		 */
+		if (h->n == 0 && h->util_mips == 0 && !vm->instantiating) {
+			for (k = 0; k < nseen; k++)
+				if (seen_idle[k] == h->type)
+					break;
+			if (k < nseen)
+				continue;
+			if (nseen < VMP_SIM_MAX_TYPES)
+				seen_idle[nseen++] = h->type;
+		}
 		if (!host_suitable(s, h, vm))
 			continue;
-		cur = host_alloc_mips(h);
+		cur = h->alloc_mips;
 		after = vmp_power_watts(h->type->power, (cur + req) / h->total_mips);
-		diff = after - host_power(h);
+		diff = after - h->power_w;
 		/* cheap test first: only a strictly better host can win */
 		if (!(diff < min_diff))
 			continue;
@@ -982,6 +1040,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 		h->total_mips = h->type->pe_mips * h->type->pes;
 		h->avail = h->total_mips;
 		h->fin_active = true;
+		h->power_w = vmp_power_watts(h->type->power, 0);  /* getPower() of an idle host */
 	}
 	per_type = (s->nvms + cfg->nvm_types - 1) / cfg->nvm_types;
 	for (i = 0; i < s->nvms; i++) {
@@ -1007,6 +1066,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 		vm->instantiating = false;
 		vm->req = 0;
 	}
+	s->tc_time = -1;
 	s->clock = 0;
 	s->last_process = 0;
 	s->next_event = EVENT_OFFSET_S + cfg->step_s;
