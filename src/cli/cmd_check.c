@@ -63,7 +63,8 @@ print_table(const struct vmp_check_report *rep, const char *root, bool color, FI
 		if (row->result.fix)
 			fprintf(out, "%-*s  %-7s  fix: %s\n", (int)w, "", "", row->result.fix);
 	}
-	fprintf(out, "\n%zu checks on %s%s:", rep->n_rows, root ? root : "/",
+	fprintf(out, "\n%zu check%s on %s%s:", rep->n_rows, rep->n_rows == 1 ? "" : "s",
+		root ? root : "/",
 		rep->live ? "" : " (fixture tree: recorded /dev/kvm facts, no ioctls)");
 	for (i = 0; i < VMP_CHECK_STATUS_MAX; i++) {
 		if (!rep->counts[i])

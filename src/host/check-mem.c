@@ -31,6 +31,17 @@ hugepage_dir_kib(const char *name, uint64_t *ret)
 	return vmp_parse_u64(buf, ret) < 0 || *ret == 0 ? -EINVAL : 0;
 }
 
+/* Orders hugepage directories by page size, smallest first (names sort 1 GiB first). */
+static int
+cmp_hugepage_dirs(const void *a, const void *b)
+{
+	uint64_t ka = 0, kb = 0;
+
+	hugepage_dir_kib(*(char *const *)a, &ka);
+	hugepage_dir_kib(*(char *const *)b, &kb);
+	return ka < kb ? -1 : ka > kb;
+}
+
 static char *
 size_name(uint64_t kib)
 {
@@ -104,6 +115,8 @@ vmp_probe_hugepages(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 		ck_unknown(r, dir, n);
 		return;
 	}
+	if (n > 1)
+		qsort(sizes, (size_t)n, sizeof(char *), cmp_hugepage_dirs);
 	for (i = 0; i < n; i++) {
 		char *path, *sz, *per_node = NULL;
 		uint64_t kib, nr, fr;
