@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reproduction check: one bundled PlanetLab day (20110303) replayed with
+ * --compat cloudsim semantics for the eight reference policies must match CloudSim
+ * 3.0.3's own results (data/traces/reference/) within 5 % for energy and migrations
+ * and 10 % for SLAV. bench/cloudsim-compare.py prints the same for all five days.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/sim.h"
+#include "trace/trace.h"
+#include "util/util.h"
+
+#define DAY "20110303"
+
+static const char *const policies[] = {
+	"npa", "dvfs", "thr-mmt-1.0", "thr-mmt-0.8", "iqr-mmt-1.5", "mad-mmt-2.5",
+	"lr-mmt-1.2", "lrr-mmt-1.2",
+};
+
+struct ref {
+	double energy_kwh, migrations, slav;
+	bool found;
+};
+
+/* Reads the reference row for (DAY, policy) from the CSV: day,policy,vms,energy,migr,slatah,pdm,slav,... */
+static struct ref
+read_ref(const char *csv, const char *policy)
+{
+	struct ref r = { 0 };
+	char line[1024];
+	FILE *f = fopen(csv, "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		char *fld[9], *save = NULL, *p = line;
+		int n = 0;
+
+		while (n < 9 && (fld[n] = strtok_r(p, ",", &save))) {
+			p = NULL;
+			n++;
+		}
+		if (n < 9 || strcmp(fld[0], DAY) != 0 || strcasecmp(fld[1], policy) != 0)
+			continue;
+		r.energy_kwh = strtod(fld[3], NULL);
+		r.migrations = strtod(fld[4], NULL);
+		r.slav = strtod(fld[7], NULL);
+		r.found = true;
+	}
+	fclose(f);
+	return r;
+}
+
+static void
+check(const char *policy, const char *what, double ours, double ref, double tol_pct)
+{
+	double d = ref == 0 ? (ours == 0 ? 0 : INFINITY) : (ours - ref) / ref * 100;
+
+	printf("%-12s %-10s ours %-12.6g ref %-12.6g %+6.2f %%\n", policy, what, ours, ref, d);
+	if (!(fabs(d) <= tol_pct))
+		fail_msg("%s %s: %.6g vs CloudSim's %.6g (%+.2f %%, tolerance %.0f %%)", policy,
+			 what, ours, ref, d, tol_pct);
+}
+
+static void
+test_day_matches_cloudsim(void **state)
+{
+	const char *tests = getenv("VMP_TESTS_DIR");
+	char *dir, *csv, *err = NULL;
+	struct vmp_trace *t = NULL;
+	struct vmp_sim_config cfg;
+	size_t i;
+
+	assert_non_null(tests);
+	dir = xasprintf("%s/../data/traces/planetlab/" DAY, tests);
+	csv = xasprintf("%s/../data/traces/reference/cloudsim-3.0.3-sorted.csv", tests);
+	if (vmp_trace_read_planetlab(dir, &t, &err) < 0)
+		fail_msg("%s", err);
+	vmp_sim_config_default(&cfg);
+	cfg.cloudsim_compat = true;
+	for (i = 0; i < sizeof(policies) / sizeof(policies[0]); i++) {
+		struct vmp_sim_input in = { t->nvms, t->nsteps, t->cpu_usage_pct };
+		struct ref ref = read_ref(csv, policies[i]);
+		struct vmp_sim_result r;
+
+		assert_true(ref.found);
+		assert_int_equal(vmp_sim_run(&cfg, vmp_sim_policy_find(policies[i]), &in, &r), 0);
+		check(policies[i], "energy", r.energy_kwh, ref.energy_kwh, 5);
+		check(policies[i], "migrations", (double)r.migrations, ref.migrations, 5);
+		check(policies[i], "slav", r.slav, ref.slav, 10);
+		vmp_sim_result_release(&r);
+	}
+	vmp_trace_free(t);
+	free(dir);
+	free(csv);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_day_matches_cloudsim),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
