@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum {
 	OPT_JSON = 1,
@@ -166,17 +167,15 @@ run_check(const struct vmp_cli_command *cmd, int argc, char **argv)
 		goto out;
 	}
 	if (root && *root) {
-		FILE *f;
-		char *probe = xasprintf("%s/proc", root);
+		char *proc = xasprintf("%s/proc", root);
+		struct stat st;
+		int r = stat(proc, &st);
 
-		f = fopen(probe, "r");
-		free(probe);
-		if (!f && errno == ENOENT) {
+		free(proc);
+		if (r < 0 || !S_ISDIR(st.st_mode)) {
 			vmp_cli_usage_error(cmd, "'%s' has no proc directory: not a host root", root);
 			goto out;
 		}
-		if (f)
-			fclose(f);
 	}
 	vmp_check_ctx_init(&ctx, root);
 	if (vmp_check_report_run(&ctx, (const char *const *)only, n_only, &rep) < 0) {
