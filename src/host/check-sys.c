@@ -42,11 +42,21 @@ vmp_probe_iommu(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 		       ivrs ? "ACPI IVRS table, " : "", ng,
 		       pt ? ", iommu=pt (host DMA not translated)" : "");
 	else if (dmar)
-		ck_set(r, VMP_CHECK_WARN, "add intel_iommu=on iommu=pt to the kernel command line " FIX_GRUB,
-		       "ACPI DMAR table present but the kernel enabled no IOMMU (0 groups): no VFIO device assignment");
+		ck_set(r, VMP_CHECK_WARN,
+		       vmp_parse_has_word(cmdline, "intel_iommu=off")
+		       ? "replace intel_iommu=off by intel_iommu=on iommu=pt on the kernel command line " FIX_GRUB
+		       : "add intel_iommu=on iommu=pt to the kernel command line " FIX_GRUB,
+		       "ACPI DMAR table present but the kernel enabled no IOMMU (0 groups%s): no VFIO "
+		       "device assignment", vmp_parse_has_word(cmdline, "intel_iommu=off") ?
+		       ", intel_iommu=off on the command line" : "");
 	else if (ivrs)
-		ck_set(r, VMP_CHECK_WARN, "add amd_iommu=on iommu=pt to the kernel command line " FIX_GRUB,
-		       "ACPI IVRS table present but the kernel enabled no IOMMU (0 groups): no VFIO device assignment");
+		ck_set(r, VMP_CHECK_WARN,
+		       vmp_parse_has_word(cmdline, "amd_iommu=off")
+		       ? "replace amd_iommu=off by amd_iommu=on iommu=pt on the kernel command line " FIX_GRUB
+		       : "add amd_iommu=on iommu=pt to the kernel command line " FIX_GRUB,
+		       "ACPI IVRS table present but the kernel enabled no IOMMU (0 groups%s): no VFIO "
+		       "device assignment", vmp_parse_has_word(cmdline, "amd_iommu=off") ?
+		       ", amd_iommu=off on the command line" : "");
 	else
 		ck_set(r, VMP_CHECK_WARN,
 		       "in the BIOS/UEFI setup enable VT-d (Intel) or AMD-Vi/IOMMU (AMD); on a nested host add <iommu model='intel'/> to this VM",

@@ -495,6 +495,24 @@ test_specific_findings(void **state)
 	assert_int_equal(run_one(vmp_check_find("kvm.caps"), root, &finding), VMP_CHECK_WARN);
 	assert_non_null(strstr(finding, "missing: irqfd"));
 	free(finding);
+	/* IVRS without groups: the fix undoes amd_iommu=off when it is there. */
+	scratch_remove(root);
+	root = scratch_copy("amd-npt-2numa");
+	write_file(root, "/proc/cmdline", "root=/dev/sda1 amd_iommu=off quiet\n");
+	assert_int_equal(run_one(vmp_check_find("iommu"), root, &finding), VMP_CHECK_WARN);
+	assert_non_null(strstr(finding, "amd_iommu=off"));
+	free(finding);
+	/* KSM on two nodes with merge_across_nodes=0 is fine. */
+	write_file(root, "/sys/kernel/mm/ksm/merge_across_nodes", "0\n");
+	assert_int_equal(run_one(vmp_check_find("ksm"), root, &finding), VMP_CHECK_PASS);
+	free(finding);
+	/* Two nodes, balancing off and no numad: WARN; balancing alone: PASS. */
+	write_file(root, "/proc/873/comm", "sshd\n");
+	assert_int_equal(run_one(vmp_check_find("numa.balancing"), root, &finding), VMP_CHECK_PASS);
+	free(finding);
+	write_file(root, "/proc/sys/kernel/numa_balancing", "0\n");
+	assert_int_equal(run_one(vmp_check_find("numa.balancing"), root, &finding), VMP_CHECK_WARN);
+	free(finding);
 	/* On cgroup v2 the missing devices controller is never a warning. */
 	scratch_remove(root);
 	root = scratch_copy("cgroup-v2");
