@@ -110,6 +110,7 @@ struct host {
 	/* cached utilisation history (sum over VMs, in list order) */
 	double hist[HIST_LEN];
 	uint32_t nhist;
+	double req_sum, max_ram;
 	bool hist_valid;
 	/* planning: saved copy for copy-on-write restore */
 	bool saved;
@@ -132,6 +133,7 @@ struct vm {
 	double req_time;        /* time req was computed for */
 	double hist[HIST_LEN];  /* utilisation fractions, newest first */
 	uint32_t nhist;
+	uint32_t nhist_nz;      /* nhist without trailing zeros */
 	double hist_time;
 	struct entry last;
 	bool fin_mig;
@@ -286,6 +288,10 @@ vm_update(struct vmp_sim *s, uint32_t v, double t)
 		if (vm->nhist < HIST_LEN)
 			vm->nhist++;
 		vm->hist_time = t;
+		/* MathUtil.trimZeroTail: the length up to the oldest non-zero sample */
+		for (vm->nhist_nz = vm->nhist; vm->nhist_nz > 0; vm->nhist_nz--)
+			if (vm->hist[vm->nhist_nz - 1] != 0)
+				break;
 	}
 }
 
@@ -666,6 +672,11 @@ complete_migrations(struct vmp_sim *s, double before)
 
 /* ------------------------------------------------------------------ planning -- */
 
+/*
+ * The host's utilisation history (PowerHostUtilizationHistory.getUtilizationHistory:
+ * VM histories scaled to the host, summed in VM-list order), its requested MIPS and
+ * its largest VM RAM, cached until the VM list or the histories change.
+ */
 static void
 host_history(struct vmp_sim *s, struct host *h)
 {
@@ -674,15 +685,20 @@ host_history(struct vmp_sim *s, struct host *h)
 	if (h->hist_valid)
 		return;
 	memset(h->hist, 0, sizeof(h->hist));
+	h->req_sum = 0;
+	h->max_ram = -1;
 	for (i = 0; i < h->n; i++) {
 		const struct vm *vm = &s->vms[h->slots[i].vm];
 
 		for (k = 0; k < vm->nhist; k++)
 			h->hist[k] += vm->hist[k] * vm->mips / h->total_mips;
+		if (vm->nhist_nz > n)
+			n = vm->nhist_nz;
+		h->req_sum += vm->req;
+		if (vm->ram > h->max_ram)
+			h->max_ram = vm->ram;
 	}
-	for (k = 0; k < HIST_LEN; k++)
-		if (h->hist[k] != 0)
-			n = k + 1;
+	/* a sum of non-negative terms is zero only where every term is */
 	h->nhist = n;
 	h->hist_valid = true;
 }
@@ -695,20 +711,14 @@ static bool
 host_overloaded(struct vmp_sim *s, struct host *h, uint32_t extra)
 {
 	struct vmp_overload_input in;
-	double hist[HIST_LEN], req = 0, max_ram = -1;
-	uint32_t i, k, n;
+	double hist[HIST_LEN], req, max_ram;
+	uint32_t k, n, need;
 
 	if (s->pol.overload == VMP_OVERLOAD_NONE)
 		return false;
-	for (i = 0; i < h->n; i++) {
-		const struct vm *vm = &s->vms[h->slots[i].vm];
-
-		req += vm->req;
-		if (vm->ram > max_ram)
-			max_ram = vm->ram;
-	}
 	host_history(s, h);
-	memcpy(hist, h->hist, sizeof(hist));
+	req = h->req_sum;
+	max_ram = h->max_ram;
 	n = h->nhist;
 	if (extra != UINT32_MAX) {
 		const struct vm *vm = &s->vms[extra];
@@ -716,14 +726,19 @@ host_overloaded(struct vmp_sim *s, struct host *h, uint32_t extra)
 		req += vm->instantiating ? vm->mips : vm->req;
 		if (vm->ram > max_ram)
 			max_ram = vm->ram;
-		for (k = 0; k < vm->nhist; k++)
-			hist[k] += vm->hist[k] * vm->mips / h->total_mips;
-		n = 0;
-		for (k = 0; k < HIST_LEN; k++)
-			if (hist[k] != 0)
-				n = k + 1;
+		if (vm->nhist_nz > n)
+			n = vm->nhist_nz;
+		/* LR looks at the newest 10 samples only; MAD and IQR at all of them */
+		need = s->pol.overload == VMP_OVERLOAD_LR || s->pol.overload == VMP_OVERLOAD_LRR
+			       ? (n < VMP_OVERLOAD_LR_SAMPLES ? 0 : VMP_OVERLOAD_LR_SAMPLES)
+			       : n;
+		for (k = 0; k < need; k++)
+			hist[k] = h->hist[k] + (k < vm->nhist ? vm->hist[k] * vm->mips / h->total_mips
+							      : 0.0);
+		in.history = hist;
+	} else {
+		in.history = h->hist;
 	}
-	in.history = hist;
 	in.nhistory = n;
 	in.requested_frac = req / h->total_mips;
 	if (max_ram < 0)

@@ -124,33 +124,40 @@ vmp_trace_parse_planetlab(const char *name, const char *buf, size_t len,
 	size_t sn;
 
 	while (next_line(&it, &s, &sn)) {
-		char *tok = strip_copy(s, sn);
+		char tok[32];
 		int64_t v;
 
-		if (!*tok) {
+		/* strip blanks without allocating: this runs for every sample of every VM */
+		while (sn > 0 && isspace((unsigned char)*s)) {
+			s++;
+			sn--;
+		}
+		while (sn > 0 && isspace((unsigned char)s[sn - 1]))
+			sn--;
+		if (sn == 0) {
 			if (!blank_line)
 				blank_line = it.lineno;
-			free(tok);
 			continue;
 		}
 		if (blank_line) {
 			*ret_err = xasprintf("%s:%zu: empty line inside the samples", name,
 					     blank_line);
-			free(tok);
 			free(pct);
 			return -EINVAL;
 		}
-		if (vmp_parse_i64(tok, &v) < 0 || v < 0 || v > 100) {
-			char *q = quote_token(tok);
+		memcpy(tok, s, sn < sizeof(tok) - 1 ? sn : sizeof(tok) - 1);
+		tok[sn < sizeof(tok) - 1 ? sn : sizeof(tok) - 1] = '\0';
+		if (sn >= sizeof(tok) || memchr(s, '\0', sn) || vmp_parse_i64(tok, &v) < 0 ||
+		    v < 0 || v > 100) {
+			char *raw = xstrndup(s, sn), *q = quote_token(raw);
 
 			*ret_err = xasprintf("%s:%zu: '%s' is not an integer percentage 0..100",
 					     name, it.lineno, q);
 			free(q);
-			free(tok);
+			free(raw);
 			free(pct);
 			return -EINVAL;
 		}
-		free(tok);
 		if (n >= VMP_TRACE_MAX_STEPS) {
 			*ret_err = xasprintf("%s:%zu: more than %u samples", name, it.lineno,
 					     VMP_TRACE_MAX_STEPS);
