@@ -74,7 +74,9 @@ bool vmp_cli_use_color(FILE *out);
 /* The commands, one file each (cmd_NAME.c). */
 extern const struct vmp_cli_command vmp_cmd_check;
 extern const struct vmp_cli_command vmp_cmd_replay;
+extern const struct vmp_cli_command vmp_cmd_run;
 extern const struct vmp_cli_command vmp_cmd_simulate;
 extern const struct vmp_cli_command vmp_cmd_status;
+extern const struct vmp_cli_command vmp_cmd_why;
 
 #endif

@@ -17,8 +17,10 @@
 const struct vmp_cli_command *const vmp_commands[] = {
 	&vmp_cmd_check,
 	&vmp_cmd_replay,
+	&vmp_cmd_run,
 	&vmp_cmd_simulate,
 	&vmp_cmd_status,
+	&vmp_cmd_why,
 	NULL,
 };
 

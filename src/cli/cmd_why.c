@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `vmpilot why VM`: answers "why did (or didn't) vmpilot resize or move this VM?" from
+ * the decision journal: the last decisions about the VM with the thresholds crossed and
+ * the alternatives rejected.
+ */
+#include "cli/cli.h"
+#include "daemon/config.h"
+#include "daemon/journal.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CONFIG "/etc/vmpilot/vmpilot.conf"
+
+enum {
+	OPT_JOURNAL = 1,
+	OPT_CONFIG,
+	OPT_LAST,
+	OPT_JSON,
+	OPT_ALL,
+};
+
+static const struct vmp_cli_option why_options[] = {
+	{ "journal", 'J', "FILE", "decision journal (default: the config's 'journal')",
+	  OPT_JOURNAL },
+	{ "config", 'c', "FILE", "configuration naming the journal (default " DEFAULT_CONFIG ")",
+	  OPT_CONFIG },
+	{ "last", 'n', "N", "show the last N decisions (default 5)", OPT_LAST },
+	{ "all", 'a', NULL, "include non-actions (steady, learning, ...); default: only changes "
+	  "and refusals", OPT_ALL },
+	{ "json", 'j', NULL, "print the journal entries as a JSON array", OPT_JSON },
+	{ 0 },
+};
+
+/* Steady-state non-actions are noise for "why"; refusals and actions are not. */
+static bool
+interesting(const json_t *e)
+{
+	const char *action = json_string_value(json_object_get(e, "action"));
+	const char *reason = json_string_value(json_object_get(e, "reason"));
+
+	return strcmp(action, "none") != 0 || (strcmp(reason, "steady") != 0 &&
+					       strcmp(reason, "learning") != 0);
+}
+
+static int
+run_why(const struct vmp_cli_command *cmd, int argc, char **argv)
+{
+	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
+	const char *journal = NULL, *config = NULL, *vm;
+	json_t *entries = NULL, *shown, *e;
+	uint64_t last = 5;
+	bool json = false, all = false;
+	char *err = NULL, *path = NULL;
+	size_t i;
+	int id, rc;
+
+	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
+		switch (id) {
+		case OPT_JOURNAL:
+			journal = p.optarg;
+			break;
+		case OPT_CONFIG:
+			config = p.optarg;
+			break;
+		case OPT_LAST:
+			if (vmp_parse_u64(p.optarg, &last) < 0 || last == 0 || last > 1000000)
+				return vmp_cli_usage_error(cmd, "'%s' is not a count (1-1000000)",
+							   p.optarg);
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_ALL:
+			all = true;
+			break;
+		}
+	}
+	if (id == VMP_CLI_HELP)
+		return VMP_EXIT_OK;
+	if (id == VMP_CLI_ERROR)
+		return VMP_EXIT_USAGE;
+	if (p.optind + 1 != argc)
+		return vmp_cli_usage_error(cmd, "expected one VM name");
+	vm = argv[p.optind];
+
+	if (journal) {
+		path = xstrdup(journal);
+	} else {
+		struct vmp_config c;
+
+		vmp_config_init(&c);
+		if (vmp_config_load(config ? config : DEFAULT_CONFIG, &c, &err) < 0) {
+			fprintf(stderr, "vmpilot why: %s (or name the journal with --journal)\n", err);
+			free(err);
+			vmp_config_release(&c);
+			return VMP_EXIT_USAGE;
+		}
+		path = xstrdup(c.journal);
+		vmp_config_release(&c);
+	}
+	rc = vmp_journal_read(path, vm, 0, &entries, &err);
+	if (rc < 0) {
+		fprintf(stderr, "vmpilot why: %s\n", err);
+		free(err);
+		free(path);
+		return VMP_EXIT_USAGE;
+	}
+	shown = json_array();
+	json_array_foreach(entries, i, e)
+		if (all || interesting(e))
+			json_array_append(shown, e);
+	while (json_array_size(shown) > last)
+		json_array_remove(shown, 0);
+	if (json) {
+		json_dumpf(shown, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+	} else if (json_array_size(shown) == 0) {
+		printf("%s: no %sdecisions about vm '%s' in the journal (%zu entries in all)\n",
+		       path, all ? "" : "actions or refusals; try --all for ", vm,
+		       json_array_size(entries));
+	} else {
+		json_array_foreach(shown, i, e)
+			vmp_journal_explain(e, stdout);
+	}
+	json_decref(shown);
+	json_decref(entries);
+	free(path);
+	return VMP_EXIT_OK;
+}
+
+const struct vmp_cli_command vmp_cmd_why = {
+	.name = "why",
+	.summary = "explain the autopilot's last decisions about a VM from its journal",
+	.synopsis = "VM",
+	.description =
+		"Reads the decision journal (JSON lines) and prints the last decisions about VM:\n"
+		"what was done or deliberately not done, every threshold checked (crossed or\n"
+		"not) and every alternative rejected with its reason.",
+	.options = why_options,
+	.run = run_why,
+};

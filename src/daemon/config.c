@@ -1,0 +1,507 @@
+/* SPDX-License-Identifier: MIT */
+/* The configuration file: its key table and parser (see config.h). */
+#include "daemon/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/fileio.h"
+#include "util/util.h"
+
+#define G(field) offsetof(struct vmp_config, field)
+#define V(field) offsetof(struct vmp_vm_limits, field)
+#define MIN_MS (60ll * 1000)
+#define HOUR_MS (60 * MIN_MS)
+#define DAY_MS (24 * HOUR_MS)
+
+const struct vmp_config_key vmp_config_keys[] = {
+	/* The loop. */
+	{ "interval_ms", VMP_CONFIG_INT, false, G(interval_ms), 1000, HOUR_MS, "60000",
+	  "time between two cycles of sampling and deciding (ms)" },
+	{ "stale_ms", VMP_CONFIG_INT, false, G(stale_ms), 1000, DAY_MS, "180000",
+	  "stats older than this are stale: the VM is never shrunk on them (ms)" },
+	{ "dry_run", VMP_CONFIG_BOOL, false, G(dry_run), 0, 0, "no",
+	  "decide and journal, but do not act (yes/no)" },
+	{ "journal", VMP_CONFIG_STRING, false, G(journal), 0, 0, "/var/lib/vmpilot/journal.jsonl",
+	  "decision journal, one JSON object per line (path)" },
+	/* Memory right-sizing. */
+	{ "mem_target_pct", VMP_CONFIG_INT, false, G(mem_target_pct), 50, 100, "95",
+	  "percentile of the demand peaks used as target (%)" },
+	{ "mem_margin_pct", VMP_CONFIG_INT, false, G(mem_margin_pct), 0, 200, "15",
+	  "safety margin added to the target (%)" },
+	{ "mem_peak_window_ms", VMP_CONFIG_INT, false, G(mem_peak_window_ms), MIN_MS, 7 * DAY_MS,
+	  "3600000", "one demand peak per window enters the history (ms)" },
+	{ "mem_half_life_ms", VMP_CONFIG_INT, false, G(mem_half_life_ms), MIN_MS, 30 * DAY_MS,
+	  "86400000", "history weight halves every half-life (ms)" },
+	{ "mem_headroom_pct", VMP_CONFIG_INT, false, G(mem_headroom_pct), 0, 400, "50",
+	  "never below the demand now plus this share (%)" },
+	{ "mem_dead_band_pct", VMP_CONFIG_INT, false, G(mem_dead_band_pct), 0, 100, "10",
+	  "no change smaller than this share of the current size (%)" },
+	{ "mem_cooldown_ms", VMP_CONFIG_INT, false, G(mem_cooldown_ms), 0, DAY_MS, "900000",
+	  "no shrink this soon after a change (ms)" },
+	{ "mem_step_max_pct", VMP_CONFIG_INT, false, G(mem_step_max_pct), 1, 100, "25",
+	  "largest shrink per cycle, share of the current size (%)" },
+	{ "mem_floor_margin_pct", VMP_CONFIG_INT, false, G(mem_floor_margin_pct), 0, 200, "10",
+	  "protected floor = recent demand peak plus this share (%)" },
+	{ "mem_floor_window_ms", VMP_CONFIG_INT, false, G(mem_floor_window_ms), 0, 7 * DAY_MS,
+	  "3600000", "how long a demand peak protects the VM (ms)" },
+	{ "mem_pressure_add_kib", VMP_CONFIG_INT, false, G(mem_pressure_add_kib), 0,
+	  64ll * 1024 * 1024, "102400", "pressure bump: at least this much more (KiB)" },
+	{ "mem_major_faults_min", VMP_CONFIG_INT, false, G(mem_major_faults_min), 0, 1000000000,
+	  "1000", "major faults per cycle that count as pressure; 0 = ignore (count)" },
+	{ "mem_psi_some_min_pct", VMP_CONFIG_INT, false, G(mem_psi_some_min_pct), 0, 100, "10",
+	  "guest PSI memory some avg10 that counts as pressure; 0 = ignore (%)" },
+	{ "mem_low_free_pct", VMP_CONFIG_INT, false, G(mem_low_free_pct), 0, 50, "5",
+	  "guest free memory below this share counts as pressure; 0 = ignore (%)" },
+	/* vCPU right-sizing. */
+	{ "cpu_target_pct", VMP_CONFIG_INT, false, G(cpu_target_pct), 50, 100, "95",
+	  "percentile of the CPU usage history used as target (%)" },
+	{ "cpu_margin_pct", VMP_CONFIG_INT, false, G(cpu_margin_pct), 0, 200, "15",
+	  "safety margin added to the CPU target (%)" },
+	{ "cpu_saturated_pct", VMP_CONFIG_INT, false, G(cpu_saturated_pct), 10, 100, "90",
+	  "usage per vCPU at or above: hot-add (%)" },
+	{ "cpu_idle_pct", VMP_CONFIG_INT, false, G(cpu_idle_pct), 0, 100, "50",
+	  "usage per remaining vCPU below: a vCPU may be removed (%)" },
+	{ "cpu_steal_max_pct", VMP_CONFIG_INT, false, G(cpu_steal_max_pct), 0, 100, "10",
+	  "vCPU steal above: no hot-add, the host is the bottleneck (%)" },
+	{ "cpu_cooldown_ms", VMP_CONFIG_INT, false, G(cpu_cooldown_ms), 0, DAY_MS, "1800000",
+	  "no vCPU removal this soon after a change (ms)" },
+	{ "cpu_step_max", VMP_CONFIG_INT, false, G(cpu_step_max), 1, 64, "1",
+	  "vCPUs added per cycle at most (count)" },
+	/* Host memory pressure. */
+	{ "host_pressure_free_pct", VMP_CONFIG_INT, false, G(host_pressure_free_pct), 0, 100, "20",
+	  "host free memory below this: reclaim from VMs with slack (%)" },
+	{ "host_critical_free_pct", VMP_CONFIG_INT, false, G(host_critical_free_pct), 0, 100, "5",
+	  "host free memory below this: larger steps; at most host_pressure_free_pct (%)" },
+	{ "host_step_max_pct", VMP_CONFIG_INT, false, G(host_step_max_pct), 0, 100, "5",
+	  "reclaim per VM per cycle, share of its size (%)" },
+	{ "host_critical_step_max_pct", VMP_CONFIG_INT, false, G(host_critical_step_max_pct), 0,
+	  100, "10", "the same under critical pressure (%)" },
+	/* KSM. */
+	{ "ksm_enabled", VMP_CONFIG_BOOL, false, G(ksm_enabled), 0, 0, "yes",
+	  "tune /sys/kernel/mm/ksm (yes/no)" },
+	{ "ksm_prefer_advisor", VMP_CONFIG_BOOL, false, G(ksm_prefer_advisor), 0, 0, "yes",
+	  "use the kernel's scan-time advisor where it exists (yes/no)" },
+	{ "ksm_npages_boost", VMP_CONFIG_INT, false, G(ksm_npages_boost), 0, 100000, "300",
+	  "pages_to_scan added while host free memory is low (pages)" },
+	{ "ksm_npages_decay", VMP_CONFIG_INT, false, G(ksm_npages_decay), 0, 100000, "50",
+	  "pages_to_scan removed otherwise (pages)" },
+	{ "ksm_npages_min", VMP_CONFIG_INT, false, G(ksm_npages_min), 1, 1000000, "64",
+	  "smallest pages_to_scan (pages)" },
+	{ "ksm_npages_max", VMP_CONFIG_INT, false, G(ksm_npages_max), 1, 1000000, "1250",
+	  "largest pages_to_scan; at least ksm_npages_min (pages)" },
+	{ "ksm_thres_coef_pct", VMP_CONFIG_INT, false, G(ksm_thres_coef_pct), 0, 100, "20",
+	  "free memory threshold, share of host memory (%)" },
+	/* The action budget, per host. */
+	{ "budget_balloons_per_hour", VMP_CONFIG_INT, false, G(budget_balloons_per_hour), 0, 1024,
+	  "120", "balloon target changes per host per sliding hour (count)" },
+	{ "budget_hotplugs_per_hour", VMP_CONFIG_INT, false, G(budget_hotplugs_per_hour), 0, 1024,
+	  "30", "vCPU hot-plugs per host per sliding hour (count)" },
+	{ "budget_migrations_per_hour", VMP_CONFIG_INT, false, G(budget_migrations_per_hour), 0,
+	  1024, "6", "live migrations per host per sliding hour (count)" },
+	/* Per VM, in [vm NAME] sections. */
+	{ "mem_min_kib", VMP_CONFIG_U64, true, V(mem_min_kib), 0, INT64_MAX, "0",
+	  "never below this balloon target (KiB)" },
+	{ "mem_max_kib", VMP_CONFIG_U64, true, V(mem_max_kib), 0, INT64_MAX, "0",
+	  "never above this balloon target; 0 = the VM's maximum (KiB)" },
+	{ "vcpus_min", VMP_CONFIG_UINT, true, V(vcpus_min), 0, 4096, "1",
+	  "never fewer vCPUs (count)" },
+	{ "vcpus_max", VMP_CONFIG_UINT, true, V(vcpus_max), 0, 4096, "0",
+	  "never more vCPUs; 0 = the VM's maximum (count)" },
+	{ "opt_out", VMP_CONFIG_BOOL, true, V(opt_out), 0, 0, "no",
+	  "never change this VM automatically (yes/no)" },
+	{ NULL },
+};
+
+static int
+parse_bool(const char *s, bool *ret)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "1")) {
+		*ret = true;
+		return 0;
+	}
+	if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "0")) {
+		*ret = false;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Stores value (a NUL-terminated, stripped string) for key k into base. */
+static int
+set_value(const struct vmp_config_key *k, void *base, const char *value, char **ret_msg)
+{
+	char *field = (char *)base + k->offset;
+	int64_t v;
+	bool b;
+
+	switch (k->type) {
+	case VMP_CONFIG_BOOL:
+		if (parse_bool(value, &b) < 0) {
+			*ret_msg = xasprintf("'%s' must be yes or no, not '%s'", k->name, value);
+			return -EINVAL;
+		}
+		*(bool *)field = b;
+		return 0;
+	case VMP_CONFIG_STRING:
+		if (!*value) {
+			*ret_msg = xasprintf("'%s' must not be empty", k->name);
+			return -EINVAL;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case VMP_CONFIG_INT:
+	case VMP_CONFIG_U64:
+	case VMP_CONFIG_UINT:
+		if (vmp_parse_i64(value, &v) < 0) {
+			*ret_msg = xasprintf("'%s' must be an integer, not '%s'", k->name, value);
+			return -EINVAL;
+		}
+		if (v < k->min || v > k->max) {
+			*ret_msg = xasprintf("'%s' must be between %lld and %lld, not %lld", k->name,
+					     (long long)k->min, (long long)k->max, (long long)v);
+			return -ERANGE;
+		}
+		if (k->type == VMP_CONFIG_INT)
+			*(int64_t *)field = v;
+		else if (k->type == VMP_CONFIG_U64)
+			*(uint64_t *)field = (uint64_t)v;
+		else
+			*(unsigned *)field = (unsigned)v;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static const struct vmp_config_key *
+find_key(const char *name)
+{
+	const struct vmp_config_key *k;
+
+	for (k = vmp_config_keys; k->name; k++)
+		if (strcmp(k->name, name) == 0)
+			return k;
+	return NULL;
+}
+
+static void
+vm_defaults(struct vmp_vm_limits *lim)
+{
+	const struct vmp_config_key *k;
+	char *msg = NULL;
+
+	memset(lim, 0, sizeof(*lim));
+	for (k = vmp_config_keys; k->name; k++)
+		if (k->per_vm && set_value(k, lim, k->def, &msg) < 0)
+			abort(); /* a default outside its own range is a bug in the table */
+}
+
+void
+vmp_config_init(struct vmp_config *c)
+{
+	const struct vmp_config_key *k;
+	char *msg = NULL;
+
+	memset(c, 0, sizeof(*c));
+	for (k = vmp_config_keys; k->name; k++)
+		if (k - vmp_config_keys >= 128)
+			abort(); /* the parser's duplicate check holds 128 keys */
+	for (k = vmp_config_keys; k->name; k++)
+		if (!k->per_vm && set_value(k, c, k->def, &msg) < 0)
+			abort(); /* a default outside its own range is a bug in the table */
+}
+
+void
+vmp_config_release(struct vmp_config *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	free(c->journal);
+	for (i = 0; i < c->nvms; i++)
+		free(c->vms[i].name);
+	free(c->vms);
+	memset(c, 0, sizeof(*c));
+}
+
+/* "[vm NAME]": returns the name (new string) or NULL with *ret_msg. */
+static char *
+parse_section(char *line, char **ret_msg)
+{
+	size_t len = strlen(line);
+	char *name;
+
+	if (line[len - 1] != ']') {
+		*ret_msg = xstrdup("section header must end with ']'");
+		return NULL;
+	}
+	line[len - 1] = '\0';
+	name = vmp_strstrip(line + 1);
+	if (strncmp(name, "vm", 2) != 0 || (name[2] != ' ' && name[2] != '\t')) {
+		*ret_msg = xasprintf("unknown section '[%s]' (only [vm NAME])", name);
+		return NULL;
+	}
+	name = vmp_strstrip(name + 3);
+	if (*name == '"' && strlen(name) >= 2 && name[strlen(name) - 1] == '"') {
+		name[strlen(name) - 1] = '\0';
+		name++;
+	}
+	if (!*name || strlen(name) > 255 || strpbrk(name, "\"[]")) {
+		*ret_msg = xstrdup("bad vm name in section header");
+		return NULL;
+	}
+	return xstrdup(name);
+}
+
+/* Checks that need two keys (reported as "file: message", after the whole file). */
+static int
+check_relations(const struct vmp_config *c, char **ret_msg)
+{
+	size_t i;
+
+	if (c->host_critical_free_pct > c->host_pressure_free_pct) {
+		*ret_msg = xstrdup("'host_critical_free_pct' must not exceed 'host_pressure_free_pct'");
+		return -EINVAL;
+	}
+	if (c->ksm_npages_min > c->ksm_npages_max) {
+		*ret_msg = xstrdup("'ksm_npages_min' must not exceed 'ksm_npages_max'");
+		return -EINVAL;
+	}
+	for (i = 0; i < c->nvms; i++) {
+		const struct vmp_vm_limits *l = &c->vms[i].limits;
+
+		if (l->mem_max_kib && l->mem_min_kib > l->mem_max_kib) {
+			*ret_msg = xasprintf("vm '%s': 'mem_min_kib' exceeds 'mem_max_kib'",
+					     c->vms[i].name);
+			return -EINVAL;
+		}
+		if (l->vcpus_max && l->vcpus_min > l->vcpus_max) {
+			*ret_msg = xasprintf("vm '%s': 'vcpus_min' exceeds 'vcpus_max'",
+					     c->vms[i].name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int
+vmp_config_parse(const char *name, const char *text, size_t len, struct vmp_config *c,
+		 char **ret_err)
+{
+	size_t pos = 0, lineno = 0, alloc = 0, i;
+	/* Keys already set in the current scope, to refuse duplicates. */
+	bool seen[128];
+	struct vmp_config_vm *vm = NULL;
+	char *msg = NULL;
+	int rc = 0;
+
+	memset(seen, 0, sizeof(seen));
+	while (pos < len && rc == 0) {
+		size_t end = pos;
+		char *line, *s, *eq, *key, *value;
+		const struct vmp_config_key *k;
+
+		while (end < len && text[end] != '\n')
+			end++;
+		lineno++;
+		if (memchr(text + pos, '\0', end - pos)) {
+			msg = xstrdup("NUL byte in line");
+			rc = -EINVAL;
+			break;
+		}
+		line = xstrndup(text + pos, end - pos);
+		pos = end + 1;
+		s = strchr(line, '#');
+		if (s)
+			*s = '\0';
+		s = vmp_strstrip(line);
+		if (!*s) {
+			free(line);
+			continue;
+		}
+		if (*s == '[') {
+			char *vname = parse_section(s, &msg);
+
+			if (!vname) {
+				rc = -EINVAL;
+			} else {
+				for (i = 0; i < c->nvms; i++)
+					if (strcmp(c->vms[i].name, vname) == 0)
+						break;
+				if (i < c->nvms) {
+					msg = xasprintf("duplicate section for vm '%s'", vname);
+					free(vname);
+					rc = -EINVAL;
+				} else if (c->nvms >= VMP_CONFIG_MAX_VMS) {
+					msg = xasprintf("more than %d [vm] sections", VMP_CONFIG_MAX_VMS);
+					free(vname);
+					rc = -EINVAL;
+				} else {
+					xgrow((void **)&c->vms, &alloc, c->nvms + 1, sizeof(*c->vms));
+					vm = &c->vms[c->nvms++];
+					vm->name = vname;
+					vm_defaults(&vm->limits);
+					memset(seen, 0, sizeof(seen));
+				}
+			}
+		} else {
+			eq = strchr(s, '=');
+			if (!eq) {
+				msg = xasprintf("expected 'key = value', not '%s'", s);
+				rc = -EINVAL;
+			} else {
+				*eq = '\0';
+				key = vmp_strstrip(s);
+				value = vmp_strstrip(eq + 1);
+				k = find_key(key);
+				if (!k) {
+					msg = xasprintf("unknown key '%s'", key);
+					rc = -EINVAL;
+				} else if (k->per_vm != (vm != NULL)) {
+					msg = k->per_vm ?
+						xasprintf("'%s' belongs in a [vm NAME] section", key) :
+						xasprintf("'%s' is global: put it before the first [vm] section", key);
+					rc = -EINVAL;
+				} else if (seen[k - vmp_config_keys]) {
+					msg = xasprintf("'%s' is set twice", key);
+					rc = -EINVAL;
+				} else {
+					seen[k - vmp_config_keys] = true;
+					rc = set_value(k, vm ? (void *)&vm->limits : (void *)c, value, &msg);
+				}
+			}
+		}
+		free(line);
+	}
+	if (rc < 0) {
+		*ret_err = xasprintf("%s:%zu: %s", name, lineno, msg);
+		free(msg);
+		return -EINVAL;
+	}
+	if (check_relations(c, &msg) < 0) {
+		*ret_err = xasprintf("%s: %s", name, msg);
+		free(msg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int
+vmp_config_load(const char *path, struct vmp_config *c, char **ret_err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	rc = vmp_read_file(NULL, path, &buf, &len);
+	if (rc < 0) {
+		*ret_err = xasprintf("cannot read config '%s': %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = vmp_config_parse(path, buf, len, c, ret_err);
+	free(buf);
+	return rc;
+}
+
+void
+vmp_config_write_sample(FILE *out)
+{
+	const struct vmp_config_key *k;
+	bool vm_header = false;
+
+	fputs("# vmpilot.conf: the configuration of the vmpilot autopilot (vmpilot run, vmpilotd).\n"
+	      "# Generated from the key table in src/daemon/config.c by `vmpilot run --sample-config`.\n"
+	      "# Syntax: `key = value`, `#` starts a comment, units are in the key names\n"
+	      "# (_ms milliseconds, _kib KiB, _pct percent). Every key below is shown commented out\n"
+	      "# with its default. Global keys come first; per-VM bounds go in [vm NAME] sections.\n"
+	      "# Check a file with: vmpilot run -n --config FILE\n", out);
+	for (k = vmp_config_keys; k->name; k++) {
+		if (k->per_vm && !vm_header) {
+			fputs("\n# Per-VM settings: one section per VM, named as libvirt/QMP name it.\n"
+			      "#[vm web1]\n", out);
+			vm_header = true;
+		}
+		fprintf(out, "\n# %s", k->help);
+		if (k->type == VMP_CONFIG_INT || k->type == VMP_CONFIG_U64 ||
+		    k->type == VMP_CONFIG_UINT)
+			fprintf(out, "; %lld to %lld", (long long)k->min, (long long)k->max);
+		fprintf(out, "\n#%s = %s\n", k->name, k->def);
+	}
+}
+
+void
+vmp_config_mem_params(const struct vmp_config *c, struct vmp_mem_params *p)
+{
+	vmp_mem_params_default(p);
+	p->hist.half_life_ms = c->mem_half_life_ms;
+	p->peak_window_ms = c->mem_peak_window_ms;
+	p->est.target_frac = c->mem_target_pct / 100.0;
+	p->est.upper_frac = c->mem_target_pct / 100.0;
+	p->est.margin_frac = c->mem_margin_pct / 100.0;
+	p->est.sample_interval_ms = (double)c->interval_ms;
+	p->dead_band_frac = c->mem_dead_band_pct / 100.0;
+	p->cooldown_ms = c->mem_cooldown_ms;
+	p->step_max_frac = c->mem_step_max_pct / 100.0;
+	p->stale_ms = c->stale_ms;
+	p->headroom_frac = c->mem_headroom_pct / 100.0;
+	p->pressure_add_kib = (uint64_t)c->mem_pressure_add_kib;
+	p->major_faults_min = (uint64_t)c->mem_major_faults_min;
+	p->psi_some_min = (double)c->mem_psi_some_min_pct;
+	p->low_free_frac = c->mem_low_free_pct / 100.0;
+	p->floor_margin_frac = c->mem_floor_margin_pct / 100.0;
+	p->floor_window_ms = c->mem_floor_window_ms;
+}
+
+void
+vmp_config_cpu_params(const struct vmp_config *c, struct vmp_cpu_params *p)
+{
+	vmp_cpu_params_default(p);
+	p->est.target_frac = c->cpu_target_pct / 100.0;
+	p->est.margin_frac = c->cpu_margin_pct / 100.0;
+	p->est.sample_interval_ms = (double)c->interval_ms;
+	p->saturated_frac = c->cpu_saturated_pct / 100.0;
+	p->idle_frac = c->cpu_idle_pct / 100.0;
+	p->steal_max_frac = c->cpu_steal_max_pct / 100.0;
+	p->cooldown_ms = c->cpu_cooldown_ms;
+	p->step_max = (unsigned)c->cpu_step_max;
+	p->stale_ms = c->stale_ms;
+}
+
+void
+vmp_config_overcommit_params(const struct vmp_config *c, struct vmp_overcommit_params *p)
+{
+	p->pressure_free_frac = c->host_pressure_free_pct / 100.0;
+	p->critical_free_frac = c->host_critical_free_pct / 100.0;
+	p->step_max_frac = c->host_step_max_pct / 100.0;
+	p->critical_step_max_frac = c->host_critical_step_max_pct / 100.0;
+}
+
+void
+vmp_config_ksm_params(const struct vmp_config *c, struct vmp_ksm_params *p)
+{
+	vmp_ksm_params_default(p);
+	p->npages_boost = (int)c->ksm_npages_boost;
+	p->npages_decay = -(int)c->ksm_npages_decay;
+	p->npages_min = (unsigned)c->ksm_npages_min;
+	p->npages_max = (unsigned)c->ksm_npages_max;
+	p->thres_coef_pct = (unsigned)c->ksm_thres_coef_pct;
+	p->prefer_advisor = c->ksm_prefer_advisor;
+}
+
+struct vmp_vm_limits
+vmp_config_vm_limits(const struct vmp_config *c, const char *name)
+{
+	struct vmp_vm_limits lim;
+	size_t i;
+
+	for (i = 0; i < c->nvms; i++)
+		if (strcmp(c->vms[i].name, name) == 0)
+			return c->vms[i].limits;
+	vm_defaults(&lim);
+	return lim;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The autopilot's configuration file: `key = value` lines, `#` comments, global keys
+ * first, then one `[vm NAME]` section per VM with its bounds and opt-out. Every key is
+ * one row of a table (config.c) with its type, default, range, unit and help; the parser,
+ * `vmpilot run -n`, doc/vmpilot.conf.sample and its test all read that table. Units are
+ * in the key names (_ms, _kib, _pct). Bad input gives "file:line: message".
+ */
+#ifndef VMP_DAEMON_CONFIG_H
+#define VMP_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/ksm.h"
+#include "core/overcommit.h"
+#include "core/rightsize.h"
+
+#define VMP_CONFIG_MAX_VMS 100000
+
+struct vmp_config_vm {
+	char *name;
+	struct vmp_vm_limits limits;
+};
+
+/* Every value, in the unit of its key. Fields are named after the keys. */
+struct vmp_config {
+	int64_t interval_ms, stale_ms;
+	bool dry_run;
+	char *journal;
+	int64_t mem_target_pct, mem_margin_pct, mem_peak_window_ms, mem_half_life_ms;
+	int64_t mem_headroom_pct, mem_dead_band_pct, mem_cooldown_ms, mem_step_max_pct;
+	int64_t mem_floor_margin_pct, mem_floor_window_ms, mem_pressure_add_kib;
+	int64_t mem_major_faults_min, mem_psi_some_min_pct, mem_low_free_pct;
+	int64_t cpu_target_pct, cpu_margin_pct, cpu_saturated_pct, cpu_idle_pct;
+	int64_t cpu_steal_max_pct, cpu_cooldown_ms, cpu_step_max;
+	int64_t host_pressure_free_pct, host_critical_free_pct;
+	int64_t host_step_max_pct, host_critical_step_max_pct;
+	bool ksm_enabled, ksm_prefer_advisor;
+	int64_t ksm_npages_boost, ksm_npages_decay, ksm_npages_min, ksm_npages_max;
+	int64_t ksm_thres_coef_pct;
+	int64_t budget_balloons_per_hour, budget_hotplugs_per_hour, budget_migrations_per_hour;
+	size_t nvms;
+	struct vmp_config_vm *vms;
+};
+
+enum vmp_config_type {
+	VMP_CONFIG_INT,            /* int64_t */
+	VMP_CONFIG_U64,            /* uint64_t (per-VM sizes) */
+	VMP_CONFIG_UINT,           /* unsigned (per-VM counts) */
+	VMP_CONFIG_BOOL,           /* yes/no, true/false, 1/0 */
+	VMP_CONFIG_STRING,
+	VMP_CONFIG_TYPE_MAX,
+};
+
+/* One key: the table that drives the parser, the sample config and its test. */
+struct vmp_config_key {
+	const char *name;
+	enum vmp_config_type type;
+	bool per_vm;               /* allowed in [vm NAME] sections (only there) */
+	size_t offset;             /* into struct vmp_config, or struct vmp_vm_limits */
+	int64_t min, max;          /* for the integer types */
+	const char *def;           /* default, as written in the file */
+	const char *help;          /* one line, with the unit */
+};
+
+/* NULL-name-terminated. */
+extern const struct vmp_config_key vmp_config_keys[];
+
+/* Fills c with every default (c->journal is allocated). */
+void vmp_config_init(struct vmp_config *c);
+/* Frees what c owns; accepts NULL; leaves c zeroed. */
+void vmp_config_release(struct vmp_config *c);
+
+/*
+ * Parses text (len bytes, need not be NUL-terminated) named `name` in messages into
+ * *c (initialised with vmp_config_init). Returns 0, or -EINVAL and *ret_err (caller
+ * frees): "name:line: message". On failure *c is left in a valid but partial state.
+ * Does not log.
+ */
+int vmp_config_parse(const char *name, const char *text, size_t len, struct vmp_config *c,
+		     char **ret_err);
+
+/* Reads and parses a file. Returns 0, -EINVAL or -errno, with *ret_err on failure. */
+int vmp_config_load(const char *path, struct vmp_config *c, char **ret_err);
+
+/*
+ * Writes the sample configuration generated from the key table: every key with its
+ * help, unit and default (doc/vmpilot.conf.sample is this output).
+ */
+void vmp_config_write_sample(FILE *out);
+
+/* The policy parameters the configuration describes. */
+void vmp_config_mem_params(const struct vmp_config *c, struct vmp_mem_params *ret);
+void vmp_config_cpu_params(const struct vmp_config *c, struct vmp_cpu_params *ret);
+void vmp_config_overcommit_params(const struct vmp_config *c, struct vmp_overcommit_params *ret);
+void vmp_config_ksm_params(const struct vmp_config *c, struct vmp_ksm_params *ret);
+
+/* The limits of VM `name`: its [vm] section, or no bounds. */
+struct vmp_vm_limits vmp_config_vm_limits(const struct vmp_config *c, const char *name);
+
+#endif
