@@ -112,7 +112,7 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "never more vCPUs; 0 = the VM's maximum (count)" },
 	{ "opt_out", VMP_CONFIG_BOOL, true, V(opt_out), 0, 0, "no",
 	  "never change this VM automatically (yes/no)" },
-	{ NULL },
+	{ 0 },
 };
 
 static int
