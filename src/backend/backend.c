@@ -23,11 +23,13 @@ struct vmp_backend {
 extern const struct vmp_backend_ops vmp_backend_libvirt;
 #endif
 extern const struct vmp_backend_ops vmp_backend_qmp;
+extern const struct vmp_backend_ops vmp_backend_sim;
 const struct vmp_backend_ops *const vmp_backends[] = {
 #if VMP_HAVE_LIBVIRT
 	&vmp_backend_libvirt,
 #endif
 	&vmp_backend_qmp,
+	&vmp_backend_sim,
 	NULL,
 };
 

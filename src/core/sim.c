@@ -128,7 +128,7 @@ struct host {
 struct vm {
 	double mips, ram, bw;
 	int32_t host;           /* the host the allocation table maps it to, -1 if none */
-	bool in_mig, alive, instantiating;
+	bool in_mig, alive, created, instantiating;
 	double req;             /* current requested MIPS */
 	double req_time;        /* time req was computed for */
 	double hist[HIST_LEN];  /* utilisation fractions, newest first */
@@ -1075,6 +1075,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 			host_create(s, &s->hosts[h], (uint32_t)i);
 			vm->host = h;
 			vm->alive = true;
+			vm->created = true;
 			s->vms_created++;
 		}
 		/* a created VM has no workload until the first update: it requests 0 */
@@ -1299,6 +1300,10 @@ vmp_sim_vm(const struct vmp_sim *s, size_t v, struct vmp_sim_vm_state *ret)
 	ret->mips = vm->mips;
 	ret->ram_mb = vm->ram;
 	ret->requested_mips = vm->req;
+	ret->completed = vm->created && !vm->alive;
+	ret->cpu_mips_s = vm->tot_alloc;
+	if (vm->last.has && s->clock > vm->last.time)
+		ret->cpu_mips_s += vm->last.alloc * (s->clock - vm->last.time);
 	for (i = 0; vm->in_mig && i < s->nev; i++)
 		if (s->ev[i].vm == v)
 			ret->migrating_to = (int)s->ev[i].host;

@@ -159,6 +159,8 @@ struct vmp_sim_vm_state {
 	double ram_mb;
 	double requested_mips;          /* demand now */
 	double allocated_mips;          /* what its host gives it now */
+	double cpu_mips_s;              /* allocated MIPS integrated over time so far */
+	bool completed;                 /* removed at zero demand (CloudSim compat) */
 };
 struct vmp_sim_host_state {
 	double total_mips;
