@@ -1635,7 +1635,14 @@ lv_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progre
 			return 0;
 		}
 		call_unref(&a->c);
-		/* The job may have ended meanwhile (the source domain is gone then). */
+		/* The job may have ended meanwhile: the source domain is gone then, and the
+		 * thread is reading the final statistics; give it the timeout to finish. */
+		if (r == -ENOENT) {
+			int64_t deadline = now_us() + (int64_t)op_timeout(b) * 1000;
+
+			while (mig_running(m) && now_us() < deadline)
+				sleep_ms(20);
+		}
 		if (mig_running(m)) {
 			if (r == -ENOTSUP) {
 				/* No job statistics from this driver: our own clock. */
