@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The libvirt backend against two real, private libvirtd daemons (lvharness.h) and a
- * real type='qemu' guest (tests/guest) booted by the first one: listing and stats,
- * balloon down and up (the guest's own MemTotal follows), vCPU hot-add (the guest
- * onlines it), pinning, CPU quota, dirty rate, `vmpilot status` against what the guest
- * reports, live migration to the second daemon (checked on both sides, total time and
+ * real type='qemu' guest (tests/guest) booted by the first one: the common scenario
+ * every backend passes (scenario.h: list, stats, balloon down and up with the guest's
+ * own MemTotal following, vCPU hot-add onlined by the guest, live migration), plus
+ * libvirt specifics: `vmpilot status` against what the guest reports, pinning, CPU
+ * quota, dirty rate, both sides of the migration to the second daemon (total time and
  * downtime printed), and reconnection after a daemon restart.
  *
  * The tests run in order and share one guest; every wait polls with a deadline.
@@ -29,6 +30,7 @@
 #include "cli/cli.h"
 #include "guest.h"
 #include "lvharness.h"
+#include "scenario.h"
 
 #define VM "vmp-it1"
 #define VM_DEST "vmp-it1-b"
@@ -40,7 +42,6 @@ static struct vmp_lvd *lvd_a, *lvd_b;
 static struct vmp_backend *be_a, *be_b;
 static struct vmp_guest *guest;
 static uint64_t boot_memtotal_kib;   /* the guest's MemTotal with the full balloon */
-static double uptime_before_migration_s;
 
 /* ---- helpers ----------------------------------------------------------------------- */
 
@@ -84,12 +85,6 @@ memtotal_near(const struct vmp_guest_stats *s, void *arg)
 	uint64_t want = *(uint64_t *)arg;
 
 	return s->memtotal_kib + 4096 >= want && s->memtotal_kib <= want + 4096;
-}
-
-static bool
-cpus_at_least(const struct vmp_guest_stats *s, void *arg)
-{
-	return s->cpus_online >= *(unsigned *)arg;
 }
 
 /* Runs `vmpilot status -c uri --json` in-process; returns the parsed VM object of
@@ -142,6 +137,42 @@ raw_domain(const char *uri, const char *name, virConnectPtr *ret_conn)
 	assert_non_null(dom);
 	*ret_conn = conn;
 	return dom;
+}
+
+static struct vmp_scenario
+scenario_a(void)
+{
+	struct vmp_scenario sc = {
+		.b = be_a, .vm = VM, .guest = guest, .mem_mib = BOOT_MIB, .boot_vcpus = 1,
+		.max_vcpus = 4,
+	};
+
+	return sc;
+}
+
+static void
+test_scenario_list_stats(void **state)
+{
+	struct vmp_scenario sc = scenario_a();
+
+	vmp_scenario_list(&sc);
+	vmp_scenario_stats(&sc);
+}
+
+static void
+test_scenario_balloon(void **state)
+{
+	struct vmp_scenario sc = scenario_a();
+
+	vmp_scenario_balloon(&sc);
+}
+
+static void
+test_scenario_hotadd(void **state)
+{
+	struct vmp_scenario sc = scenario_a();
+
+	vmp_scenario_hotadd(&sc);
 }
 
 /* ---- setup: two daemons, one guest on the first ---------------------------------------- */
@@ -315,23 +346,15 @@ test_balloon_down_and_status(void **state)
 }
 
 static void
-test_vcpu_hotadd_and_status(void **state)
+test_status_after_hotadd(void **state)
 {
 	struct vmp_guest_stats gs;
-	struct vmp_vm_info vi;
-	unsigned want = 2;
-	int64_t t0 = vmp_guest_now_ms();
 	json_t *vm;
 
-	assert_int_equal(vmp_backend_set_vcpus(be_a, VM, 2), 0);
-	assert_int_equal(vmp_guest_wait_until(guest, cpus_at_least, &want, 30000, &gs), 0);
-	printf("vcpu hot-add 1 -> 2: guest online cpus %u after %lld ms\n", gs.cpus_online,
-	       (long long)(vmp_guest_now_ms() - t0));
-	assert_true(find_vm(be_a, VM, &vi));
-	assert_int_equal(vi.vcpus_current, 2);
 	vm = status_json(vmp_lvd_uri(lvd_a), VM);
 	assert_non_null(vm);
 	assert_int_equal(vmp_guest_stats(guest, &gs, 10000), 0);
+	assert_int_equal(gs.cpus_online, 2);
 	assert_int_equal(json_integer_value(json_object_get(vm, "vcpus_current")), gs.cpus_online);
 	assert_int_equal(json_integer_value(json_object_get(vm, "vcpus_max")), 4);
 	json_decref(vm);
@@ -456,35 +479,23 @@ test_migrate(void **state)
 		.dest_name = VM_DEST,
 		.max_downtime_ms = 300,
 	};
+	struct vmp_scenario sc = scenario_a();
 	struct vmp_migrate_progress prog = { 0 };
-	struct vmp_guest_stats gs;
 	struct vmp_vm_info vi;
 	struct vmp_guest *dest;
 	char serial[700], agent[700];
-	int64_t t0, deadline;
-	int polls = 0;
 
-	assert_int_equal(vmp_guest_stats(guest, &gs, 10000), 0);
-	uptime_before_migration_s = gs.uptime_s;
-	t0 = vmp_guest_now_ms();
-	if (vmp_backend_migrate_start(be_a, VM, &mp) < 0)
-		fail_msg("migrate_start: %s", vmp_backend_error(be_a));
-	deadline = t0 + 90000;
-	do {
-		assert_int_equal(vmp_backend_migrate_poll(be_a, VM, &prog), 0);
-		polls++;
-		if (prog.state != VMP_MIGRATE_ACTIVE)
-			break;
-		usleep(100000);
-	} while (vmp_guest_now_ms() < deadline);
-	if (prog.state != VMP_MIGRATE_COMPLETED)
-		fail_msg("migration state %d: %s", prog.state, vmp_backend_error(be_a));
-	printf("MIGRATION libvirt %s -> %s: total %llu ms, downtime %llu ms, %llu bytes, "
-	       "%d polls, wall %lld ms\n", vmp_lvd_uri(lvd_a), vmp_lvd_tcp_uri(lvd_b),
-	       (unsigned long long)prog.total_time_ms, (unsigned long long)prog.downtime_ms,
-	       (unsigned long long)prog.transferred_bytes, polls,
-	       (long long)(vmp_guest_now_ms() - t0));
-	assert_true(prog.total_time_ms > 0);
+	/* The destination's /run/vmp holds the migrated guest's serial log and agent. */
+	snprintf(serial, sizeof(serial), "%s/vmp/serial.log", vmp_lvd_run_dir(lvd_b));
+	snprintf(agent, sizeof(agent), "%s/vmp/agent.sock", vmp_lvd_run_dir(lvd_b));
+	vmp_guest_attach(VM_DEST, serial, agent, &dest);
+	vmp_scenario_migrate(&sc, &mp, dest, &prog);
+	vmp_guest_kill(guest);
+	guest = dest;
+	printf("MIGRATION libvirt %s -> %s: total %llu ms, downtime %llu ms, %llu bytes\n",
+	       vmp_lvd_uri(lvd_a), vmp_lvd_tcp_uri(lvd_b), (unsigned long long)prog.total_time_ms,
+	       (unsigned long long)prog.downtime_ms, (unsigned long long)prog.transferred_bytes);
+	/* libvirt measures the downtime (completed job statistics of the destination). */
 	assert_true(prog.downtime_ms > 0);
 	assert_true(prog.downtime_ms < prog.total_time_ms);
 
@@ -494,18 +505,6 @@ test_migrate(void **state)
 	assert_int_equal(vi.state, VMP_VM_RUNNING);
 	assert_int_equal(vi.vcpus_current, 2);
 	assert_int_equal(vi.memory_current_kib, BOOT_MIB * 1024);
-
-	/* The same guest, still up (not rebooted), answers from the destination. */
-	vmp_guest_kill(guest);
-	guest = NULL;
-	snprintf(serial, sizeof(serial), "%s/vmp/serial.log", vmp_lvd_run_dir(lvd_b));
-	snprintf(agent, sizeof(agent), "%s/vmp/agent.sock", vmp_lvd_run_dir(lvd_b));
-	vmp_guest_attach(VM_DEST, serial, agent, &dest);
-	guest = dest;
-	assert_int_equal(vmp_guest_stats(guest, &gs, 15000), 0);
-	assert_true(gs.uptime_s > uptime_before_migration_s);
-	assert_int_equal(gs.cpus_online, 2);
-	assert_true(memtotal_near(&gs, &boot_memtotal_kib));
 	/* A second poll reports the same finished job. */
 	assert_int_equal(vmp_backend_migrate_poll(be_a, VM, &prog), 0);
 	assert_int_equal(prog.state, VMP_MIGRATE_COMPLETED);
@@ -530,10 +529,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scenario_list_stats),
 		cmocka_unit_test(test_list_and_stats),
+		cmocka_unit_test(test_scenario_balloon),
 		cmocka_unit_test(test_balloon_down_and_status),
-		cmocka_unit_test(test_vcpu_hotadd_and_status),
 		cmocka_unit_test(test_balloon_up),
+		cmocka_unit_test(test_scenario_hotadd),
+		cmocka_unit_test(test_status_after_hotadd),
 		cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_dirty_rate),
