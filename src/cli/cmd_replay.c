@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "cli/replay_data.h"
 #include "core/replay.h"
+#include "daemon/journal.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -24,6 +25,8 @@ enum {
 	OPT_MAX_VMS,
 	OPT_PER_HOST,
 	OPT_OVERCOMMIT,
+	OPT_JOURNAL,
+	OPT_JOURNAL_VM,
 };
 
 static const struct vmp_cli_option replay_options[] = {
@@ -34,6 +37,10 @@ static const struct vmp_cli_option replay_options[] = {
 	{ "vms-per-host", 0, "N", "VMs sharing one host (default 25)", OPT_PER_HOST },
 	{ "overcommit", 0, "RATIO", "host memory = provisioned sum / RATIO (default 1.0)",
 	  OPT_OVERCOMMIT },
+	{ "journal", 'J', "FILE", "append vmpilot's decisions to a decision journal (JSON lines)",
+	  OPT_JOURNAL },
+	{ "journal-vm", 0, "NAME", "journal only this VM (its file name without .csv)",
+	  OPT_JOURNAL_VM },
 	{ 0 },
 };
 
@@ -75,6 +82,40 @@ print_table(const struct vmp_replay_result *res, size_t n, FILE *out)
 	}
 }
 
+/* Writes vmpilot's replay decisions as journal lines, in the trace's own time. */
+struct journal_ctx {
+	FILE *f;
+	const struct vmp_replay_set *set;
+	const char *only_vm;
+	int error;                     /* first write error, as -errno */
+};
+
+static void
+journal_decision(void *ctx, size_t vm, const char *policy, int64_t now_ms,
+		 const struct vmp_decision *d, bool acted)
+{
+	struct journal_ctx *j = ctx;
+	struct vmp_journal_record rec;
+	char *name;
+	int rc;
+
+	name = xstrdup(j->set->names[vm]);
+	if (strlen(name) > 4 && strcmp(name + strlen(name) - 4, ".csv") == 0)
+		name[strlen(name) - 4] = '\0';
+	if (j->error == 0 && (!j->only_vm || strcmp(j->only_vm, name) == 0)) {
+		memset(&rec, 0, sizeof(rec));
+		rec.time_ms = j->set->start_s[vm] * 1000 + now_ms;
+		rec.vm = name;
+		rec.policy = policy;
+		rec.decision = d;
+		rec.acted = acted;
+		rc = vmp_journal_append(j->f, &rec);
+		if (rc < 0)
+			j->error = rc;
+	}
+	free(name);
+}
+
 static int
 run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
@@ -82,7 +123,8 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 	struct vmp_replay_result res[VMP_REPLAY_POLICY_MAX];
 	struct vmp_replay_params params;
 	struct vmp_replay_set *set = NULL;
-	const char *trace = DEFAULT_TRACE;
+	const char *trace = DEFAULT_TRACE, *journal = NULL;
+	struct journal_ctx jctx = { 0 };
 	bool json = false;
 	uint64_t max_vms = 0, per_host;
 	double ratio;
@@ -116,6 +158,12 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 							   p.optarg);
 			params.overcommit = ratio;
 			break;
+		case OPT_JOURNAL:
+			journal = p.optarg;
+			break;
+		case OPT_JOURNAL_VM:
+			jctx.only_vm = p.optarg;
+			break;
 		}
 	}
 	if (id == VMP_CLI_HELP)
@@ -131,14 +179,34 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 		free(err);
 		return VMP_EXIT_USAGE;
 	}
+	if (journal) {
+		jctx.f = fopen(journal, "ae");
+		if (!jctx.f) {
+			fprintf(stderr, "vmpilot replay: cannot open journal '%s': %s\n", journal,
+				strerror(errno));
+			vmp_replay_set_free(set);
+			return VMP_EXIT_USAGE;
+		}
+		jctx.set = set;
+	}
 	for (i = 0; i < VMP_REPLAY_POLICY_MAX; i++) {
+		params.journal = journal && i == VMP_REPLAY_VMPILOT ? journal_decision : NULL;
+		params.journal_ctx = &jctx;
 		rc = vmp_replay_run(&params, set->vms, set->nvms, (enum vmp_replay_policy)i, &res[i]);
 		if (rc < 0) {
 			fprintf(stderr, "vmpilot replay: cannot replay policy '%s': %s\n",
 				vmp_replay_policy_name((enum vmp_replay_policy)i), strerror(-rc));
 			vmp_replay_set_free(set);
+			if (jctx.f)
+				fclose(jctx.f);
 			return VMP_EXIT_USAGE;
 		}
+	}
+	if (jctx.f && (fclose(jctx.f) != 0 || jctx.error < 0)) {
+		fprintf(stderr, "vmpilot replay: cannot write journal '%s': %s\n", journal,
+			strerror(jctx.error < 0 ? -jctx.error : errno));
+		vmp_replay_set_free(set);
+		return VMP_EXIT_USAGE;
 	}
 	if (json) {
 		json_t *doc = json_pack("{s:s, s:I, s:I, s:f, s:[]}", "trace", trace,

@@ -28,6 +28,7 @@ vmp_replay_set_free(struct vmp_replay_set *s)
 	}
 	free(s->vms);
 	free(s->names);
+	free(s->start_s);
 	free(s);
 }
 
@@ -48,7 +49,7 @@ field(const double *col, size_t r)
 /* Turns one parsed file into rows on a step grid. */
 static int
 to_series(const char *path, const struct vmp_trace_csv *c, long step_s, struct vmp_replay_vm *ret,
-	  char **ret_err)
+	  long long *ret_start_s, char **ret_err)
 {
 	struct vmp_replay_sample *s = NULL;
 	size_t r, n = 0, alloc = 0;
@@ -101,6 +102,7 @@ to_series(const char *path, const struct vmp_trace_csv *c, long step_s, struct v
 	}
 	ret->samples = s;
 	ret->nsamples = n;
+	*ret_start_s = t0;
 	return 0;
 }
 
@@ -130,6 +132,7 @@ vmp_replay_load_dir(const char *dir, size_t max_vms, long step_s,
 	set = xcalloc(1, sizeof(*set));
 	set->vms = xcalloc(n, sizeof(*set->vms));
 	set->names = xcalloc(n, sizeof(*set->names));
+	set->start_s = xcalloc(n, sizeof(*set->start_s));
 	for (i = 0; i < (int)n && rc == 0; i++) {
 		struct vmp_trace_csv *c = NULL;
 		char *path = xasprintf("%s/%s", dir, list[i]->d_name), *buf = NULL;
@@ -141,7 +144,7 @@ vmp_replay_load_dir(const char *dir, size_t max_vms, long step_s,
 		} else {
 			rc = vmp_trace_parse_csv(path, buf, len, &c, ret_err);
 			if (rc == 0)
-				rc = to_series(path, c, step_s, &set->vms[i], ret_err);
+				rc = to_series(path, c, step_s, &set->vms[i], &set->start_s[i], ret_err);
 			if (rc == 0) {
 				set->names[i] = xstrdup(list[i]->d_name);
 				set->nvms++;

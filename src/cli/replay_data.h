@@ -15,6 +15,7 @@ struct vmp_replay_set {
 	size_t nvms;
 	struct vmp_replay_vm *vms;
 	char **names;               /* file names, sorted */
+	long long *start_s;         /* Unix time of each VM's first row */
 };
 
 /*

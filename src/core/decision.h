@@ -53,7 +53,7 @@ struct vmp_rejected {
 	const char *why;         /* static string, e.g. "stats stale" */
 };
 
-#define VMP_DECISION_CHECKS 8
+#define VMP_DECISION_CHECKS 12
 #define VMP_DECISION_REJECTED 4
 
 struct vmp_decision {

@@ -147,11 +147,11 @@ apply_mem(struct vm_run *v, double to, struct vmp_replay_result *r)
 /* One host's decisions for one step. */
 static int
 decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
-	    struct vm_run *vms, size_t n, double host_kib, struct vmp_budget *budget,
-	    int64_t now_ms, struct vmp_replay_result *r, void *scratch)
+	    struct vm_run *vms, size_t first, size_t n, double host_kib,
+	    struct vmp_budget *budget, int64_t now_ms, struct vmp_replay_result *r, void *scratch)
 {
-	struct vmp_decision *d = scratch;
-	struct vmp_overcommit_vm *ov = (void *)(d + n);
+	struct vmp_decision *d = scratch, *want_d = d + n;
+	struct vmp_overcommit_vm *ov = (void *)(want_d + n);
 	struct vmp_mom_guest *mg = (void *)(ov + n);
 	struct vmp_host_mem host;
 	double sum_alloc = 0;
@@ -214,13 +214,20 @@ decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
 		if (rc < 0)
 			return rc;
 		v->want_kib = (uint64_t)d[i].to;
+		want_d[i] = d[i];
 		cpu_input(v, &cin);
 		rc = vmp_rightsize_vcpus(vmpilot ? &p->vmpilot_cpu : &p->vpa_cpu, &lim, &v->cpu,
 					 &cin, v->vcpus, now_ms, &cd);
 		if (rc < 0)
 			return rc;
-		if (vmpilot && !vmp_budget_gate(budget, VMP_BUDGET_HOTPLUG, false, false, now_ms, &cd))
+		if (vmpilot && !vmp_budget_gate(budget, VMP_BUDGET_HOTPLUG, false, false, now_ms, &cd)) {
+			if (p->journal)
+				p->journal(p->journal_ctx, first + i, "vcpus", now_ms, &cd, false);
 			continue;
+		}
+		if (vmpilot && p->journal)
+			p->journal(p->journal_ctx, first + i, "vcpus", now_ms, &cd,
+				   cd.action != VMP_ACT_NONE);
 		if ((unsigned)cd.to != v->vcpus) {
 			v->vcpus = (unsigned)cd.to;
 			r->cpu_actions++;
@@ -254,10 +261,21 @@ decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
 	if (rc < 0)
 		return rc;
 	for (i = 0; i < n; i++) {
+		bool acted;
+
 		if (!vms[i].running)
 			continue;
-		if (vmp_budget_gate(budget, VMP_BUDGET_BALLOON, false, false, now_ms, &d[i]))
+		acted = vmp_budget_gate(budget, VMP_BUDGET_BALLOON, false, false, now_ms, &d[i]);
+		if (acted)
 			apply_mem(&vms[i], d[i].to, r);
+		if (p->journal) {
+			/* The right-sizer's decision, then the host layer's if it differed. */
+			p->journal(p->journal_ctx, first + i, "memory", now_ms, &want_d[i],
+				   acted && (uint64_t)d[i].to == vms[i].want_kib);
+			if ((uint64_t)d[i].to != vms[i].want_kib || d[i].reason == VMP_WHY_BUDGET)
+				p->journal(p->journal_ctx, first + i, "host_memory", now_ms, &d[i],
+					   acted);
+		}
 	}
 	return 0;
 }
@@ -286,7 +304,7 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 	run = calloc(n ? n : 1, sizeof(*run));
 	budget = calloc(nhosts ? nhosts : 1, sizeof(*budget));
 	host_kib = calloc(nhosts ? nhosts : 1, sizeof(*host_kib));
-	scratch = calloc(per, sizeof(struct vmp_decision) + sizeof(struct vmp_overcommit_vm) +
+	scratch = calloc(per, 2 * sizeof(struct vmp_decision) + sizeof(struct vmp_overcommit_vm) +
 			 sizeof(struct vmp_mom_guest));
 	if (!run || !budget || !host_kib || !scratch)
 		goto out;
@@ -346,7 +364,7 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 			size_t first = h * per, cnt = n - first < per ? n - first : per;
 
 			host_steps++;
-			rc = decide_host(p, policy, run + first, cnt, host_kib[h], &budget[h],
+			rc = decide_host(p, policy, run + first, first, cnt, host_kib[h], &budget[h],
 					 now_ms, &r, scratch);
 			if (rc < 0)
 				goto out;

@@ -51,6 +51,14 @@ struct vmp_replay_params {
 	struct vmp_cpu_params vmpilot_cpu, vpa_cpu;
 	struct vmp_overcommit_params overcommit_params;
 	struct vmp_mom_params mom;
+	/*
+	 * Optional: called with every decision vmpilot's policies make (right-sizer:
+	 * "memory", "vcpus"; host layer or budget overriding it: "host_memory"), whether it
+	 * was carried out, and the replay time. The decision journal of a replay.
+	 */
+	void (*journal)(void *ctx, size_t vm, const char *policy, int64_t now_ms,
+			const struct vmp_decision *d, bool acted);
+	void *journal_ctx;
 };
 
 void vmp_replay_params_default(struct vmp_replay_params *p);

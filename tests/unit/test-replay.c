@@ -89,6 +89,27 @@ test_policies_shrink_an_idle_vm(void **state)
 	assert_int_equal(r[VMP_REPLAY_VMPILOT].cpu_actions, 1);
 }
 
+struct counts {
+	unsigned long mem_changes, cpu_changes, decisions, with_checks;
+};
+
+static void
+count_decision(void *ctx, size_t vm, const char *policy, int64_t now_ms,
+	       const struct vmp_decision *d, bool acted)
+{
+	struct counts *c = ctx;
+
+	c->decisions++;
+	if (d->n_checks > 0)
+		c->with_checks++;
+	if (acted && (uint64_t)d->to != (uint64_t)d->from) {
+		if (strcmp(policy, "vcpus") == 0)
+			c->cpu_changes++;
+		else
+			c->mem_changes++;
+	}
+}
+
 static char *
 data_dir(void)
 {
@@ -126,6 +147,23 @@ test_bundled_bitbrains_comparison(void **state)
 	assert_true(r[VMP_REPLAY_VMPILOT].mem_slack_pct < r[VMP_REPLAY_VPA].mem_slack_pct);
 	/* ... at no more shortage time. */
 	assert_true(r[VMP_REPLAY_VMPILOT].mem_short_pct <= r[VMP_REPLAY_VPA].mem_short_pct);
+	/* Every action vmpilot took is in its journal, as a carried-out decision. */
+	{
+		struct counts c = { 0 };
+		struct vmp_replay_result again;
+
+		p.journal = count_decision;
+		p.journal_ctx = &c;
+		assert_int_equal(vmp_replay_run(&p, set->vms, set->nvms, VMP_REPLAY_VMPILOT,
+						&again), 0);
+		assert_int_equal(c.mem_changes, again.mem_actions);
+		assert_int_equal(c.cpu_changes, again.cpu_actions);
+		assert_true(again.mem_slack_pct == r[VMP_REPLAY_VMPILOT].mem_slack_pct);
+		/* Two decisions (memory, vCPUs) per running VM-step at least, each with checks. */
+		assert_true(c.decisions >= 2 * again.vm_steps);
+		assert_true(c.with_checks == c.decisions);
+		p.journal = NULL;
+	}
 	/* And the baselines are ordered as expected: static wastes the most. */
 	assert_true(r[VMP_REPLAY_STATIC].mem_slack_pct > r[VMP_REPLAY_MOM].mem_slack_pct);
 	assert_true(r[VMP_REPLAY_MOM].mem_slack_pct > r[VMP_REPLAY_VPA].mem_slack_pct);
