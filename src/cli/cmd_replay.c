@@ -27,6 +27,7 @@ enum {
 	OPT_OVERCOMMIT,
 	OPT_JOURNAL,
 	OPT_JOURNAL_VM,
+	OPT_POLICY,
 };
 
 static const struct vmp_cli_option replay_options[] = {
@@ -41,6 +42,8 @@ static const struct vmp_cli_option replay_options[] = {
 	  OPT_JOURNAL },
 	{ "journal-vm", 0, "NAME", "journal only this VM (its file name without .csv)",
 	  OPT_JOURNAL_VM },
+	{ "policy", 'p', "NAME", "replay only one policy: static, mom, vpa or vmpilot",
+	  OPT_POLICY },
 	{ 0 },
 };
 
@@ -129,7 +132,7 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 	uint64_t max_vms = 0, per_host;
 	double ratio;
 	char *err = NULL;
-	int id, rc, i;
+	int id, rc, i, only = -1, nres = 0;
 
 	vmp_replay_params_default(&params);
 	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
@@ -164,6 +167,13 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 		case OPT_JOURNAL_VM:
 			jctx.only_vm = p.optarg;
 			break;
+		case OPT_POLICY:
+			for (i = 0; i < VMP_REPLAY_POLICY_MAX; i++)
+				if (strcmp(p.optarg, vmp_replay_policy_name((enum vmp_replay_policy)i)) == 0)
+					only = i;
+			if (only < 0)
+				return vmp_cli_usage_error(cmd, "unknown policy '%s'", p.optarg);
+			break;
 		}
 	}
 	if (id == VMP_CLI_HELP)
@@ -190,9 +200,12 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 		jctx.set = set;
 	}
 	for (i = 0; i < VMP_REPLAY_POLICY_MAX; i++) {
+		if (only >= 0 && i != only)
+			continue;
 		params.journal = journal && i == VMP_REPLAY_VMPILOT ? journal_decision : NULL;
 		params.journal_ctx = &jctx;
-		rc = vmp_replay_run(&params, set->vms, set->nvms, (enum vmp_replay_policy)i, &res[i]);
+		rc = vmp_replay_run(&params, set->vms, set->nvms, (enum vmp_replay_policy)i,
+				    &res[nres++]);
 		if (rc < 0) {
 			fprintf(stderr, "vmpilot replay: cannot replay policy '%s': %s\n",
 				vmp_replay_policy_name((enum vmp_replay_policy)i), strerror(-rc));
@@ -215,7 +228,7 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 					"overcommit", params.overcommit, "policies");
 		json_t *arr = json_object_get(doc, "policies");
 
-		for (i = 0; i < VMP_REPLAY_POLICY_MAX; i++)
+		for (i = 0; i < nres; i++)
 			json_array_append_new(arr, result_json(&res[i]));
 		json_dumpf(doc, stdout, JSON_INDENT(2));
 		fputc('\n', stdout);
@@ -224,7 +237,7 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 		printf("%zu VMs from %s, %u VMs per host, overcommit %.2f, %lld-s steps\n\n",
 		       set->nvms, trace, params.vms_per_host, params.overcommit,
 		       (long long)(params.step_ms / 1000));
-		print_table(res, VMP_REPLAY_POLICY_MAX, stdout);
+		print_table(res, (size_t)nres, stdout);
 	}
 	vmp_replay_set_free(set);
 	return VMP_EXIT_OK;
