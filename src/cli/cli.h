@@ -79,4 +79,8 @@ extern const struct vmp_cli_command vmp_cmd_simulate;
 extern const struct vmp_cli_command vmp_cmd_status;
 extern const struct vmp_cli_command vmp_cmd_why;
 
+/* The loop of `vmpilot run` and vmpilotd (cmd_run.c): parses cmd's options, runs. */
+int vmp_cli_run_loop(const struct vmp_cli_command *cmd, const char *progname, int argc,
+		     char **argv);
+
 #endif

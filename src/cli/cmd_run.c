@@ -1,91 +1,141 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `vmpilot run`: the autopilot loop. For now it checks a configuration file (`-n`, as
- * vmd -n does) and prints the documented sample configuration; the loop itself lands on
- * top of the backends (issue 5).
+ * `vmpilot run`: the autopilot loop in the foreground (the same code as vmpilotd):
+ * samples the hosts of every --connect URI, decides, acts (or only journals, with
+ * --dry-run) and writes the decision journal. -n checks the config file and exits.
  */
 #include "cli/cli.h"
 #include "daemon/config.h"
+#include "daemon/runner.h"
+#include "util/log.h"
 #include "util/util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_CONFIG "/etc/vmpilot/vmpilot.conf"
 
-enum {
-	OPT_CONFIG = 1,
-	OPT_CHECK,
-	OPT_SAMPLE,
-};
+enum { OPT_CONNECT = 1, OPT_CONFIG, OPT_DRY_RUN, OPT_INTERVAL, OPT_JOURNAL, OPT_CYCLES,
+       OPT_CHECK, OPT_VERBOSE, OPT_SAMPLE };
 
 static const struct vmp_cli_option run_options[] = {
-	{ "config", 'c', "FILE", "configuration file (default " DEFAULT_CONFIG ")", OPT_CONFIG },
-	{ "check", 'n', NULL, "only check the configuration file, then exit", OPT_CHECK },
+	{ "connect", 'c', "URI", "a host to watch (repeat for several hosts)", OPT_CONNECT },
+	{ "config", 'f', "FILE", "configuration file (default " DEFAULT_CONFIG " if it exists)",
+	  OPT_CONFIG },
+	{ "dry-run", 'd', NULL, "decide and journal, never act", OPT_DRY_RUN },
+	{ "interval", 'i', "S", "seconds between cycles (overrides interval_s)", OPT_INTERVAL },
+	{ "journal", 'J', "FILE", "decision journal, JSON lines ('-' = stdout)", OPT_JOURNAL },
+	{ "cycles", 'N', "N", "stop after N cycles (default: until SIGTERM/SIGINT)", OPT_CYCLES },
+	{ "check", 'n', NULL, "check the configuration file and exit", OPT_CHECK },
+	{ "verbose", 'v', NULL, "log every recovery and cycle (repeat for more)", OPT_VERBOSE },
 	{ "sample-config", 0, NULL, "print the sample configuration with every key and exit",
 	  OPT_SAMPLE },
 	{ 0 },
 };
 
+/* Shared with vmpilotd: parses the options of `run` into a (uris is a new array). */
 static int
-run_run(const struct vmp_cli_command *cmd, int argc, char **argv)
+run_parse(const struct vmp_cli_command *cmd, int argc, char **argv,
+	  struct vmp_runner_args *a, const char ***uris, int *verbose)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
-	const char *path = DEFAULT_CONFIG;
-	struct vmp_config c;
-	bool check = false;
-	char *err = NULL;
+	size_t alloc = 0, n = 0;
 	int id;
 
 	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
 		switch (id) {
+		case OPT_CONNECT:
+			xgrow((void **)uris, &alloc, n + 1, sizeof(**uris));
+			(*uris)[n++] = p.optarg;
+			break;
 		case OPT_CONFIG:
-			path = p.optarg;
+			a->config_path = p.optarg;
+			break;
+		case OPT_DRY_RUN:
+			a->dry_run = true;
+			break;
+		case OPT_INTERVAL:
+			if (vmp_parse_double(p.optarg, &a->interval_s) < 0 || a->interval_s < 0.1 ||
+			    a->interval_s > 86400)
+				return vmp_cli_usage_error(cmd, "--interval needs seconds in "
+							   "0.1..86400, not '%s'", p.optarg);
+			break;
+		case OPT_JOURNAL:
+			a->journal_path = p.optarg;
+			break;
+		case OPT_CYCLES:
+			if (vmp_parse_u64(p.optarg, &a->cycles) < 0 || a->cycles == 0)
+				return vmp_cli_usage_error(cmd, "--cycles needs a positive number, "
+							   "not '%s'", p.optarg);
 			break;
 		case OPT_CHECK:
-			check = true;
+			a->check_only = true;
+			break;
+		case OPT_VERBOSE:
+			(*verbose)++;
 			break;
 		case OPT_SAMPLE:
 			vmp_config_write_sample(stdout);
-			return VMP_EXIT_OK;
+			return -1;
 		}
 	}
 	if (id == VMP_CLI_HELP)
-		return VMP_EXIT_OK;
+		return -1;
 	if (id == VMP_CLI_ERROR)
 		return VMP_EXIT_USAGE;
 	if (p.optind < argc)
 		return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
+	if (!a->config_path && (a->check_only || access(DEFAULT_CONFIG, F_OK) == 0))
+		a->config_path = DEFAULT_CONFIG;
+	if (!a->check_only && n == 0)
+		return vmp_cli_usage_error(cmd, "give at least one --connect URI");
+	a->uris = *uris;
+	a->n_uris = n;
+	return 0;
+}
 
-	vmp_config_init(&c);
-	if (vmp_config_load(path, &c, &err) < 0) {
-		fprintf(stderr, "vmpilot run: %s\n", err);
-		free(err);
-		vmp_config_release(&c);
-		return VMP_EXIT_FINDING;
+int
+vmp_cli_run_loop(const struct vmp_cli_command *cmd, const char *progname, int argc,
+		 char **argv)
+{
+	struct vmp_runner_args a = { 0 };
+	const char **uris = NULL;
+	int verbose = 0, r;
+
+	r = run_parse(cmd, argc, argv, &a, &uris, &verbose);
+	if (r != 0) {
+		free(uris);
+		return r < 0 ? VMP_EXIT_OK : r;
 	}
-	if (check) {
-		printf("%s: configuration OK (%zu vm section%s)\n", path, c.nvms,
-		       c.nvms == 1 ? "" : "s");
-		vmp_config_release(&c);
-		return VMP_EXIT_OK;
-	}
-	vmp_config_release(&c);
-	fprintf(stderr, "vmpilot run: the control loop is not built yet; use -n to check a "
-		"configuration\n");
-	return VMP_EXIT_USAGE;
+	vmp_log_init(progname, verbose >= 2 ? VMP_LOG_DEBUG : verbose ? VMP_LOG_INFO
+								     : VMP_LOG_WARN);
+	r = vmp_runner_main(&a);
+	free(uris);
+	return r == 0 ? VMP_EXIT_OK : r == 1 ? VMP_EXIT_FINDING : VMP_EXIT_USAGE;
+}
+
+static int
+run_run(const struct vmp_cli_command *cmd, int argc, char **argv)
+{
+	return vmp_cli_run_loop(cmd, "vmpilot run", argc, argv);
 }
 
 const struct vmp_cli_command vmp_cmd_run = {
 	.name = "run",
-	.summary = "run the autopilot loop (for now: check its configuration with -n)",
+	.summary = "run the autopilot loop in the foreground",
 	.synopsis = "",
 	.description =
-		"Samples every VM, decides with the right-sizing, overcommit, KSM and budget\n"
-		"policies and acts, writing each decision to the journal (see `vmpilot why`).\n"
-		"-n checks the configuration file and exits: 0 when valid, 1 with\n"
-		"'file:line: message' when not. --sample-config prints every key with its\n"
-		"default and unit (doc/vmpilot.conf.sample).",
+		"Every interval: samples each --connect host and its VMs, right-sizes memory\n"
+		"(balloon) and vCPUs (hot-plug), relieves host memory pressure, moves a VM to\n"
+		"another host when resizing in place cannot, all inside the hourly action\n"
+		"budget, and writes every action and deliberate non-action with its reason to\n"
+		"the decision journal ('vmpilot why VM' reads it). SIGHUP reloads --config\n"
+		"(an invalid file is refused and the running config kept); SIGTERM or SIGINT\n"
+		"stop after the current cycle. vmpilotd runs the same loop. -n checks the\n"
+		"configuration file and exits: 0 when valid, 1 with 'file:line: message' when\n"
+		"not. --sample-config prints every key with its default and unit.",
 	.options = run_options,
 	.run = run_run,
 };

@@ -12,6 +12,7 @@
 
 #define G(field) offsetof(struct vmp_config, field)
 #define V(field) offsetof(struct vmp_vm_limits, field)
+#define H(field) offsetof(struct vmp_config_host_settings, field)
 #define MIN_MS (60ll * 1000)
 #define HOUR_MS (60 * MIN_MS)
 #define DAY_MS (24 * HOUR_MS)
@@ -19,99 +20,122 @@
 const struct vmp_config_key vmp_config_keys[] = {
 	/* The loop. */
 	{ "interval_ms", VMP_CONFIG_INT, false, G(interval_ms), 1000, HOUR_MS, "60000",
-	  "time between two cycles of sampling and deciding (ms)" },
+	  "time between two cycles of sampling and deciding (ms)", false },
 	{ "stale_ms", VMP_CONFIG_INT, false, G(stale_ms), 1000, DAY_MS, "180000",
-	  "stats older than this are stale: the VM is never shrunk on them (ms)" },
+	  "stats older than this are stale: the VM is never shrunk on them (ms)", false },
+	{ "timeout_ms", VMP_CONFIG_INT, false, G(timeout_ms), 100, 10 * MIN_MS, "10000",
+	  "bound on every hypervisor call (ms)", false },
 	{ "dry_run", VMP_CONFIG_BOOL, false, G(dry_run), 0, 0, "no",
-	  "decide and journal, but do not act (yes/no)" },
+	  "decide and journal, but do not act (yes/no)", false },
 	{ "journal", VMP_CONFIG_STRING, false, G(journal), 0, 0, "/var/lib/vmpilot/journal.jsonl",
-	  "decision journal, one JSON object per line (path)" },
+	  "decision journal, one JSON object per line (path)", false },
 	/* Memory right-sizing. */
 	{ "mem_target_pct", VMP_CONFIG_INT, false, G(mem_target_pct), 50, 100, "95",
-	  "percentile of the demand peaks used as target (%)" },
+	  "percentile of the demand peaks used as target (%)", false },
 	{ "mem_margin_pct", VMP_CONFIG_INT, false, G(mem_margin_pct), 0, 200, "15",
-	  "safety margin added to the target (%)" },
+	  "safety margin added to the target (%)", false },
 	{ "mem_peak_window_ms", VMP_CONFIG_INT, false, G(mem_peak_window_ms), MIN_MS, 7 * DAY_MS,
-	  "3600000", "one demand peak per window enters the history (ms)" },
+	  "3600000", "one demand peak per window enters the history (ms)", false },
 	{ "mem_half_life_ms", VMP_CONFIG_INT, false, G(mem_half_life_ms), MIN_MS, 30 * DAY_MS,
-	  "86400000", "history weight halves every half-life (ms)" },
+	  "86400000", "history weight halves every half-life (ms)", false },
+	{ "mem_bounds_widen_pct", VMP_CONFIG_INT, false, G(mem_bounds_widen_pct), 0, 100000, "5",
+	  "while history is short no shrink: upper bound x (1 + this/100 / days of history) (%)", false },
 	{ "mem_headroom_pct", VMP_CONFIG_INT, false, G(mem_headroom_pct), 0, 400, "50",
-	  "never below the demand now plus this share (%)" },
+	  "never below the demand now plus this share (%)", false },
 	{ "mem_dead_band_pct", VMP_CONFIG_INT, false, G(mem_dead_band_pct), 0, 100, "10",
-	  "no change smaller than this share of the current size (%)" },
+	  "no change smaller than this share of the current size (%)", false },
 	{ "mem_cooldown_ms", VMP_CONFIG_INT, false, G(mem_cooldown_ms), 0, DAY_MS, "900000",
-	  "no shrink this soon after a change (ms)" },
+	  "no shrink this soon after a change (ms)", false },
 	{ "mem_step_max_pct", VMP_CONFIG_INT, false, G(mem_step_max_pct), 1, 100, "25",
-	  "largest shrink per cycle, share of the current size (%)" },
+	  "largest shrink per cycle, share of the current size (%)", false },
 	{ "mem_floor_margin_pct", VMP_CONFIG_INT, false, G(mem_floor_margin_pct), 0, 200, "10",
-	  "protected floor = recent demand peak plus this share (%)" },
+	  "protected floor = recent demand peak plus this share (%)", false },
 	{ "mem_floor_window_ms", VMP_CONFIG_INT, false, G(mem_floor_window_ms), 0, 7 * DAY_MS,
-	  "3600000", "how long a demand peak protects the VM (ms)" },
+	  "3600000", "how long a demand peak protects the VM (ms)", false },
 	{ "mem_pressure_add_kib", VMP_CONFIG_INT, false, G(mem_pressure_add_kib), 0,
-	  64ll * 1024 * 1024, "102400", "pressure bump: at least this much more (KiB)" },
+	  64ll * 1024 * 1024, "102400", "pressure bump: at least this much more (KiB)", false },
 	{ "mem_major_faults_min", VMP_CONFIG_INT, false, G(mem_major_faults_min), 0, 1000000000,
-	  "1000", "major faults per cycle that count as pressure; 0 = ignore (count)" },
+	  "1000", "major faults per cycle that count as pressure; 0 = ignore (count)", false },
 	{ "mem_psi_some_min_pct", VMP_CONFIG_INT, false, G(mem_psi_some_min_pct), 0, 100, "10",
-	  "guest PSI memory some avg10 that counts as pressure; 0 = ignore (%)" },
+	  "guest PSI memory some avg10 that counts as pressure; 0 = ignore (%)", false },
 	{ "mem_low_free_pct", VMP_CONFIG_INT, false, G(mem_low_free_pct), 0, 50, "5",
-	  "guest free memory below this share counts as pressure; 0 = ignore (%)" },
+	  "guest free memory below this share counts as pressure; 0 = ignore (%)", false },
 	/* vCPU right-sizing. */
 	{ "cpu_target_pct", VMP_CONFIG_INT, false, G(cpu_target_pct), 50, 100, "95",
-	  "percentile of the CPU usage history used as target (%)" },
+	  "percentile of the CPU usage history used as target (%)", false },
 	{ "cpu_margin_pct", VMP_CONFIG_INT, false, G(cpu_margin_pct), 0, 200, "15",
-	  "safety margin added to the CPU target (%)" },
+	  "safety margin added to the CPU target (%)", false },
 	{ "cpu_saturated_pct", VMP_CONFIG_INT, false, G(cpu_saturated_pct), 10, 100, "90",
-	  "usage per vCPU at or above: hot-add (%)" },
+	  "usage per vCPU at or above: hot-add (%)", false },
 	{ "cpu_idle_pct", VMP_CONFIG_INT, false, G(cpu_idle_pct), 0, 100, "50",
-	  "usage per remaining vCPU below: a vCPU may be removed (%)" },
+	  "usage per remaining vCPU below: a vCPU may be removed (%)", false },
 	{ "cpu_steal_max_pct", VMP_CONFIG_INT, false, G(cpu_steal_max_pct), 0, 100, "10",
-	  "vCPU steal above: no hot-add, the host is the bottleneck (%)" },
+	  "vCPU steal above: no hot-add, the host is the bottleneck (%)", false },
 	{ "cpu_cooldown_ms", VMP_CONFIG_INT, false, G(cpu_cooldown_ms), 0, DAY_MS, "1800000",
-	  "no vCPU removal this soon after a change (ms)" },
+	  "no vCPU removal this soon after a change (ms)", false },
 	{ "cpu_step_max", VMP_CONFIG_INT, false, G(cpu_step_max), 1, 64, "1",
-	  "vCPUs added per cycle at most (count)" },
+	  "vCPUs added per cycle at most (count)", false },
 	/* Host memory pressure. */
 	{ "host_pressure_free_pct", VMP_CONFIG_INT, false, G(host_pressure_free_pct), 0, 100, "20",
-	  "host free memory below this: reclaim from VMs with slack (%)" },
+	  "host free memory below this: reclaim from VMs with slack (%)", false },
 	{ "host_critical_free_pct", VMP_CONFIG_INT, false, G(host_critical_free_pct), 0, 100, "5",
-	  "host free memory below this: larger steps; at most host_pressure_free_pct (%)" },
+	  "host free memory below this: larger steps; at most host_pressure_free_pct (%)", false },
 	{ "host_step_max_pct", VMP_CONFIG_INT, false, G(host_step_max_pct), 0, 100, "5",
-	  "reclaim per VM per cycle, share of its size (%)" },
+	  "reclaim per VM per cycle, share of its size (%)", false },
 	{ "host_critical_step_max_pct", VMP_CONFIG_INT, false, G(host_critical_step_max_pct), 0,
-	  100, "10", "the same under critical pressure (%)" },
+	  100, "10", "the same under critical pressure (%)", false },
 	/* KSM. */
 	{ "ksm_enabled", VMP_CONFIG_BOOL, false, G(ksm_enabled), 0, 0, "yes",
-	  "tune /sys/kernel/mm/ksm (yes/no)" },
+	  "tune /sys/kernel/mm/ksm (yes/no)", false },
 	{ "ksm_prefer_advisor", VMP_CONFIG_BOOL, false, G(ksm_prefer_advisor), 0, 0, "yes",
-	  "use the kernel's scan-time advisor where it exists (yes/no)" },
+	  "use the kernel's scan-time advisor where it exists (yes/no)", false },
 	{ "ksm_npages_boost", VMP_CONFIG_INT, false, G(ksm_npages_boost), 0, 100000, "300",
-	  "pages_to_scan added while host free memory is low (pages)" },
+	  "pages_to_scan added while host free memory is low (pages)", false },
 	{ "ksm_npages_decay", VMP_CONFIG_INT, false, G(ksm_npages_decay), 0, 100000, "50",
-	  "pages_to_scan removed otherwise (pages)" },
+	  "pages_to_scan removed otherwise (pages)", false },
 	{ "ksm_npages_min", VMP_CONFIG_INT, false, G(ksm_npages_min), 1, 1000000, "64",
-	  "smallest pages_to_scan (pages)" },
+	  "smallest pages_to_scan (pages)", false },
 	{ "ksm_npages_max", VMP_CONFIG_INT, false, G(ksm_npages_max), 1, 1000000, "1250",
-	  "largest pages_to_scan; at least ksm_npages_min (pages)" },
+	  "largest pages_to_scan; at least ksm_npages_min (pages)", false },
 	{ "ksm_thres_coef_pct", VMP_CONFIG_INT, false, G(ksm_thres_coef_pct), 0, 100, "20",
-	  "free memory threshold, share of host memory (%)" },
+	  "free memory threshold, share of host memory (%)", false },
 	/* The action budget, per host. */
 	{ "budget_balloons_per_hour", VMP_CONFIG_INT, false, G(budget_balloons_per_hour), 0, 1024,
-	  "120", "balloon target changes per host per sliding hour (count)" },
+	  "120", "balloon target changes per host per sliding hour (count)", false },
 	{ "budget_hotplugs_per_hour", VMP_CONFIG_INT, false, G(budget_hotplugs_per_hour), 0, 1024,
-	  "30", "vCPU hot-plugs per host per sliding hour (count)" },
+	  "30", "vCPU hot-plugs per host per sliding hour (count)", false },
 	{ "budget_migrations_per_hour", VMP_CONFIG_INT, false, G(budget_migrations_per_hour), 0,
-	  1024, "6", "live migrations per host per sliding hour (count)" },
+	  1024, "6", "live migrations per host per sliding hour (count)", false },
+	/* Live migration (cluster balance across the --connect hosts). */
+	{ "migration_max_downtime_ms", VMP_CONFIG_INT, false, G(migration_max_downtime_ms), 0,
+	  10 * MIN_MS, "0", "largest pause at the switch-over; 0 = hypervisor default (ms)", false },
+	{ "migration_bandwidth_mibps", VMP_CONFIG_INT, false, G(migration_bandwidth_mibps), 0,
+	  1048576, "0", "bandwidth cap; 0 = unlimited (MiB/s)", false },
+	{ "migration_timeout_ms", VMP_CONFIG_INT, false, G(migration_timeout_ms), 1000, DAY_MS,
+	  "600000", "a migration running longer is cancelled (ms)", false },
+	{ "migration_auto_converge", VMP_CONFIG_BOOL, false, G(migration_auto_converge), 0, 0,
+	  "yes", "throttle the guest when the migration does not converge (yes/no)", false },
+	{ "migration_postcopy", VMP_CONFIG_BOOL, false, G(migration_postcopy), 0, 0, "no",
+	  "allow post-copy (yes/no)", false },
 	/* Per VM, in [vm NAME] sections. */
 	{ "mem_min_kib", VMP_CONFIG_U64, true, V(mem_min_kib), 0, INT64_MAX, "0",
-	  "never below this balloon target (KiB)" },
+	  "never below this balloon target (KiB)", false },
 	{ "mem_max_kib", VMP_CONFIG_U64, true, V(mem_max_kib), 0, INT64_MAX, "0",
-	  "never above this balloon target; 0 = the VM's maximum (KiB)" },
+	  "never above this balloon target; 0 = the VM's maximum (KiB)", false },
 	{ "vcpus_min", VMP_CONFIG_UINT, true, V(vcpus_min), 0, 4096, "1",
-	  "never fewer vCPUs (count)" },
+	  "never fewer vCPUs (count)", false },
 	{ "vcpus_max", VMP_CONFIG_UINT, true, V(vcpus_max), 0, 4096, "0",
-	  "never more vCPUs; 0 = the VM's maximum (count)" },
+	  "never more vCPUs; 0 = the VM's maximum (count)", false },
 	{ "opt_out", VMP_CONFIG_BOOL, true, V(opt_out), 0, 0, "no",
-	  "never change this VM automatically (yes/no)" },
+	  "never change this VM automatically (yes/no)", false },
+	/* Per host, in [host URI] sections. */
+	{ "mem_limit_kib", VMP_CONFIG_U64, false, H(mem_limit_kib), 0, INT64_MAX, "0",
+	  "memory the host's VMs may use together; 0 = the host's available memory (KiB)", true },
+	{ "migrate_uri", VMP_CONFIG_STRING, false, H(migrate_uri), 0, 0, "auto",
+	  "data channel of migrations to this host, e.g. tcp://10.0.0.2:49152; auto = the backend's (URI)",
+	  true },
+	{ "accept_migrations", VMP_CONFIG_BOOL, false, H(accept_migrations), 0, 0, "yes",
+	  "this host may receive migrated VMs (yes/no)", true },
 	{ 0 },
 };
 
@@ -200,6 +224,18 @@ vm_defaults(struct vmp_vm_limits *lim)
 			abort(); /* a default outside its own range is a bug in the table */
 }
 
+static void
+host_defaults(struct vmp_config_host_settings *h)
+{
+	const struct vmp_config_key *k;
+	char *msg = NULL;
+
+	memset(h, 0, sizeof(*h));
+	for (k = vmp_config_keys; k->name; k++)
+		if (k->per_host && set_value(k, h, k->def, &msg) < 0)
+			abort(); /* a default outside its own range is a bug in the table */
+}
+
 void
 vmp_config_init(struct vmp_config *c)
 {
@@ -211,7 +247,7 @@ vmp_config_init(struct vmp_config *c)
 		if (k - vmp_config_keys >= 128)
 			abort(); /* the parser's duplicate check holds 128 keys */
 	for (k = vmp_config_keys; k->name; k++)
-		if (!k->per_vm && set_value(k, c, k->def, &msg) < 0)
+		if (!k->per_vm && !k->per_host && set_value(k, c, k->def, &msg) < 0)
 			abort(); /* a default outside its own range is a bug in the table */
 }
 
@@ -226,12 +262,20 @@ vmp_config_release(struct vmp_config *c)
 	for (i = 0; i < c->nvms; i++)
 		free(c->vms[i].name);
 	free(c->vms);
+	for (i = 0; i < c->nhosts; i++) {
+		free(c->hosts[i].uri);
+		free(c->hosts[i].settings.migrate_uri);
+	}
+	free(c->hosts);
 	memset(c, 0, sizeof(*c));
 }
 
-/* "[vm NAME]": returns the name (new string) or NULL with *ret_msg. */
+/*
+ * "[vm NAME]" or "[host URI]": returns the name (new string) or NULL with *ret_msg;
+ * *ret_host tells which.
+ */
 static char *
-parse_section(char *line, char **ret_msg)
+parse_section(char *line, bool *ret_host, char **ret_msg)
 {
 	size_t len = strlen(line);
 	char *name;
@@ -242,8 +286,17 @@ parse_section(char *line, char **ret_msg)
 	}
 	line[len - 1] = '\0';
 	name = vmp_strstrip(line + 1);
+	*ret_host = strncmp(name, "host", 4) == 0 && (name[4] == ' ' || name[4] == '\t');
+	if (*ret_host) {
+		name = vmp_strstrip(name + 5);
+		if (!*name || strlen(name) > 1024 || strpbrk(name, " \t\"[]")) {
+			*ret_msg = xstrdup("bad host URI in section header");
+			return NULL;
+		}
+		return xstrdup(name);
+	}
 	if (strncmp(name, "vm", 2) != 0 || (name[2] != ' ' && name[2] != '\t')) {
-		*ret_msg = xasprintf("unknown section '[%s]' (only [vm NAME])", name);
+		*ret_msg = xasprintf("unknown section '[%s]' (only [vm NAME] and [host URI])", name);
 		return NULL;
 	}
 	name = vmp_strstrip(name + 3);
@@ -297,6 +350,8 @@ vmp_config_parse(const char *name, const char *text, size_t len, struct vmp_conf
 	/* Keys already set in the current scope, to refuse duplicates. */
 	bool seen[128];
 	struct vmp_config_vm *vm = NULL;
+	struct vmp_config_host *host = NULL;
+	size_t halloc = 0;
 	char *msg = NULL;
 	int rc = 0;
 
@@ -325,9 +380,27 @@ vmp_config_parse(const char *name, const char *text, size_t len, struct vmp_conf
 			continue;
 		}
 		if (*s == '[') {
-			char *vname = parse_section(s, &msg);
+			bool is_host = false;
+			char *vname = parse_section(s, &is_host, &msg);
 
-			if (!vname) {
+			if (vname && is_host) {
+				for (i = 0; i < c->nhosts; i++)
+					if (strcmp(c->hosts[i].uri, vname) == 0)
+						break;
+				if (i < c->nhosts || c->nhosts >= VMP_CONFIG_MAX_VMS) {
+					msg = xasprintf(i < c->nhosts ? "duplicate section for host '%s'"
+							: "too many [host] sections at '%s'", vname);
+					free(vname);
+					rc = -EINVAL;
+				} else {
+					xgrow((void **)&c->hosts, &halloc, c->nhosts + 1, sizeof(*c->hosts));
+					host = &c->hosts[c->nhosts++];
+					host->uri = vname;
+					host_defaults(&host->settings);
+					vm = NULL;
+					memset(seen, 0, sizeof(seen));
+				}
+			} else if (!vname) {
 				rc = -EINVAL;
 			} else {
 				for (i = 0; i < c->nvms; i++)
@@ -345,6 +418,7 @@ vmp_config_parse(const char *name, const char *text, size_t len, struct vmp_conf
 					xgrow((void **)&c->vms, &alloc, c->nvms + 1, sizeof(*c->vms));
 					vm = &c->vms[c->nvms++];
 					vm->name = vname;
+					host = NULL;
 					vm_defaults(&vm->limits);
 					memset(seen, 0, sizeof(seen));
 				}
@@ -362,17 +436,20 @@ vmp_config_parse(const char *name, const char *text, size_t len, struct vmp_conf
 				if (!k) {
 					msg = xasprintf("unknown key '%s'", key);
 					rc = -EINVAL;
-				} else if (k->per_vm != (vm != NULL)) {
+				} else if (k->per_vm != (vm != NULL) || k->per_host != (host != NULL)) {
 					msg = k->per_vm ?
 						xasprintf("'%s' belongs in a [vm NAME] section", key) :
-						xasprintf("'%s' is global: put it before the first [vm] section", key);
+					      k->per_host ?
+						xasprintf("'%s' belongs in a [host URI] section", key) :
+						xasprintf("'%s' is global: put it before the first section", key);
 					rc = -EINVAL;
 				} else if (seen[k - vmp_config_keys]) {
 					msg = xasprintf("'%s' is set twice", key);
 					rc = -EINVAL;
 				} else {
 					seen[k - vmp_config_keys] = true;
-					rc = set_value(k, vm ? (void *)&vm->limits : (void *)c, value, &msg);
+					rc = set_value(k, vm ? (void *)&vm->limits :
+							  host ? (void *)&host->settings : (void *)c, value, &msg);
 				}
 			}
 		}
@@ -412,7 +489,7 @@ void
 vmp_config_write_sample(FILE *out)
 {
 	const struct vmp_config_key *k;
-	bool vm_header = false;
+	bool vm_header = false, host_header = false;
 
 	fputs("# vmpilot.conf: the configuration of the vmpilot autopilot (vmpilot run, vmpilotd).\n"
 	      "# Generated from the key table in src/daemon/config.c by `vmpilot run --sample-config`.\n"
@@ -425,6 +502,11 @@ vmp_config_write_sample(FILE *out)
 			fputs("\n# Per-VM settings: one section per VM, named as libvirt/QMP name it.\n"
 			      "#[vm web1]\n", out);
 			vm_header = true;
+		}
+		if (k->per_host && !host_header) {
+			fputs("\n# Per-host settings: one section per --connect URI.\n"
+			      "#[host qemu+tcp://10.0.0.2/system]\n", out);
+			host_header = true;
 		}
 		fprintf(out, "\n# %s", k->help);
 		if (k->type == VMP_CONFIG_INT || k->type == VMP_CONFIG_U64 ||
@@ -443,6 +525,7 @@ vmp_config_mem_params(const struct vmp_config *c, struct vmp_mem_params *p)
 	p->est.target_frac = c->mem_target_pct / 100.0;
 	p->est.upper_frac = c->mem_target_pct / 100.0;
 	p->est.margin_frac = c->mem_margin_pct / 100.0;
+	p->est.upper_conf_mult = c->mem_bounds_widen_pct / 100.0;
 	p->est.sample_interval_ms = (double)c->interval_ms;
 	p->dead_band_frac = c->mem_dead_band_pct / 100.0;
 	p->cooldown_ms = c->mem_cooldown_ms;
@@ -491,6 +574,21 @@ vmp_config_ksm_params(const struct vmp_config *c, struct vmp_ksm_params *p)
 	p->npages_max = (unsigned)c->ksm_npages_max;
 	p->thres_coef_pct = (unsigned)c->ksm_thres_coef_pct;
 	p->prefer_advisor = c->ksm_prefer_advisor;
+}
+
+struct vmp_config_host_settings
+vmp_config_host(const struct vmp_config *c, const char *uri)
+{
+	struct vmp_config_host_settings h;
+	size_t i;
+
+	for (i = 0; i < c->nhosts; i++)
+		if (strcmp(c->hosts[i].uri, uri) == 0)
+			return c->hosts[i].settings;
+	host_defaults(&h);
+	free(h.migrate_uri); /* the default "auto" is not owned by anyone */
+	h.migrate_uri = NULL;
+	return h;
 }
 
 struct vmp_vm_limits

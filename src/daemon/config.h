@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The autopilot's configuration file: `key = value` lines, `#` comments, global keys
- * first, then one `[vm NAME]` section per VM with its bounds and opt-out. Every key is
+ * first, then one `[vm NAME]` section per VM with its bounds and opt-out and one
+ * `[host URI]` section per --connect host (memory limit, migration data URI). Every key is
  * one row of a table (config.c) with its type, default, range, unit and help; the parser,
  * `vmpilot run -n`, doc/vmpilot.conf.sample and its test all read that table. Units are
  * in the key names (_ms, _kib, _pct). Bad input gives "file:line: message".
@@ -25,6 +26,18 @@ struct vmp_config_vm {
 	struct vmp_vm_limits limits;
 };
 
+/* A [host URI] section: settings of one --connect host. */
+struct vmp_config_host_settings {
+	uint64_t mem_limit_kib;    /* memory its VMs may use together; 0 = the host's */
+	char *migrate_uri;         /* data channel of migrations to it; NULL = backend default */
+	bool accept_migrations;
+};
+
+struct vmp_config_host {
+	char *uri;
+	struct vmp_config_host_settings settings;
+};
+
 /* Every value, in the unit of its key. Fields are named after the keys. */
 struct vmp_config {
 	int64_t interval_ms, stale_ms;
@@ -42,8 +55,13 @@ struct vmp_config {
 	int64_t ksm_npages_boost, ksm_npages_decay, ksm_npages_min, ksm_npages_max;
 	int64_t ksm_thres_coef_pct;
 	int64_t budget_balloons_per_hour, budget_hotplugs_per_hour, budget_migrations_per_hour;
+	int64_t timeout_ms, mem_bounds_widen_pct;
+	int64_t migration_max_downtime_ms, migration_bandwidth_mibps, migration_timeout_ms;
+	bool migration_auto_converge, migration_postcopy;
 	size_t nvms;
 	struct vmp_config_vm *vms;
+	size_t nhosts;
+	struct vmp_config_host *hosts;
 };
 
 enum vmp_config_type {
@@ -64,6 +82,7 @@ struct vmp_config_key {
 	int64_t min, max;          /* for the integer types */
 	const char *def;           /* default, as written in the file */
 	const char *help;          /* one line, with the unit */
+	bool per_host;             /* allowed in [host URI] sections (only there) */
 };
 
 /* NULL-name-terminated. */
@@ -100,5 +119,8 @@ void vmp_config_ksm_params(const struct vmp_config *c, struct vmp_ksm_params *re
 
 /* The limits of VM `name`: its [vm] section, or no bounds. */
 struct vmp_vm_limits vmp_config_vm_limits(const struct vmp_config *c, const char *name);
+
+/* The settings of host `uri`: its [host] section, or the defaults. */
+struct vmp_config_host_settings vmp_config_host(const struct vmp_config *c, const char *uri);
 
 #endif

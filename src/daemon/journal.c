@@ -42,6 +42,10 @@ vmp_journal_format(const struct vmp_journal_record *r)
 		      "from", number(d->from), "to", number(d->to), "dry_run", r->dry_run,
 		      "acted", r->acted, "error", r->error ? json_string(r->error) : json_null(),
 		      "checks", checks, "rejected", rejected);
+	if (r->host)
+		json_object_set_new(o, "host", json_string(r->host));
+	if (r->inputs)
+		json_object_set(o, "inputs", r->inputs);
 	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	if (!s)

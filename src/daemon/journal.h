@@ -31,6 +31,9 @@ struct vmp_journal_record {
 	bool dry_run;
 	bool acted;                 /* the action was carried out */
 	const char *error;          /* why carrying it out failed, or NULL */
+	/* Optional, written after the keys above when set: */
+	const char *host;           /* the backend URI of the VM's host, or NULL */
+	json_t *inputs;             /* what the policy saw (borrowed), or NULL */
 };
 
 /* Returns the record as one JSON line without the newline (caller frees). */

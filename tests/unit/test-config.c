@@ -155,6 +155,36 @@ test_values_and_vm_sections(void **state)
 	vmp_config_release(&c);
 }
 
+/* [host URI] sections: the loop's per-host memory limit and migration data channel. */
+static void
+test_host_sections(void **state)
+{
+	struct vmp_config_host_settings h;
+	struct vmp_config c;
+	char *err = NULL;
+
+	assert_int_equal(parse("interval_ms = 2000\n"
+			       "[host qmp:///run/a]\nmem_limit_kib = 614400\n"
+			       "[vm web1]\nopt_out = yes\n"
+			       "[host qmp:///run/b]\nmigrate_uri = tcp://127.0.0.1:4444\n"
+			       "accept_migrations = no\n", &c, &err), 0);
+	assert_int_equal(c.nhosts, 2);
+	assert_int_equal(c.nvms, 1);
+	h = vmp_config_host(&c, "qmp:///run/a");
+	assert_int_equal(h.mem_limit_kib, 614400);
+	assert_string_equal(h.migrate_uri, "auto");
+	assert_true(h.accept_migrations);
+	h = vmp_config_host(&c, "qmp:///run/b");
+	assert_int_equal(h.mem_limit_kib, 0);
+	assert_string_equal(h.migrate_uri, "tcp://127.0.0.1:4444");
+	assert_false(h.accept_migrations);
+	h = vmp_config_host(&c, "qmp:///run/other");
+	assert_int_equal(h.mem_limit_kib, 0);
+	assert_null(h.migrate_uri);
+	assert_true(h.accept_migrations);
+	vmp_config_release(&c);
+}
+
 static void
 test_bad_input_names_the_line(void **state)
 {
@@ -172,7 +202,12 @@ test_bad_input_names_the_line(void **state)
 		{ "interval_ms = 2000\ninterval_ms = 3000\n", "t.conf:2: 'interval_ms' is set twice" },
 		{ "mem_min_kib = 5\n", "t.conf:1: 'mem_min_kib' belongs in a [vm NAME] section" },
 		{ "[vm a]\nstale_ms = 5000\n", "t.conf:2: 'stale_ms' is global" },
-		{ "[host a]\n", "t.conf:1: unknown section '[host a]'" },
+		{ "[pool a]\n", "t.conf:1: unknown section '[pool a]'" },
+		{ "mem_limit_kib = 5\n", "t.conf:1: 'mem_limit_kib' belongs in a [host URI] section" },
+		{ "[host a]\n[host a]\n", "t.conf:2: duplicate section for host 'a'" },
+		{ "[host a]\nmem_min_kib = 1\n", "t.conf:2: 'mem_min_kib' belongs in a [vm NAME]" },
+		{ "[host qmp:///a]\nmem_limit_kib = -1\n",
+		  "t.conf:2: 'mem_limit_kib' must be between 0 and" },
 		{ "[vm a\n", "t.conf:1: section header must end with ']'" },
 		{ "[vm a]\n[vm a]\n", "t.conf:2: duplicate section for vm 'a'" },
 		{ "[vm ]\n", "t.conf:1: unknown section" },
@@ -216,6 +251,7 @@ main(void)
 		cmocka_unit_test(test_defaults_match_policies),
 		cmocka_unit_test(test_sample_is_generated_from_the_table),
 		cmocka_unit_test(test_values_and_vm_sections),
+		cmocka_unit_test(test_host_sections),
 		cmocka_unit_test(test_bad_input_names_the_line),
 	};
 

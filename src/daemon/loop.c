@@ -1,0 +1,894 @@
+/* SPDX-License-Identifier: MIT */
+/* The autopilot loop: sample, decide, gate, act, journal (see loop.h, doc/design/loop.md). */
+#include "daemon/loop.h"
+#include "core/balance.h"
+#include "core/budget.h"
+#include "core/overcommit.h"
+#include "core/rightsize.h"
+#include "daemon/journal.h"
+#include "util/util.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FAULT_MAX 512
+
+enum { RES_MEM, RES_CPU, RES_MIG, RES_MAX };
+
+/* What the loop remembers about one VM of one host. */
+struct loop_vm {
+	char name[VMP_NAME_MAX];
+	bool seen;                     /* listed this cycle */
+	struct vmp_mem_state mem;
+	struct vmp_cpu_state cpu;
+	bool have_prev;
+	struct vmp_vm_stats prev;      /* last good sample, for deltas */
+	uint64_t mem_sig;              /* memory fields of the last sample, for staleness */
+	int64_t mem_changed_ms;        /* when they last changed */
+	unsigned mem_unchanged;        /* cycles since they last changed */
+	bool mem_seen;
+	uint64_t target_kib;           /* last balloon target set, 0 = none */
+	unsigned target_cycles;        /* cycles since it was set */
+	bool migrating;                /* a migration we started is running */
+	int64_t mig_start_ms;
+	size_t mig_dest;
+	char fault[FAULT_MAX];         /* last fault reported ("" = none) */
+	/* The last journal line per resource, so steady non-actions are written once. */
+	bool journaled[RES_MAX];
+	int last_action[RES_MAX], last_reason[RES_MAX];
+	double last_from[RES_MAX];
+};
+
+struct loop_host {
+	char *uri;
+	struct vmp_backend *b;
+	struct vmp_budget budget;
+	struct loop_vm **vms;
+	size_t n_vms, alloc_vms;
+	char fault[FAULT_MAX];
+	/* this cycle, for the balance step */
+	bool ok;
+	struct vmp_balance_host bal;
+};
+
+struct vmp_loop {
+	const struct vmp_config *cfg;   /* borrowed */
+	unsigned stale_cycles;
+	struct vmp_mem_params mem_p;
+	struct vmp_cpu_params cpu_p;
+	struct vmp_overcommit_params oc_p;
+	bool dry_run;
+	FILE *journal;
+	void (*log)(void *opaque, enum vmp_log_level level, const char *msg);
+	void *opaque;
+	struct loop_host *hosts;
+	size_t n_hosts;
+	uint64_t cycle;
+	int journal_err;
+	/* per cycle */
+	int64_t now_ms, wall_ms;
+	struct vmp_loop_report rep;
+};
+
+static void
+say(struct vmp_loop *l, enum vmp_log_level level, const char *fmt, ...) VMP_PRINTF(3, 4);
+static void
+say(struct vmp_loop *l, enum vmp_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (!l->log)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	l->log(l->opaque, level, msg);
+	free(msg);
+}
+
+/* Writes one decision to the journal; inputs (may be NULL) is stolen. */
+static void
+journal_put(struct vmp_loop *l, const struct loop_host *h, const char *vm, const char *policy,
+	    const struct vmp_decision *d, json_t *inputs, bool acted, const char *error)
+{
+	struct vmp_journal_record rec = {
+		.time_ms = l->wall_ms, .vm = vm ? vm : "", .policy = policy, .decision = d,
+		.dry_run = l->dry_run, .acted = acted, .error = error, .host = h->uri,
+		.inputs = inputs,
+	};
+	int r;
+
+	if (l->journal) {
+		r = vmp_journal_append(l->journal, &rec);
+		if (r < 0 && !l->journal_err) {
+			l->journal_err = r;
+			say(l, VMP_LOG_ERR, "cannot write the decision journal: %s", strerror(-r));
+		}
+		if (r == 0)
+			l->rep.journaled++;
+	}
+	json_decref(inputs);
+}
+
+/* Reports a fault of a host (vm NULL) or a VM once; "" clears it (and says so). */
+static void
+fault(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, const char *msg)
+{
+	char *slot = v ? v->fault : h->fault;
+
+	if (!strcmp(slot, msg))
+		return;
+	if (*msg)
+		say(l, VMP_LOG_WARN, "%s%s%s: %s", h->uri, v ? ": vm " : "", v ? v->name : "", msg);
+	else
+		say(l, VMP_LOG_INFO, "%s%s%s: recovered", h->uri, v ? ": vm " : "",
+		    v ? v->name : "");
+	snprintf(slot, FAULT_MAX, "%s", msg);
+}
+
+static void
+params_from_config(struct vmp_loop *l)
+{
+	vmp_config_mem_params(l->cfg, &l->mem_p);
+	vmp_config_cpu_params(l->cfg, &l->cpu_p);
+	vmp_config_overcommit_params(l->cfg, &l->oc_p);
+	l->stale_cycles = l->cfg->interval_ms > 0 ? (unsigned)(l->cfg->stale_ms / l->cfg->interval_ms)
+						 : 1;
+	if (l->stale_cycles < 1)
+		l->stale_cycles = 1;
+}
+
+static void
+budget_from_config(struct vmp_loop *l, struct loop_host *h, bool keep_spent)
+{
+	struct vmp_budget old = h->budget;
+	int k;
+
+	vmp_budget_init(&h->budget, (unsigned)l->cfg->budget_balloons_per_hour,
+			(unsigned)l->cfg->budget_hotplugs_per_hour,
+			(unsigned)l->cfg->budget_migrations_per_hour);
+	if (!keep_spent)
+		return;
+	for (k = 0; k < VMP_BUDGET_KIND_MAX; k++) {
+		h->budget.head[k] = old.head[k];
+		h->budget.count[k] = old.count[k];
+		memcpy(h->budget.spent_ms[k], old.spent_ms[k], sizeof(old.spent_ms[k]));
+	}
+}
+
+int
+vmp_loop_new(const struct vmp_loop_options *o, struct vmp_loop **ret_l, char **ret_err)
+{
+	struct vmp_loop *l = xcalloc(1, sizeof(*l));
+	size_t i;
+	int r;
+
+	l->cfg = o->cfg;
+	params_from_config(l);
+	l->dry_run = o->dry_run;
+	l->journal = o->journal;
+	l->log = o->log;
+	l->opaque = o->opaque;
+	l->hosts = xcalloc(o->n_uris ? o->n_uris : 1, sizeof(*l->hosts));
+	for (i = 0; i < o->n_uris; i++) {
+		struct loop_host *h = &l->hosts[i];
+
+		h->uri = xstrdup(o->uris[i]);
+		l->n_hosts++;
+		budget_from_config(l, h, false);
+		r = vmp_backend_open(o->uris[i], (unsigned)l->cfg->timeout_ms, &h->b, ret_err);
+		if (r < 0) {
+			vmp_loop_free(l);
+			return r;
+		}
+	}
+	*ret_l = l;
+	return 0;
+}
+
+void
+vmp_loop_free(struct vmp_loop *l)
+{
+	size_t i, j;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->n_hosts; i++) {
+		for (j = 0; j < l->hosts[i].n_vms; j++)
+			free(l->hosts[i].vms[j]);
+		free(l->hosts[i].vms);
+		vmp_backend_close(l->hosts[i].b);
+		free(l->hosts[i].uri);
+	}
+	free(l->hosts);
+	free(l);
+}
+
+void
+vmp_loop_set_config(struct vmp_loop *l, const struct vmp_config *cfg)
+{
+	size_t i;
+
+	l->cfg = cfg;
+	params_from_config(l);
+	for (i = 0; i < l->n_hosts; i++)
+		budget_from_config(l, &l->hosts[i], true);
+}
+
+size_t
+vmp_loop_hosts(const struct vmp_loop *l)
+{
+	return l->n_hosts;
+}
+
+struct vmp_backend *
+vmp_loop_backend(struct vmp_loop *l, size_t host)
+{
+	return host < l->n_hosts ? l->hosts[host].b : NULL;
+}
+
+void
+vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret)
+{
+	struct loop_host *h = &l->hosts[host];
+	struct vmp_vm_info *infos = NULL;
+	int i, n;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->stats_ret = vmp_backend_host_stats(h->b, &ret->stats);
+	if (ret->stats_ret < 0)
+		snprintf(ret->error, sizeof(ret->error), "%s", vmp_backend_error(h->b));
+	n = vmp_backend_list_vms(h->b, &infos);
+	ret->list_ret = n;
+	if (n < 0) {
+		snprintf(ret->error, sizeof(ret->error), "%s", vmp_backend_error(h->b));
+		return;
+	}
+	ret->vms = xcalloc((size_t)n + 1, sizeof(*ret->vms));
+	ret->n_vms = (size_t)n;
+	for (i = 0; i < n; i++) {
+		struct vmp_loop_vm_obs *v = &ret->vms[i];
+
+		v->info = infos[i];
+		if (v->info.state != VMP_VM_RUNNING)
+			continue;
+		v->stats_ret = vmp_backend_vm_stats(h->b, v->info.name, &v->stats);
+		if (v->stats_ret < 0)
+			snprintf(v->error, sizeof(v->error), "%s", vmp_backend_error(h->b));
+	}
+	free(infos);
+}
+
+static struct loop_vm *
+vm_find(struct loop_host *h, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_vms; i++)
+		if (!strcmp(h->vms[i]->name, name))
+			return h->vms[i];
+	return NULL;
+}
+
+static struct loop_vm *
+vm_get(struct vmp_loop *l, struct loop_host *h, const char *name)
+{
+	struct loop_vm *v = vm_find(h, name);
+
+	if (v)
+		return v;
+	v = xcalloc(1, sizeof(*v));
+	snprintf(v->name, sizeof(v->name), "%s", name);
+	vmp_mem_state_init(&v->mem, &l->mem_p);
+	vmp_cpu_state_init(&v->cpu, &l->cpu_p);
+	xgrow((void **)&h->vms, &h->alloc_vms, h->n_vms + 1, sizeof(*h->vms));
+	h->vms[h->n_vms++] = v;
+	return v;
+}
+
+/* Drops the VMs not listed this cycle (with one journal line each). */
+static void
+vm_sweep(struct vmp_loop *l, struct loop_host *h)
+{
+	size_t i = 0;
+
+	while (i < h->n_vms) {
+		struct loop_vm *v = h->vms[i];
+
+		if (v->seen) {
+			v->seen = false;
+			i++;
+			continue;
+		}
+		say(l, VMP_LOG_INFO, "%s: vm %s: %s", h->uri, v->name,
+		    v->migrating ? "left the host (migrated)" : "disappeared; its history is dropped");
+		free(v);
+		h->vms[i] = h->vms[--h->n_vms];
+	}
+}
+
+/* Writes decision d unless it is the same steady non-action as last time. */
+static void
+journal_decision(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int res,
+		 const char *policy, const struct vmp_decision *d, json_t *inputs, bool acted,
+		 const char *result)
+{
+	if (d->action == VMP_ACT_NONE && v->journaled[res] &&
+	    v->last_action[res] == VMP_ACT_NONE && v->last_reason[res] == (int)d->reason &&
+	    v->last_from[res] == d->from) {
+		json_decref(inputs);
+		return;
+	}
+	v->journaled[res] = true;
+	v->last_action[res] = d->action;
+	v->last_reason[res] = d->reason;
+	v->last_from[res] = d->from;
+	journal_put(l, h, v->name, policy, d, inputs, acted, result);
+}
+
+/* Per-VM facts of one cycle. */
+struct cycle_vm {
+	struct loop_vm *v;
+	const struct vmp_loop_vm_obs *o;
+	struct vmp_vm_limits lim;
+	bool running, stats_ok, migrating;
+	struct vmp_mem_input mem_in;
+	struct vmp_cpu_input cpu_in;
+	uint64_t current_kib, max_kib;
+	struct vmp_decision mem_d, cpu_d, oc_d;
+	bool have_mem_d;
+};
+
+static uint64_t
+mem_signature(const struct vmp_vm_stats *s)
+{
+	return s->balloon_actual_kib * 31 + s->mem_unused_kib * 17 + s->mem_usable_kib * 7 +
+	       s->mem_disk_caches_kib * 3 + s->swap_in_kib + s->major_faults + s->minor_faults;
+}
+
+static uint64_t
+vcpu_sum(const struct vmp_vm_stats *s)
+{
+	uint64_t t = 0;
+	unsigned i;
+
+	for (i = 0; i < s->nvcpus && i < VMP_VCPU_MAX; i++)
+		t += s->vcpu_time_ns[i];
+	return t;
+}
+
+static uint64_t
+delta(uint64_t now, uint64_t before)
+{
+	return now >= before ? now - before : 0;
+}
+
+/* Turns one VM's sample into policy inputs; says (once) what is missing. */
+static void
+prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
+{
+	const struct vmp_vm_stats *s = &cv->o->stats;
+	struct loop_vm *v = cv->v;
+	const uint32_t need_mem = VMP_STAT_BALLOON_ACTUAL;
+	char msg[FAULT_MAX] = "";
+
+	cv->mem_in.psi_some_avg10 = -1;
+	cv->current_kib = cv->o->info.memory_current_kib;
+	cv->max_kib = cv->lim.mem_max_kib ? cv->lim.mem_max_kib : cv->o->info.memory_max_kib;
+	if (cv->o->info.memory_max_kib && cv->max_kib > cv->o->info.memory_max_kib)
+		cv->max_kib = cv->o->info.memory_max_kib;
+	if (cv->o->stats_ret < 0) {
+		snprintf(msg, sizeof(msg), "no stats this cycle: %s",
+			 cv->o->error[0] ? cv->o->error : strerror(-cv->o->stats_ret));
+		fault(l, h, v, msg);
+		return;
+	}
+	/* Memory: balloon actual plus MemAvailable or MemFree, refreshed by the guest. */
+	if ((s->valid & need_mem) != need_mem ||
+	    !(s->valid & (VMP_STAT_MEM_USABLE | VMP_STAT_MEM_UNUSED))) {
+		snprintf(msg, sizeof(msg), "memory stats missing fields (valid 0x%x): no memory "
+			 "decision shrinks it", s->valid);
+	} else if (cv->o->info.stats_period_s == 0) {
+		snprintf(msg, sizeof(msg), "guest memory stats polling is off: no memory "
+			 "decision shrinks it");
+	} else {
+		uint64_t sig = mem_signature(s);
+
+		if (!v->mem_seen || sig != v->mem_sig) {
+			v->mem_sig = sig;
+			v->mem_changed_ms = l->now_ms;
+			v->mem_seen = true;
+			v->mem_unchanged = 0;
+		} else {
+			v->mem_unchanged++;
+		}
+		cv->mem_in.have_stats = true;
+		cv->mem_in.stats_age_ms = l->now_ms - v->mem_changed_ms;
+		/* Unchanged for stale_cycles cycles: stale, whatever the clock says. */
+		if (v->mem_unchanged >= l->stale_cycles && cv->mem_in.stats_age_ms <= l->mem_p.stale_ms)
+			cv->mem_in.stats_age_ms = l->mem_p.stale_ms + 1;
+		cv->mem_in.actual_kib = s->balloon_actual_kib;
+		cv->mem_in.have_available = (s->valid & VMP_STAT_MEM_USABLE) != 0;
+		cv->mem_in.available_kib = s->mem_usable_kib;
+		cv->mem_in.unused_kib = s->mem_unused_kib;
+		cv->mem_in.caches_kib = s->mem_disk_caches_kib;
+		if (v->have_prev && (s->valid & VMP_STAT_SWAP) && (v->prev.valid & VMP_STAT_SWAP))
+			cv->mem_in.swap_in_kib = delta(s->swap_in_kib, v->prev.swap_in_kib);
+		if (v->have_prev && (s->valid & VMP_STAT_FAULTS) && (v->prev.valid & VMP_STAT_FAULTS))
+			cv->mem_in.major_faults = delta(s->major_faults, v->prev.major_faults);
+		/* The guest kept more than the last (shrink) target for 3 cycles: stalled. */
+		if (v->target_kib && s->balloon_actual_kib > v->target_kib + v->target_kib / 20 &&
+		    ++v->target_cycles >= 3)
+			cv->mem_in.balloon_stalled = true;
+	}
+	/* CPU: vCPU time (or whole-VM CPU time) over the wall time since the last sample. */
+	if (v->have_prev && s->sample_time_us > v->prev.sample_time_us) {
+		double dt_ns = (double)(s->sample_time_us - v->prev.sample_time_us) * 1000.0;
+		unsigned n = cv->o->info.vcpus_current ? cv->o->info.vcpus_current : 1;
+
+		if ((s->valid & VMP_STAT_VCPU_TIME) && (v->prev.valid & VMP_STAT_VCPU_TIME)) {
+			cv->cpu_in.have_stats = true;
+			cv->cpu_in.usage_cores = (double)delta(vcpu_sum(s), vcpu_sum(&v->prev)) / dt_ns;
+		} else if ((s->valid & VMP_STAT_CPU_TIME) && (v->prev.valid & VMP_STAT_CPU_TIME)) {
+			cv->cpu_in.have_stats = true;
+			cv->cpu_in.usage_cores = (double)delta(s->cpu_time_ns, v->prev.cpu_time_ns) / dt_ns;
+		}
+		if ((s->valid & (VMP_STAT_VCPU_WAIT | VMP_STAT_VCPU_DELAY)) &&
+		    (v->prev.valid & (VMP_STAT_VCPU_WAIT | VMP_STAT_VCPU_DELAY)))
+			cv->cpu_in.steal_frac = (double)(delta(s->vcpu_wait_ns, v->prev.vcpu_wait_ns) +
+							 delta(s->vcpu_delay_ns, v->prev.vcpu_delay_ns)) /
+						(dt_ns * n);
+	}
+	if (!cv->cpu_in.have_stats && v->have_prev && !*msg &&
+	    !(s->valid & (VMP_STAT_VCPU_TIME | VMP_STAT_CPU_TIME)))
+		snprintf(msg, sizeof(msg), "cpu stats missing fields (valid 0x%x)", s->valid);
+	v->prev = *s;
+	v->have_prev = true;
+	cv->stats_ok = cv->mem_in.have_stats && cv->mem_in.stats_age_ms <= l->mem_p.stale_ms;
+	fault(l, h, v, msg);
+}
+
+static json_t *
+mem_inputs(const struct cycle_vm *cv)
+{
+	const struct vmp_mem_input *in = &cv->mem_in;
+
+	if (!in->have_stats)
+		return json_pack("{s:b,s:I}", "have_stats", 0, "current_kib",
+				 (json_int_t)cv->current_kib);
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}",
+			 "have_stats", 1,
+			 "stats_age_ms", (json_int_t)in->stats_age_ms,
+			 "current_kib", (json_int_t)cv->current_kib,
+			 "actual_kib", (json_int_t)in->actual_kib,
+			 "available_kib", (json_int_t)in->available_kib,
+			 "unused_kib", (json_int_t)in->unused_kib,
+			 "swap_in_kib", (json_int_t)in->swap_in_kib,
+			 "major_faults", (json_int_t)in->major_faults,
+			 "demand_kib", (json_int_t)cv->v->mem.demand_kib,
+			 "floor_kib", (json_int_t)cv->v->mem.floor_kib,
+			 "max_kib", (json_int_t)cv->max_kib,
+			 "balloon_stalled", in->balloon_stalled);
+}
+
+/* The main part of a decision, as nested in another's inputs. */
+static json_t *
+decision_summary(const struct vmp_decision *d)
+{
+	struct vmp_journal_record rec = { .vm = "", .policy = "", .decision = d };
+	char *line = vmp_journal_format(&rec);
+	json_t *o = json_loads(line, 0, NULL), *s = json_object();
+	const char *keep[] = { "action", "reason", "to", "checks", "rejected" };
+	size_t i;
+
+	for (i = 0; o && i < VMP_ARRAY_SIZE(keep); i++)
+		json_object_set(s, keep[i], json_object_get(o, keep[i]));
+	json_decref(o);
+	free(line);
+	return s;
+}
+
+static const char *
+act_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int r, bool *acted)
+{
+	if (r == 0) {
+		l->rep.actions++;
+		*acted = true;
+		return NULL;
+	}
+	l->rep.failed_actions++;
+	fault(l, h, v, vmp_backend_error(h->b));
+	return vmp_backend_error(h->b);
+}
+
+/* Memory of one host: right-size each VM, fit them into the host, gate, act. */
+static void
+host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs *obs,
+	    struct cycle_vm *cvs, size_t n)
+{
+	struct vmp_overcommit_vm *ocv = xcalloc(n + 1, sizeof(*ocv));
+	struct vmp_decision *ocd = xcalloc(n + 1, sizeof(*ocd));
+	struct vmp_config_host_settings hc = vmp_config_host(l->cfg, h->uri);
+	struct vmp_host_mem hm = { 0 };
+	uint64_t unmet = 0, used = 0;
+	bool have_host = false;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct cycle_vm *cv = &cvs[i];
+
+		if (!cv->running || cv->migrating)
+			continue;
+		used += cv->current_kib;
+		if (vmp_rightsize_memory(&l->mem_p, &cv->lim, &cv->v->mem, &cv->mem_in,
+					 cv->current_kib, l->now_ms, &cv->mem_d) < 0)
+			continue;
+		cv->have_mem_d = true;
+		ocv[i].current_kib = cv->current_kib;
+		ocv[i].want_kib = cv->mem_d.action == VMP_ACT_NONE ? cv->current_kib
+								   : (uint64_t)cv->mem_d.to;
+		ocv[i].floor_kib = cv->v->mem.floor_kib;
+		ocv[i].max_kib = cv->max_kib;
+		ocv[i].stats_ok = cv->stats_ok;
+		ocv[i].guest_pressure = cv->v->mem.pressure;
+		ocv[i].opt_out = cv->lim.opt_out;
+	}
+	if (hc.mem_limit_kib) {
+		hm.total_kib = hc.mem_limit_kib;
+		hm.available_kib = used < hm.total_kib ? hm.total_kib - used : 0;
+		have_host = true;
+	} else if (obs->stats_ret == 0 && obs->stats.mem_total_kib) {
+		hm.total_kib = obs->stats.mem_total_kib;
+		hm.available_kib = obs->stats.mem_available_kib;
+		have_host = true;
+	}
+	if (have_host) {
+		/* The overcommit plan sees only VMs with a decision; others keep their size. */
+		for (i = 0; i < n; i++)
+			if (!cvs[i].have_mem_d) {
+				ocv[i].current_kib = ocv[i].want_kib = 1;
+				ocv[i].opt_out = true;
+			}
+		if (vmp_overcommit_plan(&l->oc_p, &hm, ocv, n, ocd, &unmet) < 0)
+			have_host = false;
+	}
+	h->bal.total_kib = hm.total_kib;
+	h->bal.available_kib = hm.available_kib;
+	h->bal.unmet_kib = have_host ? unmet : 0;
+	h->bal.reachable = have_host;
+	h->bal.accepts = hc.accept_migrations;
+
+	for (i = 0; i < n; i++) {
+		struct cycle_vm *cv = &cvs[i];
+		struct vmp_decision final;
+		const char *policy = "rightsize-memory", *result = NULL;
+		json_t *inputs;
+		bool acted = false;
+
+		if (!cv->have_mem_d)
+			continue;
+		l->rep.decisions++;
+		inputs = mem_inputs(cv);
+		final = cv->mem_d;
+		if (have_host) {
+			const struct vmp_decision *oc = &ocd[i];
+
+			json_object_set_new(inputs, "host_total_kib", json_integer((json_int_t)hm.total_kib));
+			json_object_set_new(inputs, "host_available_kib",
+					    json_integer((json_int_t)hm.available_kib));
+			if (oc->action != cv->mem_d.action || oc->to != cv->mem_d.to) {
+				json_object_set_new(inputs, "rightsize", decision_summary(&cv->mem_d));
+				final = *oc;
+				policy = "overcommit";
+			} else if (oc->n_checks || oc->n_rejected) {
+				json_object_set_new(inputs, "overcommit", decision_summary(oc));
+			}
+		} else {
+			json_object_set_new(inputs, "host", json_string("host memory unknown: "
+									"no host-pressure plan"));
+		}
+		if (vmp_budget_gate(&h->budget, VMP_BUDGET_BALLOON, cv->migrating, cv->lim.opt_out,
+				    l->now_ms, &final)) {
+			uint64_t to = (uint64_t)final.to;
+
+			if (!l->dry_run) {
+				int r = vmp_backend_set_balloon(h->b, cv->v->name, to);
+
+				result = act_result(l, h, cv->v, r, &acted);
+				if (r == 0) {
+					cv->v->target_kib = final.action == VMP_ACT_SHRINK ? to : 0;
+					cv->v->target_cycles = 0;
+				}
+			}
+		}
+		journal_decision(l, h, cv->v, RES_MEM, policy, &final, inputs, acted, result);
+	}
+	free(ocv);
+	free(ocd);
+}
+
+static void
+host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct cycle_vm *cv = &cvs[i];
+		const char *result = NULL;
+		bool acted = false;
+		json_t *inputs;
+
+		if (!cv->running || cv->migrating)
+			continue;
+		if (vmp_rightsize_vcpus(&l->cpu_p, &cv->lim, &cv->v->cpu, &cv->cpu_in,
+					cv->o->info.vcpus_current, l->now_ms, &cv->cpu_d) < 0)
+			continue;
+		if (cv->o->info.vcpus_max && cv->cpu_d.to > cv->o->info.vcpus_max &&
+		    cv->cpu_d.action == VMP_ACT_GROW) {
+			vmp_decision_reject(&cv->cpu_d, "hot-add", cv->cpu_d.to, "at the vm's maximum vCPUs");
+			vmp_decision_set(&cv->cpu_d, VMP_ACT_NONE, VMP_WHY_AT_BOUND, 0);
+		}
+		l->rep.decisions++;
+		inputs = json_pack("{s:b,s:f,s:f,s:i,s:i}", "have_stats", cv->cpu_in.have_stats,
+				   "usage_cores", cv->cpu_in.usage_cores,
+				   "steal_frac", cv->cpu_in.steal_frac,
+				   "vcpus_current", (int)cv->o->info.vcpus_current,
+				   "vcpus_max", (int)cv->o->info.vcpus_max);
+		if (vmp_budget_gate(&h->budget, VMP_BUDGET_HOTPLUG, cv->migrating, cv->lim.opt_out,
+				    l->now_ms, &cv->cpu_d)) {
+			if (!l->dry_run) {
+				int r = vmp_backend_set_vcpus(h->b, cv->v->name, (unsigned)cv->cpu_d.to);
+
+				result = act_result(l, h, cv->v, r, &acted);
+			}
+		}
+		journal_decision(l, h, cv->v, RES_CPU, "rightsize-vcpus", &cv->cpu_d, inputs, acted,
+				 result);
+	}
+}
+
+/* Journals how a migration this loop started ended (policy "migration"). */
+static void
+migration_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v,
+		 const struct vmp_migrate_progress *p, const char *error)
+{
+	struct vmp_decision d;
+	json_t *inputs = json_pack("{s:s,s:s,s:I,s:I}", "from_host", h->uri,
+				   "to_host", l->hosts[v->mig_dest].uri,
+				   "total_time_ms", (json_int_t)p->total_time_ms,
+				   "downtime_ms", (json_int_t)p->downtime_ms);
+
+	vmp_decision_init(&d, "migration", (double)(h - l->hosts));
+	vmp_decision_set(&d, VMP_ACT_SET, VMP_WHY_HOST_PRESSURE, (double)v->mig_dest);
+	say(l, error ? VMP_LOG_WARN : VMP_LOG_INFO, "%s: vm %s: migration to '%s' %s%s", h->uri,
+	    v->name, l->hosts[v->mig_dest].uri, error ? "failed: " : "completed",
+	    error ? error : "");
+	journal_put(l, h, v->name, "migration", &d, inputs, !error, error);
+	v->migrating = false;
+}
+
+/* Follows the migrations this loop started from host h. */
+static void
+poll_migrations(struct vmp_loop *l, struct loop_host *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_vms; i++) {
+		struct loop_vm *v = h->vms[i];
+		struct vmp_migrate_progress p = { 0 };
+		int r;
+
+		if (!v->migrating)
+			continue;
+		r = vmp_backend_migrate_poll(h->b, v->name, &p);
+		if (r < 0) {
+			fault(l, h, v, vmp_backend_error(h->b));
+			continue;
+		}
+		if (p.state == VMP_MIGRATE_ACTIVE) {
+			if (l->now_ms - v->mig_start_ms > l->cfg->migration_timeout_ms) {
+				r = vmp_backend_migrate_cancel(h->b, v->name);
+				migration_result(l, h, v, &p, r < 0 ? vmp_backend_error(h->b) :
+						 "ran over migration_timeout_ms: cancelled");
+			}
+			continue;
+		}
+		if (p.state == VMP_MIGRATE_COMPLETED)
+			migration_result(l, h, v, &p, NULL);
+		else
+			migration_result(l, h, v, &p, p.state == VMP_MIGRATE_CANCELLED ? "cancelled"
+											: "failed");
+	}
+}
+
+/* Cluster balance: at most one migration off each host still short of memory. */
+static void
+balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
+{
+	struct vmp_balance_host *bh = xcalloc(l->n_hosts, sizeof(*bh));
+	struct vmp_balance_vm *bv;
+	struct cycle_vm **map;
+	struct vmp_balance_params bp = { l->oc_p.pressure_free_frac };
+	size_t total = 0, i, j, k = 0;
+
+	for (i = 0; i < l->n_hosts; i++) {
+		bh[i] = l->hosts[i].bal;
+		bh[i].reachable = bh[i].reachable && l->hosts[i].ok;
+		total += ncv[i];
+	}
+	bv = xcalloc(total + 1, sizeof(*bv));
+	map = xcalloc(total + 1, sizeof(*map));
+	for (i = 0; i < l->n_hosts; i++)
+		for (j = 0; j < ncv[i]; j++, k++) {
+			struct cycle_vm *cv = &cvs[i][j];
+
+			bv[k].host = i;
+			bv[k].mem_kib = cv->current_kib;
+			bv[k].movable = cv->running && cv->stats_ok && !cv->migrating && !cv->lim.opt_out;
+			map[k] = cv;
+		}
+	for (i = 0; i < l->n_hosts; i++) {
+		struct loop_host *h = &l->hosts[i];
+		struct vmp_decision d;
+		size_t vi, dest;
+		int r;
+
+		if (!h->ok || !bh[i].reachable || !bh[i].unmet_kib)
+			continue;
+		r = vmp_balance_plan(&bp, bh, l->n_hosts, bv, total, i, &d, &vi, &dest);
+		if (r <= 0) {
+			if (r == 0)
+				journal_put(l, h, NULL, "balance", &d, json_pack("{s:I}", "unmet_kib",
+					    (json_int_t)bh[i].unmet_kib), false, NULL);
+			continue;
+		}
+		{
+			struct cycle_vm *cv = map[vi];
+			struct vmp_config_host_settings dc = vmp_config_host(l->cfg, l->hosts[dest].uri);
+			struct vmp_migrate_params mp = {
+				.dest_uri = l->hosts[dest].uri,
+				.migrate_uri = dc.migrate_uri && strcmp(dc.migrate_uri, "auto") ?
+					       dc.migrate_uri : NULL,
+				.max_downtime_ms = (uint64_t)l->cfg->migration_max_downtime_ms,
+				.bandwidth_mibps = (uint64_t)l->cfg->migration_bandwidth_mibps,
+				.auto_converge = l->cfg->migration_auto_converge,
+				.postcopy = l->cfg->migration_postcopy,
+			};
+			json_t *inputs = json_pack("{s:s,s:s,s:I,s:I,s:I}", "from_host", h->uri,
+						   "to_host", l->hosts[dest].uri,
+						   "unmet_kib", (json_int_t)bh[i].unmet_kib,
+						   "vm_mem_kib", (json_int_t)bv[vi].mem_kib,
+						   "dest_available_kib",
+						   (json_int_t)bh[dest].available_kib);
+			const char *result = NULL;
+			bool acted = false;
+
+			l->rep.decisions++;
+			if (vmp_budget_gate(&h->budget, VMP_BUDGET_MIGRATION, cv->migrating,
+					    cv->lim.opt_out, l->now_ms, &d)) {
+				if (!l->dry_run) {
+					r = vmp_backend_migrate_start(h->b, cv->v->name, &mp);
+					result = act_result(l, h, cv->v, r, &acted);
+					if (r == 0) {
+						cv->v->migrating = true;
+						cv->v->mig_start_ms = l->now_ms;
+						cv->v->mig_dest = dest;
+					}
+				}
+			}
+			if (acted || l->dry_run) {
+				/* The destination counts the VM from now on. */
+				bh[dest].available_kib -= bh[dest].available_kib > bv[vi].mem_kib ?
+							  bv[vi].mem_kib : bh[dest].available_kib;
+				bv[vi].movable = false;
+			}
+			journal_decision(l, h, cv->v, RES_MIG, "balance", &d, inputs, acted, result);
+		}
+	}
+	free(map);
+	free(bv);
+	free(bh);
+}
+
+int
+vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
+			int64_t now_ms, int64_t wall_ms, struct vmp_loop_report *ret)
+{
+	struct cycle_vm **cvs = xcalloc(l->n_hosts + 1, sizeof(*cvs));
+	size_t *ncv = xcalloc(l->n_hosts + 1, sizeof(*ncv));
+	size_t i, j;
+
+	l->cycle++;
+	l->now_ms = now_ms;
+	l->wall_ms = wall_ms;
+	memset(&l->rep, 0, sizeof(l->rep));
+	l->journal_err = 0;
+	for (i = 0; i < l->n_hosts; i++) {
+		struct loop_host *h = &l->hosts[i];
+		const struct vmp_loop_host_obs *o = &obs[i];
+
+		memset(&h->bal, 0, sizeof(h->bal));
+		h->ok = o->list_ret >= 0;
+		if (!h->ok) {
+			char *msg = xasprintf("host skipped this cycle: %s", o->error);
+
+			l->rep.hosts_failed++;
+			fault(l, h, NULL, msg);
+			free(msg);
+			continue;
+		}
+		l->rep.hosts_ok++;
+		if (o->stats_ret < 0 && !vmp_config_host(l->cfg, h->uri).mem_limit_kib) {
+			char *msg = xasprintf("no host stats: %s", o->error);
+
+			fault(l, h, NULL, msg);
+			free(msg);
+		} else {
+			fault(l, h, NULL, "");
+		}
+		poll_migrations(l, h);
+		cvs[i] = xcalloc(o->n_vms + 1, sizeof(**cvs));
+		ncv[i] = o->n_vms;
+		for (j = 0; j < o->n_vms; j++) {
+			struct cycle_vm *cv = &cvs[i][j];
+
+			cv->o = &o->vms[j];
+			cv->v = vm_get(l, h, cv->o->info.name);
+			cv->v->seen = true;
+			l->rep.vms_seen++;
+			cv->lim = vmp_config_vm_limits(l->cfg, cv->o->info.name);
+			cv->running = cv->o->info.state == VMP_VM_RUNNING;
+			cv->migrating = cv->v->migrating || cv->o->info.state == VMP_VM_MIGRATING;
+			if (!cv->running || cv->migrating) {
+				l->rep.vms_skipped++;
+				if (cv->migrating) {
+					struct vmp_decision d;
+
+					vmp_decision_init(&d, "memory_kib",
+							  (double)cv->o->info.memory_current_kib);
+					vmp_decision_reject(&d, "resize", d.from, "vm is migrating");
+					vmp_decision_set(&d, VMP_ACT_NONE, VMP_WHY_MIGRATING, 0);
+					journal_decision(l, h, cv->v, RES_MEM, "loop", &d, NULL, false,
+							 NULL);
+				}
+				continue;
+			}
+			prepare_vm(l, h, cv);
+			if (!cv->stats_ok)
+				l->rep.vms_skipped++;
+		}
+		host_memory(l, h, o, cvs[i], ncv[i]);
+		host_vcpus(l, h, cvs[i], ncv[i]);
+	}
+	if (l->n_hosts > 1)
+		balance(l, cvs, ncv);
+	for (i = 0; i < l->n_hosts; i++)
+		if (l->hosts[i].ok)
+			vm_sweep(l, &l->hosts[i]);
+	for (i = 0; i < l->n_hosts; i++)
+		free(cvs[i]);
+	free(cvs);
+	free(ncv);
+	if (ret)
+		*ret = l->rep;
+	return l->journal_err;
+}
+
+int
+vmp_loop_cycle(struct vmp_loop *l, int64_t now_ms, int64_t wall_ms, struct vmp_loop_report *ret)
+{
+	struct vmp_loop_host_obs *obs = xcalloc(l->n_hosts + 1, sizeof(*obs));
+	size_t i;
+	int r;
+
+	for (i = 0; i < l->n_hosts; i++)
+		vmp_loop_sample(l, i, &obs[i]);
+	r = vmp_loop_cycle_observed(l, obs, now_ms, wall_ms, ret);
+	for (i = 0; i < l->n_hosts; i++)
+		free(obs[i].vms);
+	free(obs);
+	return r;
+}

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The autopilot loop as a library: one backend connection per --connect URI; per
+ * cycle it samples every host and VM through the ops table, keeps each VM's history,
+ * runs the core policies (memory and vCPU right-sizing, host memory pressure, cluster
+ * balance), passes every decision through the host's action budget, acts through the
+ * ops table (set_balloon, set_vcpus, migrate_*) unless in dry-run mode, and writes
+ * every action and deliberate non-action to the decision journal.
+ *
+ * Faults (a backend erroring or timing out, a VM disappearing, stats missing fields)
+ * are reported once through the log callback and the journal; the VM or host is
+ * skipped for that cycle and the loop keeps running. A VM whose stats are missing or
+ * stale is never shrunk; a migrating VM is never touched. The library does not log
+ * by itself: the callback is the edge. doc/design/loop.md.
+ */
+#ifndef VMP_DAEMON_LOOP_H
+#define VMP_DAEMON_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "backend/backend.h"
+#include "daemon/config.h"
+#include "util/log.h"
+
+struct vmp_loop;
+
+struct vmp_loop_options {
+	const char *const *uris;  /* the --connect URIs, one host each */
+	size_t n_uris;
+	const struct vmp_config *cfg;   /* borrowed: must outlive the loop or be replaced */
+	bool dry_run;             /* decide and journal, never act (or cfg->dry_run) */
+	FILE *journal;            /* borrowed; NULL = no journal */
+	/* Called once per new fault or recovery; may be NULL. */
+	void (*log)(void *opaque, enum vmp_log_level level, const char *msg);
+	void *opaque;
+};
+
+/*
+ * Opens a backend per URI. Returns 0 and *ret_l, or a negative errno with *ret_err
+ * (caller frees) naming the URI that failed.
+ */
+int vmp_loop_new(const struct vmp_loop_options *o, struct vmp_loop **ret_l, char **ret_err);
+void vmp_loop_free(struct vmp_loop *l);   /* closes the backends; accepts NULL */
+
+/* Swaps in a new configuration (borrowed) from the next cycle on; history is kept. */
+void vmp_loop_set_config(struct vmp_loop *l, const struct vmp_config *cfg);
+
+/* What one cycle saw and did. */
+struct vmp_loop_report {
+	unsigned hosts_ok, hosts_failed;
+	unsigned vms_seen, vms_skipped;     /* skipped: no stats, not running, migrating */
+	unsigned decisions, actions, failed_actions, journaled;
+};
+
+/*
+ * Runs one cycle at now_ms (CLOCK_MONOTONIC, ms) and wall_ms (Unix time, for the
+ * journal). Returns 0 (faults are reported, not returned) or -errno when the journal
+ * cannot be written.
+ */
+int vmp_loop_cycle(struct vmp_loop *l, int64_t now_ms, int64_t wall_ms,
+		   struct vmp_loop_report *ret);
+
+/* One VM as sampled (for vmp_loop_cycle_observed). */
+struct vmp_loop_vm_obs {
+	struct vmp_vm_info info;
+	int stats_ret;              /* 0, or the error of vm_stats */
+	char error[256];            /* the backend's message when stats_ret < 0 */
+	struct vmp_vm_stats stats;
+};
+
+/* One host as sampled. */
+struct vmp_loop_host_obs {
+	int stats_ret;              /* of host_stats */
+	struct vmp_host_stats stats;
+	int list_ret;               /* of list_vms: < 0 = the host is skipped */
+	char error[512];            /* the backend's message when a call failed */
+	struct vmp_loop_vm_obs *vms;
+	size_t n_vms;
+};
+
+/*
+ * The same cycle from observations given by the caller (one per host, in URI order)
+ * instead of sampling: decisions, budget, actions and journal are the real ones. Used
+ * by tests to feed recorded stats to a real backend; the loop itself samples and
+ * calls this.
+ */
+int vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
+			    int64_t now_ms, int64_t wall_ms, struct vmp_loop_report *ret);
+
+/* Samples host i through its backend into *ret (caller frees ret->vms). */
+void vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret);
+
+size_t vmp_loop_hosts(const struct vmp_loop *l);
+struct vmp_backend *vmp_loop_backend(struct vmp_loop *l, size_t host);
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Running the loop in the foreground, shared by `vmpilot run` and vmpilotd: loads
+ * the config, opens the journal and the backends, runs cycles every interval until
+ * --cycles are done or SIGTERM/SIGINT, reloads the config on SIGHUP (swapping in only
+ * a valid one). This is an edge: it logs through util/log.h.
+ */
+#ifndef VMP_DAEMON_RUNNER_H
+#define VMP_DAEMON_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vmp_runner_args {
+	const char *const *uris;
+	size_t n_uris;
+	const char *config_path;   /* NULL = built-in defaults */
+	bool dry_run;
+	double interval_s;         /* <= 0: from the config */
+	const char *journal_path;  /* NULL: from the config; "-" = stdout */
+	uint64_t cycles;           /* 0 = until a signal */
+	bool check_only;           /* -n: check the config and exit */
+};
+
+/*
+ * Returns 0 on a clean exit, 1 when the config is invalid (-n) or a backend or the
+ * journal cannot be opened, 2 for bad arguments.
+ */
+int vmp_runner_main(const struct vmp_runner_args *a);
+
+#endif

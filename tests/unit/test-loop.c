@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the autopilot loop against libvirt's in-process test:///default driver
+ * (one running domain "test": 2 vCPUs, 2 GiB of 8 GiB). The driver reports no guest
+ * statistics, so the first test runs whole cycles as they are (stats missing: nothing
+ * shrinks, the fault is logged once); the others feed recorded guest statistics as
+ * observations (vmp_loop_cycle_observed) while decisions, budget, actuators (the
+ * driver's real balloon and vCPU calls) and journal are the real ones. The journal is
+ * read back with jansson and with `vmpilot why`.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/backend.h"
+#include "daemon/journal.h"
+#include "daemon/loop.h"
+
+#define URI "test:///default"
+static char uri2[1024];     /* test:///.../tests/data/libvirt/host2.xml: an empty host */
+#define MIB 1024ull
+
+struct fx {
+	struct vmp_config cfg;
+	struct vmp_loop *l;
+	FILE *journal;
+	int logs;
+	char last_log[512];
+	struct vmp_vm_info info;   /* the domain as listed at setup */
+	int64_t now_ms;
+};
+
+static void
+count_log(void *opaque, enum vmp_log_level level, const char *msg)
+{
+	struct fx *f = opaque;
+
+	f->logs++;
+	snprintf(f->last_log, sizeof(f->last_log), "%s", msg);
+}
+
+static void
+fx_open(struct fx *f, bool dry_run, size_t n_hosts)
+{
+	const char *uris[2] = { URI, uri2 };
+	struct vmp_loop_options o = { uris, n_hosts, &f->cfg, dry_run, NULL, count_log, f };
+	struct vmp_vm_info *vms = NULL;
+	char *err = NULL;
+	int n;
+
+	f->journal = tmpfile();
+	assert_non_null(f->journal);
+	o.journal = f->journal;
+	assert_int_equal(vmp_loop_new(&o, &f->l, &err), 0);
+	/* The test driver keeps its state while a connection is open: reset it. */
+	assert_int_equal(vmp_backend_set_balloon(vmp_loop_backend(f->l, 0), "test", 2048 * MIB), 0);
+	assert_int_equal(vmp_backend_set_vcpus(vmp_loop_backend(f->l, 0), "test", 2), 0);
+	n = vmp_backend_list_vms(vmp_loop_backend(f->l, 0), &vms);
+	assert_int_equal(n, 1);
+	f->info = vms[0];
+	free(vms);
+	f->now_ms = 1000000;
+}
+
+/* Adds sections to the test's config through the real parser. */
+static void
+cfg_sections(struct fx *f, const char *text)
+{
+	char *err = NULL;
+
+	if (vmp_config_parse("test.conf", text, strlen(text), &f->cfg, &err) < 0)
+		fail_msg("%s", err);
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	vmp_config_init(&f->cfg);
+	f->cfg.interval_ms = 1000;
+	f->cfg.stale_ms = 3000;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+
+	vmp_loop_free(f->l);
+	if (f->journal)
+		fclose(f->journal);
+	vmp_config_release(&f->cfg);
+	free(f);
+	return 0;
+}
+
+/* The journal's lines as a JSON array. */
+static json_t *
+journal_lines(struct fx *f)
+{
+	json_t *all = json_array();
+	char *line = NULL;
+	size_t cap = 0;
+
+	fflush(f->journal);
+	rewind(f->journal);
+	while (getline(&line, &cap, f->journal) > 0) {
+		json_error_t e;
+		json_t *o = json_loads(line, 0, &e);
+
+		if (!o)
+			fail_msg("journal line is not JSON: %s: %s", e.text, line);
+		json_array_append_new(all, o);
+	}
+	free(line);
+	fseek(f->journal, 0, SEEK_END);
+	return all;
+}
+
+/* The last journal entry matching policy (and resource, if not NULL). */
+static json_t *
+last_entry(json_t *all, const char *policy, const char *resource)
+{
+	json_t *o, *found = NULL;
+	size_t i;
+
+	json_array_foreach(all, i, o) {
+		const char *p = json_string_value(json_object_get(o, "policy"));
+		const char *r = json_string_value(json_object_get(o, "resource"));
+
+		if (policy && (!p || strcmp(p, policy)))
+			continue;
+		if (resource && (!r || strcmp(r, resource)))
+			continue;
+		found = o;
+	}
+	return found;
+}
+
+static const char *
+s_of(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static uint64_t
+current_kib(struct fx *f)
+{
+	struct vmp_vm_info *vms = NULL;
+	uint64_t kib;
+
+	assert_int_equal(vmp_backend_list_vms(vmp_loop_backend(f->l, 0), &vms), 1);
+	kib = vms[0].memory_current_kib;
+	free(vms);
+	return kib;
+}
+
+static unsigned
+current_vcpus(struct fx *f)
+{
+	struct vmp_vm_info *vms = NULL;
+	unsigned n;
+
+	assert_int_equal(vmp_backend_list_vms(vmp_loop_backend(f->l, 0), &vms), 1);
+	n = vms[0].vcpus_current;
+	free(vms);
+	return n;
+}
+
+/*
+ * One recorded guest sample: balloon actual = the current size, the guest has
+ * avail_kib available; CPU time grows by busy_cores × 1 s per cycle.
+ */
+static void
+obs_make(struct fx *f, struct vmp_loop_host_obs *h, struct vmp_loop_vm_obs *v,
+	 uint64_t actual_kib, uint64_t avail_kib, double busy_cores, uint64_t cycle)
+{
+	memset(h, 0, sizeof(*h));
+	memset(v, 0, sizeof(*v));
+	h->stats_ret = 0;
+	h->stats.mem_total_kib = 24 * 1024 * MIB;
+	h->stats.mem_available_kib = 20 * 1024 * MIB;
+	h->list_ret = 1;
+	h->vms = v;
+	h->n_vms = 1;
+	v->info = f->info;
+	v->info.memory_current_kib = actual_kib;
+	v->info.vcpus_current = current_vcpus(f);
+	v->info.stats_period_s = 2;
+	v->stats.valid = VMP_STAT_BALLOON_ACTUAL | VMP_STAT_MEM_USABLE | VMP_STAT_MEM_UNUSED |
+			 VMP_STAT_MEM_AVAILABLE | VMP_STAT_VCPU_TIME | VMP_STAT_SWAP;
+	v->stats.sample_time_us = (int64_t)cycle * 1000000;
+	v->stats.balloon_actual_kib = actual_kib;
+	v->stats.mem_available_kib = actual_kib - 50 * MIB;
+	v->stats.mem_usable_kib = avail_kib;
+	v->stats.mem_unused_kib = avail_kib - cycle; /* a live guest: always a little different */
+	v->stats.nvcpus = 1;
+	v->stats.vcpu_time_ns[0] = (uint64_t)(busy_cores * 1e9 * (double)cycle);
+}
+
+static void
+cycle_obs(struct fx *f, struct vmp_loop_host_obs *h, struct vmp_loop_report *rep)
+{
+	f->now_ms += 1000;
+	assert_int_equal(vmp_loop_cycle_observed(f->l, h, f->now_ms, 1795000000000 + f->now_ms,
+						 rep), 0);
+}
+
+/* Whole cycles on the driver as it is: stats missing, nothing shrinks, logged once. */
+static void
+test_real_cycles_without_stats(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+	int i;
+
+	fx_open(f, false, 1);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(vmp_loop_cycle(f->l, f->now_ms += 1000, 1795000000000, &rep), 0);
+	assert_int_equal(rep.hosts_ok, 1);
+	assert_int_equal(rep.vms_seen, 1);
+	assert_int_equal(rep.actions, 0);
+	assert_int_equal(current_kib(f), 2048 * MIB);
+	/* One host fault (no host stats on this driver) and one vm fault, once each. */
+	assert_int_equal(f->logs, 2);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	assert_non_null(e);
+	assert_string_equal(s_of(e, "action"), "none");
+	assert_string_equal(s_of(e, "reason"), "stats_missing");
+	assert_string_equal(s_of(json_array_get(json_object_get(e, "rejected"), 0), "alternative"),
+			    "shrink");
+	/* Memory and vCPU non-actions, each written once, not once per cycle. */
+	assert_int_equal(json_array_size(all), 2);
+	json_decref(all);
+}
+
+/* A guest with almost no memory available gets its balloon raised at once. */
+static void
+test_pressure_grows_balloon(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+
+	fx_open(f, false, 1);
+	obs_make(f, &h, &v, 2048 * MIB, 2048 * MIB / 2, 0.1, 1);
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 0);
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 2);   /* 2 % available */
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 1);
+	assert_true(current_kib(f) > 2048 * MIB + 100 * MIB - 1);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	assert_non_null(e);
+	assert_string_equal(s_of(e, "action"), "grow");
+	assert_string_equal(s_of(e, "reason"), "guest_pressure");
+	assert_true(json_is_true(json_object_get(e, "acted")));
+	assert_true(json_is_null(json_object_get(e, "error")));
+	assert_string_equal(s_of(e, "host"), URI);
+	assert_true(json_number_value(json_object_get(e, "from")) == 2048 * MIB);
+	assert_true(json_number_value(json_object_get(e, "to")) == current_kib(f));
+	assert_true(json_is_object(json_object_get(e, "inputs")));
+	json_decref(all);
+}
+
+static void
+test_dry_run_does_not_act(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+
+	fx_open(f, true, 1);
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 1);
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 0);
+	assert_int_equal(current_kib(f), 2048 * MIB);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	assert_string_equal(s_of(e, "action"), "grow");
+	assert_true(json_is_true(json_object_get(e, "dry_run")));
+	assert_false(json_is_true(json_object_get(e, "acted")));
+	json_decref(all);
+}
+
+/* An idle guest shrinks step by step down to its floor (mem_min), never below. */
+static void
+test_idle_shrinks_to_floor(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+	uint64_t cur = 2048 * MIB;
+	int i, shrinks = 0;
+
+	f->cfg.mem_bounds_widen_pct = 0;
+	f->cfg.mem_cooldown_ms = 0;
+	f->cfg.mem_peak_window_ms = 60000;
+	cfg_sections(f, "[vm test]\nmem_min_kib = 1048576\n");
+	fx_open(f, false, 1);
+	for (i = 1; i <= 12; i++) {
+		/* The guest uses 300 MiB whatever its size. */
+		obs_make(f, &h, &v, cur, cur - 300 * MIB, 0.05, (uint64_t)i);
+		cycle_obs(f, &h, &rep);
+		if (current_kib(f) < cur)
+			shrinks++;
+		cur = current_kib(f);
+		assert_true(cur >= 1024 * MIB);
+	}
+	assert_true(shrinks >= 2);
+	assert_int_equal(cur, 1024 * MIB);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	assert_string_equal(s_of(e, "action"), "none");
+	assert_string_equal(s_of(e, "reason"), "at_bound");
+	json_decref(all);
+}
+
+/*
+ * Stats that stop changing are stale: no shrink, however idle the guest looks. The
+ * budget holds the shrink back while the samples are fresh; once it allows actions
+ * the samples are frozen, and only a fresh one lets the shrink through.
+ */
+static void
+test_stale_stats_never_shrink(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+	int i;
+
+	f->cfg.mem_bounds_widen_pct = 0;
+	f->cfg.mem_cooldown_ms = 0;
+	f->cfg.mem_peak_window_ms = 60000;
+	f->cfg.stale_ms = 1000;
+	f->cfg.budget_balloons_per_hour = 0;
+	fx_open(f, false, 1);
+	for (i = 1; i <= 3; i++) {
+		obs_make(f, &h, &v, 2048 * MIB, 1800 * MIB, 0.05, (uint64_t)i);
+		cycle_obs(f, &h, &rep);
+	}
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	assert_string_equal(s_of(e, "reason"), "budget");
+	json_decref(all);
+	f->cfg.budget_balloons_per_hour = 60;
+	vmp_loop_set_config(f->l, &f->cfg);
+	for (i = 0; i < 5; i++) {
+		obs_make(f, &h, &v, 2048 * MIB, 1800 * MIB, 0.05, 3); /* the same sample */
+		cycle_obs(f, &h, &rep);
+		assert_int_equal(rep.actions, 0);
+	}
+	assert_int_equal(current_kib(f), 2048 * MIB);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	assert_string_equal(s_of(e, "reason"), "stats_missing");
+	json_decref(all);
+	obs_make(f, &h, &v, 2048 * MIB, 1800 * MIB, 0.05, 4);
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 1);
+	assert_true(current_kib(f) < 2048 * MIB);
+}
+
+/* A saturated single vCPU gets a second one through the driver. */
+static void
+test_saturated_vcpu_hot_add(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+
+	f->cfg.cpu_steal_max_pct = 100;
+	fx_open(f, false, 1);
+	assert_int_equal(vmp_backend_set_vcpus(vmp_loop_backend(f->l, 0), "test", 1), 0);
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 1.0, 1);
+	cycle_obs(f, &h, &rep);
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 1.0, 2);
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(current_vcpus(f), 2);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-vcpus", "vcpus");
+	assert_string_equal(s_of(e, "action"), "grow");
+	assert_string_equal(s_of(e, "reason"), "saturated");
+	assert_true(json_number_value(json_object_get(e, "to")) == 2);
+	json_decref(all);
+}
+
+/* The budget stops the second balloon change of the hour, and says so. */
+static void
+test_budget_spent(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+	uint64_t after_first;
+
+	f->cfg.budget_balloons_per_hour = 1;
+	fx_open(f, false, 1);
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 1);
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 1);
+	after_first = current_kib(f);
+	obs_make(f, &h, &v, after_first, 40 * MIB, 0.1, 2);
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 0);
+	assert_int_equal(current_kib(f), after_first);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	assert_string_equal(s_of(e, "reason"), "budget");
+	json_decref(all);
+}
+
+/* Faults: failed stats logged once and skipped; a migrating VM untouched; a VM gone. */
+static void
+test_faults(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+	int i;
+
+	fx_open(f, false, 1);
+	for (i = 1; i <= 3; i++) {
+		obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, (uint64_t)i);
+		v.stats_ret = -ETIMEDOUT;
+		snprintf(v.error, sizeof(v.error), "cannot get stats of vm 'test': timed out");
+		cycle_obs(f, &h, &rep);
+		assert_int_equal(rep.actions, 0);
+		assert_int_equal(rep.vms_skipped, 1);
+	}
+	assert_int_equal(f->logs, 1);
+	assert_non_null(strstr(f->last_log, "timed out"));
+	/* Migrating: pressure or not, hands off. */
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 4);
+	v.info.state = VMP_VM_MIGRATING;
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 0);
+	assert_int_equal(current_kib(f), 2048 * MIB);
+	all = journal_lines(f);
+	e = last_entry(all, "loop", "memory_kib");
+	assert_non_null(e);
+	assert_string_equal(s_of(e, "reason"), "migrating");
+	json_decref(all);
+	/* The host cannot list: skipped, logged once, next cycle fine. */
+	memset(&h, 0, sizeof(h));
+	h.list_ret = -ECONNRESET;
+	snprintf(h.error, sizeof(h.error), "cannot list vms: connection reset");
+	cycle_obs(f, &h, &rep);
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.hosts_failed, 1);
+	/* The VM is gone from the list. */
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, 5);
+	h.n_vms = 0;
+	cycle_obs(f, &h, &rep);
+	assert_non_null(strstr(f->last_log, "vm test: disappeared"));
+}
+
+/* Two hosts: the first over its memory limit with nothing to reclaim: move a VM. */
+static void
+test_balance_migrates_off_overloaded_host(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h[2];
+	struct vmp_loop_vm_obs v[2];
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+
+	cfg_sections(f, "[vm test]\nmem_min_kib = 2097152\n[host " URI "]\nmem_limit_kib = 2252800\n");
+	fx_open(f, true, 2);   /* dry run: the test driver cannot migrate */
+	obs_make(f, &h[0], &v[0], 2048 * MIB, 1024 * MIB, 0.1, 1);
+	obs_make(f, &h[1], &v[1], 2048 * MIB, 1024 * MIB, 0.1, 1);
+	h[1].n_vms = 0;   /* host 2: empty, 24 GiB */
+	cycle_obs(f, h, &rep);
+	all = journal_lines(f);
+	e = last_entry(all, "balance", "migration");
+	assert_non_null(e);
+	assert_string_equal(s_of(e, "action"), "set");
+	assert_string_equal(s_of(e, "reason"), "host_pressure");
+	assert_true(json_is_true(json_object_get(e, "dry_run")));
+	assert_string_equal(s_of(e, "vm"), "test");
+	assert_true(json_number_value(json_object_get(e, "to")) == 1);
+	assert_string_equal(s_of(json_array_get(json_object_get(e, "rejected"), 0), "alternative"),
+			    "resize in place");
+	json_decref(all);
+}
+
+/* `vmpilot why` reads the journal back: the decision and its reason. */
+static void
+test_why(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	char path[64], *out = NULL, *err = NULL;
+	size_t outlen = 0, i;
+	json_t *entries = NULL, *e;
+	FILE *o;
+
+	fx_open(f, false, 1);
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 1);
+	cycle_obs(f, &h, &rep);
+	fflush(f->journal);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fileno(f->journal));
+	assert_int_equal(vmp_journal_read(path, "test", 0, &entries, &err), 0);
+	assert_int_equal(json_array_size(entries), 2);
+	o = open_memstream(&out, &outlen);
+	json_array_foreach(entries, i, e)
+		vmp_journal_explain(e, o);
+	fclose(o);
+	assert_non_null(strstr(out, "test rightsize-memory: grow"));
+	assert_non_null(strstr(out, "guest_pressure"));
+	assert_non_null(strstr(out, "guest_free_frac"));
+	free(out);
+	json_decref(entries);
+}
+
+int
+main(void)
+{
+	snprintf(uri2, sizeof(uri2), "test://%s/data/libvirt/host2.xml", getenv("VMP_TESTS_DIR"));
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_real_cycles_without_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pressure_grows_balloon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dry_run_does_not_act, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_shrinks_to_floor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_stats_never_shrink, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_saturated_vcpu_hot_add, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_budget_spent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_balance_migrates_off_overloaded_host, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_why, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
