@@ -18,6 +18,7 @@
  */
 #include "config.h"
 #include "backend/backend.h"
+#include "backend/libvirt-parse.h"
 #include "util/cpulist.h"
 #include "util/util.h"
 
@@ -32,8 +33,6 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
-#include <libxml/parser.h>
-#include <libxml/xpath.h>
 
 #define LV_KEEPALIVE_INTERVAL_S 2
 #define LV_KEEPALIVE_COUNT 3
@@ -603,31 +602,6 @@ mig_unref(struct lv_mig *m)
 	free(m);
 }
 
-static bool
-param_u64(const virTypedParameter *p, uint64_t *ret)
-{
-	switch (p->type) {
-	case VIR_TYPED_PARAM_ULLONG:
-		*ret = p->value.ul;
-		return true;
-	case VIR_TYPED_PARAM_LLONG:
-		if (p->value.l < 0)
-			return false;
-		*ret = (uint64_t)p->value.l;
-		return true;
-	case VIR_TYPED_PARAM_UINT:
-		*ret = p->value.ui;
-		return true;
-	case VIR_TYPED_PARAM_INT:
-		if (p->value.i < 0)
-			return false;
-		*ret = (uint64_t)p->value.i;
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* Value of the numeric typed parameter name, or false when absent or not a number. */
 static bool
 params_u64(virTypedParameterPtr params, int n, const char *name, uint64_t *ret)
@@ -636,7 +610,7 @@ params_u64(virTypedParameterPtr params, int n, const char *name, uint64_t *ret)
 
 	for (i = 0; i < n; i++)
 		if (strcmp(params[i].field, name) == 0)
-			return param_u64(&params[i], ret);
+			return vmp_libvirt_param_u64(&params[i], ret);
 	return false;
 }
 
@@ -904,96 +878,6 @@ map_state(int state, int reason)
 	}
 }
 
-/* The string value of an XPath expression, or NULL (caller frees with xmlFree). */
-static char *
-xpath_str(xmlXPathContextPtr ctx, const char *expr)
-{
-	xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
-	char *s = NULL;
-
-	if (o && o->type == XPATH_STRING && o->stringval && o->stringval[0])
-		s = (char *)xmlStrdup(o->stringval);
-	xmlXPathFreeObject(o);
-	return s;
-}
-
-/*
- * Reads a number (with an optional unit attribute, KiB when absent) from the domain
- * XML. Returns 1 when found, 0 when absent, -EPROTO when malformed.
- */
-static int
-xpath_u64(xmlXPathContextPtr ctx, const char *expr, const char *unit_expr, uint64_t *ret)
-{
-	char *s = xpath_str(ctx, expr), *unit = unit_expr ? xpath_str(ctx, unit_expr) : NULL;
-	uint64_t v;
-	int r = 1;
-
-	if (!s) {
-		r = 0;
-	} else if (vmp_parse_u64(s, &v) < 0) {
-		r = -EPROTO;
-	} else if (unit && strcmp(unit, "KiB") != 0 && strcmp(unit, "k") != 0) {
-		if (strcmp(unit, "MiB") == 0 && v <= UINT64_MAX / 1024)
-			v *= 1024;
-		else if (strcmp(unit, "GiB") == 0 && v <= UINT64_MAX / (1024 * 1024))
-			v *= 1024 * 1024;
-		else
-			r = -EPROTO;
-	}
-	if (r == 1)
-		*ret = v;
-	xmlFree(s);
-	xmlFree(unit);
-	return r;
-}
-
-/* Fills the configuration part of vi from a domain's XML. */
-static int
-parse_domain_xml(const char *xml, struct vmp_vm_info *vi)
-{
-	xmlDocPtr doc;
-	xmlXPathContextPtr ctx = NULL;
-	uint64_t vmax = 0, vcur = 0, mem = 0, cur = 0, period = 0;
-	char *model = NULL;
-	int r = -EPROTO, have_cur, have_period;
-
-	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc)
-		return -EPROTO;
-	ctx = xmlXPathNewContext(doc);
-	if (!ctx)
-		goto out;
-	if (xpath_u64(ctx, "string(/domain/vcpu)", NULL, &vmax) != 1 || vmax == 0 ||
-	    vmax > VMP_VCPU_MAX)
-		goto out;
-	have_cur = xpath_u64(ctx, "string(/domain/vcpu/@current)", NULL, &vcur);
-	if (have_cur < 0 || vcur > vmax)
-		goto out;
-	if (xpath_u64(ctx, "string(/domain/memory)", "string(/domain/memory/@unit)", &mem) != 1)
-		goto out;
-	if (xpath_u64(ctx, "string(/domain/currentMemory)",
-		      "string(/domain/currentMemory/@unit)", &cur) < 0)
-		goto out;
-	have_period = xpath_u64(ctx, "string(/domain/devices/memballoon/stats/@period)", NULL,
-				&period);
-	if (have_period < 0 || period > INT32_MAX)
-		goto out;
-	model = xpath_str(ctx, "string(/domain/devices/memballoon/@model)");
-	vi->vcpus_max = (unsigned)vmax;
-	vi->vcpus_current = have_cur == 1 ? (unsigned)vcur : (unsigned)vmax;
-	vi->memory_max_kib = mem;
-	vi->memory_current_kib = cur ? cur : mem;
-	vi->has_balloon = model && strcmp(model, "none") != 0;
-	vi->stats_period_s = vi->has_balloon ? (int)period : 0;
-	r = 0;
-out:
-	xmlFree(model);
-	xmlXPathFreeContext(ctx);
-	xmlFreeDoc(doc);
-	return r;
-}
-
 struct list_call {
 	struct lv_call c;
 	struct vmp_vm_info *vms;
@@ -1039,7 +923,7 @@ do_list(struct lv_call *c)
 			r = call_fail(c, "cannot get the configuration of vm '%s'", vi->name);
 			goto out;
 		}
-		if (parse_domain_xml(xml, vi) < 0) {
+		if (vmp_libvirt_parse_domain_xml(xml, vi) < 0) {
 			snprintf(c->err, sizeof(c->err),
 				 "cannot list vms: malformed domain XML of vm '%s'", vi->name);
 			free(xml);
@@ -1082,99 +966,6 @@ lv_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms)
 }
 
 /* ---- per-VM statistics ------------------------------------------------------------------- */
-
-static const struct {
-	const char *name;
-	uint32_t bit;
-	size_t offset;
-} stat_fields[] = {
-	{ "cpu.time", VMP_STAT_CPU_TIME, offsetof(struct vmp_vm_stats, cpu_time_ns) },
-	{ "balloon.current", VMP_STAT_BALLOON_ACTUAL,
-	  offsetof(struct vmp_vm_stats, balloon_actual_kib) },
-	{ "balloon.unused", VMP_STAT_MEM_UNUSED, offsetof(struct vmp_vm_stats, mem_unused_kib) },
-	{ "balloon.available", VMP_STAT_MEM_AVAILABLE,
-	  offsetof(struct vmp_vm_stats, mem_available_kib) },
-	{ "balloon.usable", VMP_STAT_MEM_USABLE, offsetof(struct vmp_vm_stats, mem_usable_kib) },
-	{ "balloon.disk_caches", VMP_STAT_MEM_DISK_CACHES,
-	  offsetof(struct vmp_vm_stats, mem_disk_caches_kib) },
-	{ "balloon.swap_in", VMP_STAT_SWAP, offsetof(struct vmp_vm_stats, swap_in_kib) },
-	{ "balloon.swap_out", VMP_STAT_SWAP, offsetof(struct vmp_vm_stats, swap_out_kib) },
-	{ "balloon.major_fault", VMP_STAT_FAULTS, offsetof(struct vmp_vm_stats, major_faults) },
-	{ "balloon.minor_fault", VMP_STAT_FAULTS, offsetof(struct vmp_vm_stats, minor_faults) },
-};
-
-/* Matches "PREFIX.<n>.SUFFIX"; returns n or -1. */
-static long
-indexed(const char *field, const char *prefix, const char *suffix)
-{
-	size_t plen = strlen(prefix);
-	char *end;
-	long n;
-
-	if (strncmp(field, prefix, plen) != 0 || field[plen] < '0' || field[plen] > '9')
-		return -1;
-	n = strtol(field + plen, &end, 10);
-	if (*end != '.' || strcmp(end + 1, suffix) != 0 || n < 0 || n > 1000000)
-		return -1;
-	return n;
-}
-
-/* Turns one stats record into st (fields the hypervisor did not report stay invalid). */
-static void
-parse_stats_record(const virDomainStatsRecord *rec, struct vmp_vm_stats *st)
-{
-	int i;
-	size_t j;
-
-	for (i = 0; i < rec->nparams; i++) {
-		const virTypedParameter *tp = &rec->params[i];
-		const char *f = tp->field;
-		uint64_t v;
-		long n;
-
-		if (!param_u64(tp, &v))
-			continue;
-		for (j = 0; j < VMP_ARRAY_SIZE(stat_fields); j++) {
-			if (strcmp(f, stat_fields[j].name) == 0) {
-				*(uint64_t *)((char *)st + stat_fields[j].offset) = v;
-				st->valid |= stat_fields[j].bit;
-				break;
-			}
-		}
-		if (j < VMP_ARRAY_SIZE(stat_fields))
-			continue;
-		if ((n = indexed(f, "vcpu.", "time")) >= 0 && n < VMP_VCPU_MAX) {
-			st->vcpu_time_ns[n] = v;
-			if ((unsigned)n + 1 > st->nvcpus)
-				st->nvcpus = (unsigned)n + 1;
-			st->valid |= VMP_STAT_VCPU_TIME;
-		} else if (indexed(f, "vcpu.", "wait") >= 0) {
-			st->vcpu_wait_ns += v;
-			st->valid |= VMP_STAT_VCPU_WAIT;
-		} else if (indexed(f, "vcpu.", "delay") >= 0) {
-			st->vcpu_delay_ns += v;
-			st->valid |= VMP_STAT_VCPU_DELAY;
-		} else if (indexed(f, "block.", "rd.bytes") >= 0) {
-			st->block_rd_bytes += v;
-			st->valid |= VMP_STAT_BLOCK;
-		} else if (indexed(f, "block.", "wr.bytes") >= 0) {
-			st->block_wr_bytes += v;
-			st->valid |= VMP_STAT_BLOCK;
-		} else if (indexed(f, "block.", "rd.reqs") >= 0) {
-			st->block_rd_ops += v;
-			st->valid |= VMP_STAT_BLOCK;
-		} else if (indexed(f, "block.", "wr.reqs") >= 0) {
-			st->block_wr_ops += v;
-			st->valid |= VMP_STAT_BLOCK;
-		} else if (indexed(f, "net.", "rx.bytes") >= 0) {
-			st->net_rx_bytes += v;
-			st->valid |= VMP_STAT_NET;
-		} else if (indexed(f, "net.", "tx.bytes") >= 0) {
-			st->net_tx_bytes += v;
-			st->valid |= VMP_STAT_NET;
-		}
-	}
-}
 
 /* Fetches the stats groups of one domain; *ret_rec to free with
  * virDomainStatsRecordListFree. */
@@ -1220,7 +1011,7 @@ do_vm_stats(struct lv_call *c)
 		virDomainFree(dom);
 		return r;
 	}
-	parse_stats_record(recs[0], &s->st);
+	vmp_libvirt_parse_stats(recs[0]->params, recs[0]->nparams, &s->st);
 	virDomainStatsRecordListFree(recs);
 	virDomainFree(dom);
 	return 0;

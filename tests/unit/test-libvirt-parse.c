@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the libvirt reply parsers: domain XML and statistics typed parameters. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "backend/libvirt-parse.h"
+
+static void
+test_domain_xml(void **state)
+{
+	const char *xml =
+		"<domain type='qemu'><name>web1</name>"
+		"<memory unit='MiB'>1024</memory><currentMemory unit='KiB'>786432</currentMemory>"
+		"<vcpu placement='static' current='2'>8</vcpu>"
+		"<devices><memballoon model='virtio'><stats period='5'/></memballoon></devices>"
+		"</domain>";
+	struct vmp_vm_info vi;
+
+	memset(&vi, 0, sizeof(vi));
+	assert_int_equal(vmp_libvirt_parse_domain_xml(xml, &vi), 0);
+	assert_int_equal(vi.vcpus_current, 2);
+	assert_int_equal(vi.vcpus_max, 8);
+	assert_int_equal(vi.memory_max_kib, 1048576);
+	assert_int_equal(vi.memory_current_kib, 786432);
+	assert_true(vi.has_balloon);
+	assert_int_equal(vi.stats_period_s, 5);
+}
+
+static void
+test_domain_xml_defaults(void **state)
+{
+	/* No current= (all vCPUs), no currentMemory (= memory), balloon none. */
+	const char *xml = "<domain><memory>4096</memory><vcpu>1</vcpu>"
+			  "<devices><memballoon model='none'/></devices></domain>";
+	struct vmp_vm_info vi;
+
+	memset(&vi, 0, sizeof(vi));
+	assert_int_equal(vmp_libvirt_parse_domain_xml(xml, &vi), 0);
+	assert_int_equal(vi.vcpus_current, 1);
+	assert_int_equal(vi.memory_current_kib, 4096);
+	assert_false(vi.has_balloon);
+	assert_int_equal(vi.stats_period_s, 0);
+}
+
+static void
+test_domain_xml_malformed(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"not xml",
+		"<domain><memory>1</memory>",                                /* truncated */
+		"<domain><memory>1024</memory></domain>",                    /* no vcpu */
+		"<domain><vcpu>2</vcpu></domain>",                           /* no memory */
+		"<domain><vcpu>0</vcpu><memory>1</memory></domain>",
+		"<domain><vcpu>100000</vcpu><memory>1</memory></domain>",
+		"<domain><vcpu>-1</vcpu><memory>1</memory></domain>",
+		"<domain><vcpu current='3'>2</vcpu><memory>1</memory></domain>",
+		"<domain><vcpu>2</vcpu><memory unit='TiB'>1</memory></domain>",
+		"<domain><vcpu>2</vcpu><memory>12x</memory></domain>",
+		"<domain><vcpu>2</vcpu><memory unit='GiB'>99999999999999999</memory></domain>",
+		"<domain><vcpu>2</vcpu><memory>1</memory><devices><memballoon model='virtio'>"
+		"<stats period='-5'/></memballoon></devices></domain>",
+		NULL,
+	};
+	struct vmp_vm_info vi;
+	size_t i;
+
+	for (i = 0; bad[i]; i++) {
+		if (vmp_libvirt_parse_domain_xml(bad[i], &vi) != -EPROTO)
+			fail_msg("accepted malformed domain XML: %s", bad[i]);
+	}
+}
+
+static void
+test_stats(void **state)
+{
+	virTypedParameterPtr params = NULL;
+	struct vmp_vm_stats st;
+	int n = 0, max = 0;
+
+	virTypedParamsAddULLong(&params, &n, &max, "cpu.time", 5000000000ull);
+	virTypedParamsAddULLong(&params, &n, &max, "balloon.current", 393216);
+	virTypedParamsAddULLong(&params, &n, &max, "balloon.available", 336564);
+	virTypedParamsAddULLong(&params, &n, &max, "balloon.usable", 300000);
+	virTypedParamsAddULLong(&params, &n, &max, "balloon.swap_in", 8);
+	virTypedParamsAddULLong(&params, &n, &max, "vcpu.0.time", 100);
+	virTypedParamsAddULLong(&params, &n, &max, "vcpu.1.time", 200);
+	virTypedParamsAddULLong(&params, &n, &max, "vcpu.0.delay", 7);
+	virTypedParamsAddULLong(&params, &n, &max, "vcpu.1.delay", 3);
+	virTypedParamsAddULLong(&params, &n, &max, "block.0.rd.bytes", 1000);
+	virTypedParamsAddULLong(&params, &n, &max, "block.1.rd.bytes", 24);
+	virTypedParamsAddULLong(&params, &n, &max, "net.0.tx.bytes", 99);
+	/* Ignored: negative, strings, malformed indexes, out-of-range vCPU. */
+	virTypedParamsAddLLong(&params, &n, &max, "balloon.unused", -1);
+	virTypedParamsAddString(&params, &n, &max, "balloon.major_fault", "12");
+	virTypedParamsAddULLong(&params, &n, &max, "vcpu.x.time", 1);
+	virTypedParamsAddULLong(&params, &n, &max, "vcpu.99999.time", 1);
+	virTypedParamsAddULLong(&params, &n, &max, "vcpu.2.time.extra", 1);
+
+	memset(&st, 0, sizeof(st));
+	vmp_libvirt_parse_stats(params, n, &st);
+	assert_int_equal(st.cpu_time_ns, 5000000000ull);
+	assert_int_equal(st.balloon_actual_kib, 393216);
+	assert_int_equal(st.mem_available_kib, 336564);
+	assert_int_equal(st.mem_usable_kib, 300000);
+	assert_int_equal(st.swap_in_kib, 8);
+	assert_int_equal(st.nvcpus, 2);
+	assert_int_equal(st.vcpu_time_ns[1], 200);
+	assert_int_equal(st.vcpu_delay_ns, 10);
+	assert_int_equal(st.block_rd_bytes, 1024);
+	assert_int_equal(st.net_tx_bytes, 99);
+	assert_true(st.valid & VMP_STAT_SWAP);
+	assert_false(st.valid & VMP_STAT_MEM_UNUSED);
+	assert_false(st.valid & VMP_STAT_FAULTS);
+	assert_false(st.valid & VMP_STAT_VCPU_WAIT);
+	virTypedParamsFree(params, n);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_domain_xml),
+		cmocka_unit_test(test_domain_xml_defaults),
+		cmocka_unit_test(test_domain_xml_malformed),
+		cmocka_unit_test(test_stats),
+	};
+
+	virInitialize(); /* libvirt's typed-parameter helpers need its error state */
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
