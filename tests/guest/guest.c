@@ -46,6 +46,8 @@ struct vmp_guest {
 static volatile pid_t live_pids[MAX_GUESTS * 2];
 static bool handlers_installed;
 
+static void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 warnmsg(const char *fmt, ...)
 {
@@ -149,6 +151,8 @@ xstrdup_or_die(const char *s)
 		abort();
 	return p;
 }
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 
 static char *
 fmt(const char *f, ...)

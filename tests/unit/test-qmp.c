@@ -87,6 +87,8 @@ recv_line(int fd, char *buf, size_t *len, size_t size)
 	}
 }
 
+static void peer_fail(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 peer_fail(struct peer *p, const char *fmt, ...)
 {
