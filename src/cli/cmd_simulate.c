@@ -6,12 +6,16 @@
  */
 #include "cli/cli.h"
 #include "core/sim.h"
+#include "core/simrun.h"
+#include "cli/progress.h"
+#include "cli/sim_report.h"
 #include "trace/trace.h"
 #include "util/util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +29,8 @@ enum {
 	OPT_COMPAT,
 	OPT_JSON,
 	OPT_FORMAT,
+	OPT_REPORT,
+	OPT_PILOT,
 };
 
 static const struct vmp_cli_option simulate_options[] = {
@@ -35,6 +41,10 @@ static const struct vmp_cli_option simulate_options[] = {
 	{ "hosts", 0, "N", "number of hosts, alternating HP ML110 G4/G5 (default 800)", OPT_HOSTS },
 	{ "compat", 0, "cloudsim", "reproduce CloudSim 3.0.3's quirks as well", OPT_COMPAT },
 	{ "json", 'j', NULL, "print JSON instead of a table", OPT_JSON },
+	{ "report", 'r', "FILE.html", "also write an HTML report with plots over the day",
+	  OPT_REPORT },
+	{ "pilot", 0, "KEY=VAL[,...]", "set parameters of the vmpilot policy (doc/pilot-policy.md)",
+	  OPT_PILOT },
 	{ 0 },
 };
 
@@ -75,9 +85,36 @@ dir_has_csv(const char *dir)
 	return csv;
 }
 
+/* KEY=VAL[,KEY=VAL...] into p (names of struct vmp_pilot_params). */
+static int
+parse_pilot(struct vmp_pilot_params *p, const char *arg)
+{
+	char *copy = xstrdup(arg), *tok, *save = NULL;
+	int r = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok && r == 0; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		double v;
+
+		if (!eq) {
+			r = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		errno = 0;
+		v = strtod(eq + 1, &end);
+		if (errno || end == eq + 1 || *end || !isfinite(v))
+			r = -EINVAL;
+		else
+			r = vmp_pilot_params_set(p, vmp_strstrip(tok), v);
+	}
+	free(copy);
+	return r < 0 ? -EINVAL : 0;
+}
+
 struct run {
 	const struct vmp_sim_policy *policy;
-	struct vmp_sim_result result;
+	struct vmp_simrun_result full;  /* .sim: the simulator's metrics */
 	double wall_s;
 };
 
@@ -89,16 +126,19 @@ print_table(const char *trace, size_t nvms, size_t nhosts, bool compat, struct r
 
 	printf("trace %s: %zu VMs, %zu hosts%s\n", trace, nvms, nhosts,
 	       compat ? ", CloudSim 3.0.3 compat" : "");
-	printf("%-14s %10s %9s %8s %11s %11s %10s %8s\n", "policy", "energy_kWh", "SLATAH_%",
-	       "PDM_%", "SLAV_1e-5", "ESV_1e-3", "migrations", "time_s");
+	printf("%-14s %10s %8s %9s %8s %11s %11s %10s %8s\n", "policy", "energy_kWh", "E/bound",
+	       "SLATAH_%", "PDM_%", "SLAV_1e-5", "ESV_1e-3", "migrations", "time_s");
 	for (i = 0; i < n; i++) {
-		const struct vmp_sim_result *r = &runs[i].result;
+		const struct vmp_sim_result *r = &runs[i].full.sim;
 
-		printf("%-14s %10.2f %9.2f %8.3f %11.3f %11.3f %10llu %8.3f\n",
-		       runs[i].policy->name, r->energy_kwh, r->slatah * 100, r->pdm * 100,
-		       r->slav * 1e5, r->esv * 1e3, (unsigned long long)r->migrations,
-		       runs[i].wall_s);
+		printf("%-14s %10.2f %8.3f %9.2f %8.3f %11.3f %11.3f %10llu %8.3f\n",
+		       runs[i].policy->name, r->energy_kwh, runs[i].full.energy_ratio,
+		       r->slatah * 100, r->pdm * 100, r->slav * 1e5, r->esv * 1e3,
+		       (unsigned long long)r->migrations, runs[i].wall_s);
 	}
+	if (n > 0)
+		printf("%-14s %10.2f %8.3f  (oracle: fractional packing on the cheapest MIPS)\n",
+		       "lower-bound", runs[0].full.bound_kwh, 1.0);
 }
 
 static void
@@ -112,12 +152,16 @@ print_json(const char *trace, size_t nvms, size_t nhosts, bool compat, struct ru
 	json_object_set_new(root, "vms", json_integer((json_int_t)nvms));
 	json_object_set_new(root, "hosts", json_integer((json_int_t)nhosts));
 	json_object_set_new(root, "compat", json_string(compat ? "cloudsim" : "none"));
+	if (n > 0)
+		json_object_set_new(root, "bound_kwh", json_real(runs[0].full.bound_kwh));
 	for (i = 0; i < n; i++) {
-		const struct vmp_sim_result *r = &runs[i].result;
+		const struct vmp_sim_result *r = &runs[i].full.sim;
 		json_t *o = json_object();
 
 		json_object_set_new(o, "policy", json_string(runs[i].policy->name));
 		json_object_set_new(o, "energy_kwh", json_real(r->energy_kwh));
+		json_object_set_new(o, "bound_kwh", json_real(runs[i].full.bound_kwh));
+		json_object_set_new(o, "energy_bound_ratio", json_real(runs[i].full.energy_ratio));
 		json_object_set_new(o, "migrations", json_integer((json_int_t)r->migrations));
 		json_object_set_new(o, "slatah", json_real(r->slatah));
 		json_object_set_new(o, "pdm", json_real(r->pdm));
@@ -147,6 +191,9 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
 	const char *trace_dir = DEFAULT_TRACE, *policies = "lr-mmt-1.2", *format = "auto";
+	const char *report = NULL;
+	struct vmp_progress bar;
+	struct vmp_pilot_params pilot;
 	struct vmp_sim_config cfg;
 	struct vmp_trace *trace = NULL;
 	struct run *runs = NULL;
@@ -156,6 +203,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 	int id, r, rc = VMP_EXIT_USAGE;
 
 	vmp_sim_config_default(&cfg);
+	vmp_pilot_params_default(&pilot);
 	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
 		switch (id) {
 		case OPT_TRACE:
@@ -186,6 +234,14 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_REPORT:
+			report = p.optarg;
+			break;
+		case OPT_PILOT:
+			if (parse_pilot(&pilot, p.optarg) < 0)
+				return vmp_cli_usage_error(cmd, "invalid pilot parameters '%s'",
+							   p.optarg);
 			break;
 		}
 	}
@@ -231,12 +287,33 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		struct vmp_sim_input in = { trace->nvms, trace->nsteps, trace->cpu_usage_pct };
 		double t0 = now_s();
 
-		r = vmp_sim_run(&cfg, runs[i].policy, &in, &runs[i].result);
+		vmp_progress_start(&bar, stderr, runs[i].policy->name);
+		r = vmp_simrun(&cfg, runs[i].policy, &pilot, &in, vmp_progress_update, &bar,
+			       &runs[i].full);
+		vmp_progress_end(&bar);
 		runs[i].wall_s = now_s() - t0;
 		if (r < 0) {
 			fprintf(stderr, "vmpilot simulate: cannot simulate policy '%s': %s\n",
 				runs[i].policy->name, strerror(-r));
 			nruns = i;
+			goto out;
+		}
+	}
+	if (report) {
+		struct vmp_sim_report_run *rr = xcalloc(nruns, sizeof(*rr));
+
+		for (i = 0; i < nruns; i++) {
+			rr[i].name = runs[i].policy->name;
+			rr[i].result = &runs[i].full;
+			rr[i].wall_s = runs[i].wall_s;
+		}
+		r = vmp_sim_report_write(report, trace_dir, trace->nvms, cfg.nhosts,
+					 cfg.cloudsim_compat, rr, nruns);
+		free(rr);
+		if (r < 0) {
+			fprintf(stderr, "vmpilot simulate: cannot write report '%s': %s\n", report,
+				strerror(-r));
+			rc = VMP_EXIT_USAGE;
 			goto out;
 		}
 	}
@@ -247,7 +324,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 	rc = VMP_EXIT_OK;
 out:
 	for (i = 0; i < nruns; i++)
-		vmp_sim_result_release(&runs[i].result);
+		vmp_simrun_result_release(&runs[i].full);
 	free(runs);
 	free(list);
 	free(err);

@@ -45,6 +45,9 @@ const struct vmp_sim_policy vmp_sim_policies[] = {
 	  VMP_OVERLOAD_LR, 1.2, VMP_SEL_MU },
 	{ "lrr-mu-1.2", "robust local regression, safety 1.2, minimum utilisation",
 	  VMP_SIM_MIGRATE, VMP_OVERLOAD_LRR, 1.2, VMP_SEL_MU },
+	/* run by core/simrun.c with core/pilot.c deciding between steps */
+	{ "vmpilot", "vmpilot's own: decayed forecasts, cheapest relief, hysteresis, budget",
+	  VMP_SIM_EXTERNAL, VMP_OVERLOAD_NONE, 0, VMP_SEL_MMT },
 	{ NULL, NULL, 0, 0, 0, 0 },
 };
 
