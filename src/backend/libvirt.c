@@ -967,8 +967,11 @@ lv_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms)
 
 /* ---- per-VM statistics ------------------------------------------------------------------- */
 
-/* Fetches the stats groups of one domain; *ret_rec to free with
- * virDomainStatsRecordListFree. */
+/*
+ * Fetches the stats groups of one domain into *ret_recs (free with
+ * virDomainStatsRecordListFree). Returns 0, -1 with libvirt's error set, or -ENOENT
+ * when libvirt returned no record (the domain went away meanwhile).
+ */
 static int
 domain_stats(virDomainPtr dom, unsigned groups, virDomainStatsRecordPtr **ret_recs)
 {
@@ -982,7 +985,7 @@ domain_stats(virDomainPtr dom, unsigned groups, virDomainStatsRecordPtr **ret_re
 	if (n == 0) {
 		virDomainStatsRecordListFree(*ret_recs);
 		*ret_recs = NULL;
-		return -1;
+		return -ENOENT;
 	}
 	return 0;
 }
@@ -998,16 +1001,21 @@ do_vm_stats(struct lv_call *c)
 	struct stats_call *s = (struct stats_call *)c;
 	virDomainStatsRecordPtr *recs = NULL;
 	virDomainPtr dom = lookup(c, "get stats");
+	int r;
 
 	if (!dom)
 		return c->ret;
 	memset(&s->st, 0, sizeof(s->st));
 	s->st.sample_time_us = now_us();
-	if (domain_stats(dom, VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
+	r = domain_stats(dom, VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL |
 			 VIR_DOMAIN_STATS_BALLOON | VIR_DOMAIN_STATS_VCPU |
-			 VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK, &recs) < 0) {
-		int r = call_fail(c, "cannot get stats of vm '%s'", c->vm);
-
+			 VIR_DOMAIN_STATS_INTERFACE | VIR_DOMAIN_STATS_BLOCK, &recs);
+	if (r < 0) {
+		if (r == -ENOENT)
+			r = call_fail_errno(c, ENOENT, "cannot get stats of vm '%s': it went away "
+					    "while sampled", c->vm);
+		else
+			r = call_fail(c, "cannot get stats of vm '%s'", c->vm);
 		virDomainFree(dom);
 		return r;
 	}
@@ -1522,8 +1530,13 @@ do_dirty_rate(struct lv_call *c)
 		uint64_t status = 0, rate = 0;
 		virDomainStatsRecordPtr rec;
 
-		if (domain_stats(dom, VIR_DOMAIN_STATS_DIRTYRATE, &recs) < 0) {
-			r = call_fail(c, "cannot read dirty rate of vm '%s'", c->vm);
+		r = domain_stats(dom, VIR_DOMAIN_STATS_DIRTYRATE, &recs);
+		if (r < 0) {
+			if (r == -ENOENT)
+				r = call_fail_errno(c, ENOENT, "cannot read dirty rate of vm '%s': it "
+						    "went away", c->vm);
+			else
+				r = call_fail(c, "cannot read dirty rate of vm '%s'", c->vm);
 			goto out;
 		}
 		rec = recs[0];
