@@ -73,14 +73,14 @@ vmp_pilot_params_default(struct vmp_pilot_params *p)
 {
 	/* tuned on 20110303 and 20110322 only: doc/pilot-policy.md, "Tuning" */
 	p->alpha = 0.2;
-	p->k_sigma = 0.35;
+	p->k_sigma = 0.6;
 	p->high_frac = 1.0;
 	p->target_frac = 1.0;
 	p->low_frac = 0.7;
 	p->sigma_floor_frac = 0.01;
 	p->hold_steps = 6;
 	p->wake_hold_steps = 6;
-	p->budget_frac = 0.05;
+	p->budget_frac = 0.2;
 }
 
 int
