@@ -1155,6 +1155,10 @@ qmp_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progr
 	ram = json_object_get(val, "ram");
 	if (!*st || !strcmp(st, "none"))
 		p.state = VMP_MIGRATE_NONE;
+	else if (!strcmp(st, "completed") && !juint(val, "total-time") && !juint(val, "downtime"))
+		/* QEMU 7.2 sets "completed" a moment before it records total time and downtime:
+		 * report the migration as still finishing until the final numbers are there. */
+		p.state = VMP_MIGRATE_ACTIVE;
 	else if (!strcmp(st, "completed"))
 		p.state = VMP_MIGRATE_COMPLETED;
 	else if (!strcmp(st, "failed"))

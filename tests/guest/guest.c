@@ -543,11 +543,23 @@ int
 vmp_guest_wait_qmp(struct vmp_guest *g, unsigned timeout_ms)
 {
 	int64_t deadline = vmp_guest_now_ms() + timeout_ms;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 
 	for (;;) {
-		if (stat(g->qmp_socket, &st) == 0 && S_ISSOCK(st.st_mode))
-			return 0;
+		/* The file appears at bind(); only a successful connect() means listening. */
+		if (stat(g->qmp_socket, &st) == 0 && S_ISSOCK(st.st_mode) &&
+		    strlen(g->qmp_socket) < sizeof(sa.sun_path)) {
+			int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			bool ok;
+
+			strcpy(sa.sun_path, g->qmp_socket);
+			ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+			if (fd >= 0)
+				close(fd);
+			if (ok)
+				return 0;
+		}
 		if (!vmp_guest_alive(g)) {
 			warnmsg("guest '%s': QEMU exited before creating its QMP socket", g->name);
 			print_qemu_log(g);

@@ -70,7 +70,10 @@ int vmp_guest_start(const struct vmp_guest_config *cfg, struct vmp_guest **ret_g
 int vmp_guest_attach(const char *name, const char *serial_log, const char *agent_socket,
 		     struct vmp_guest **ret_g);
 
-/* Waits until QEMU created its QMP socket (before the guest boots). -ECHILD if QEMU died. */
+/*
+ * Waits until QEMU listens on its QMP socket (before the guest boots; it connects once
+ * and hangs up). -ECHILD if QEMU died.
+ */
 int vmp_guest_wait_qmp(struct vmp_guest *g, unsigned timeout_ms);
 
 /* Waits until the guest printed its first stats line. -ETIMEDOUT, or -ECHILD if QEMU died. */

@@ -207,10 +207,11 @@ vmp_scenario_migrate(const struct vmp_scenario *s, const struct vmp_migrate_para
 			break;
 		nap_ms(50);
 	}
-	printf("scenario: migration of vm '%s' to '%s' via %s: state %d, total time %" PRIu64
+	printf("scenario: migration of vm '%s' to '%s' via %s: %s, total time %" PRIu64
 	       " ms, downtime %" PRIu64 " ms, %" PRIu64 " bytes transferred (wall %" PRId64
 	       " ms)%s\n", s->vm, params->dest_uri ? params->dest_uri : "-",
-	       params->migrate_uri ? params->migrate_uri : "-", (int)p.state, p.total_time_ms,
+	       params->migrate_uri ? params->migrate_uri : "-", vmp_scenario_migrate_state(p.state),
+	       p.total_time_ms,
 	       p.downtime_ms, p.transferred_bytes, vmp_guest_now_ms() - t0,
 	       p.state == VMP_MIGRATE_FAILED ? vmp_backend_error(s->b) : "");
 	assert_int_equal(p.state, VMP_MIGRATE_COMPLETED);
@@ -223,6 +224,18 @@ vmp_scenario_migrate(const struct vmp_scenario *s, const struct vmp_migrate_para
 	assert_true(after.uptime_s >= before.uptime_s);
 	if (ret)
 		*ret = p;
+}
+
+const char *
+vmp_scenario_migrate_state(enum vmp_migrate_state st)
+{
+	static const char *const names[VMP_MIGRATE_STATE_MAX] = {
+		[VMP_MIGRATE_NONE] = "none", [VMP_MIGRATE_ACTIVE] = "active",
+		[VMP_MIGRATE_COMPLETED] = "completed", [VMP_MIGRATE_FAILED] = "failed",
+		[VMP_MIGRATE_CANCELLED] = "cancelled",
+	};
+
+	return (unsigned)st < VMP_MIGRATE_STATE_MAX ? names[st] : "?";
 }
 
 int

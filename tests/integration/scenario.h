@@ -52,6 +52,9 @@ void vmp_scenario_hotadd(const struct vmp_scenario *s);
 void vmp_scenario_migrate(const struct vmp_scenario *s, const struct vmp_migrate_params *params,
 			  struct vmp_guest *dest_guest, struct vmp_migrate_progress *ret);
 
+/* "completed", "failed", ... for messages. */
+const char *vmp_scenario_migrate_state(enum vmp_migrate_state st);
+
 /* Returns a TCP port that was free a moment ago on 127.0.0.1 (for migration). */
 int vmp_scenario_free_port(void);
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "backend/backend.h"
 #include "guest.h"
@@ -38,6 +39,18 @@ static char aux_dir[] = "/tmp/vmp-qmp-aux-XXXXXX";
 
 /* The guest of the scenario tests, shared by them in order (group fixture). */
 static struct vmp_guest *src_guest, *dst_guest, *ns_guest;
+/* The fault tests' guests, killed by their teardown even when an assertion fails. */
+static struct vmp_guest *fault_guests[3];
+
+static int
+kill_fault_guests(void **state)
+{
+	for (size_t i = 0; i < 3; i++) {
+		vmp_guest_kill(fault_guests[i]);
+		fault_guests[i] = NULL;
+	}
+	return 0;
+}
 static struct vmp_backend *src_b, *dst_b;
 
 static char *
@@ -157,6 +170,93 @@ test_hotadd(void **state)
 	struct vmp_scenario s = scenario_src();
 
 	vmp_scenario_hotadd(&s);
+}
+
+struct memtotal_want {
+	uint64_t kib;
+};
+
+static bool
+memtotal_below(const struct vmp_guest_stats *g, void *arg)
+{
+	return g->memtotal_kib < ((struct memtotal_want *)arg)->kib;
+}
+
+/* Runs `vmpilot status --json` on the source directory; returns vm1's object. */
+static json_t *
+status_vm1(char **ret_text)
+{
+	const char *build = getenv("VMP_BUILD_DIR");
+	char cmd[600], buf[65536];
+	size_t len = 0, n;
+	json_t *root, *vms, *vm = NULL;
+	FILE *f;
+
+	assert_non_null(build);
+	snprintf(cmd, sizeof(cmd), "'%s/vmpilot' status --connect qmp://%s --json", build, src_dir);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	while ((n = fread(buf + len, 1, sizeof(buf) - 1 - len, f)) > 0)
+		len += n;
+	buf[len] = '\0';
+	assert_int_equal(pclose(f), 0);
+	root = json_loads(buf, 0, NULL);
+	assert_non_null(root);
+	vms = json_object_get(root, "vms");
+	for (size_t i = 0; i < json_array_size(vms); i++)
+		if (!strcmp(json_string_value(json_object_get(json_array_get(vms, i), "name")), VM))
+			vm = json_incref(json_array_get(vms, i));
+	json_decref(root);
+	assert_non_null(vm);
+	*ret_text = strdup(buf);
+	return vm;
+}
+
+/* `vmpilot status` over this backend shows what the guest itself reports. */
+static void
+test_status_cli(void **state)
+{
+	struct memtotal_want want;
+	struct vmp_guest_stats before, gs;
+	int64_t deadline;
+	json_t *vm = NULL;
+	char *text = NULL;
+
+	assert_int_equal(vmp_guest_stats(src_guest, &before, 10000), 0);
+	want.kib = before.memtotal_kib - 64 * 1024;
+	assert_int_equal(vmp_backend_set_balloon(src_b, VM, (MEM_MIB - 128) * 1024), 0);
+	assert_int_equal(vmp_guest_wait_until(src_guest, memtotal_below, &want, 30000, &gs), 0);
+	/* QEMU serves one QMP client at a time: the CLI needs the socket. */
+	vmp_backend_close(src_b);
+	src_b = NULL;
+	deadline = vmp_guest_now_ms() + 15000;
+	for (;;) {
+		json_int_t total;
+
+		json_decref(vm);
+		free(text);
+		vm = status_vm1(&text);
+		assert_int_equal(vmp_guest_stats(src_guest, &gs, 10000), 0);
+		total = json_integer_value(json_object_get(vm, "guest_mem_total_kib"));
+		/* The balloon driver's report lags the guest by up to its 2 s period. */
+		if ((uint64_t)total == gs.memtotal_kib || vmp_guest_now_ms() >= deadline)
+			break;
+		usleep(500000);
+	}
+	printf("qmp: vmpilot status: %s", text);
+	printf("qmp: guest reports cpus=%u memtotal_kib=%" PRIu64 "\n", gs.cpus_online,
+	       gs.memtotal_kib);
+	assert_int_equal(json_integer_value(json_object_get(vm, "memory_actual_kib")),
+			 (MEM_MIB - 128) * 1024);
+	assert_int_equal(json_integer_value(json_object_get(vm, "guest_mem_total_kib")),
+			 gs.memtotal_kib);
+	assert_int_equal(json_integer_value(json_object_get(vm, "vcpus_current")), gs.cpus_online);
+	assert_string_equal(json_string_value(json_object_get(vm, "state")), "running");
+	json_decref(vm);
+	free(text);
+	src_b = open_backend(src_dir, 10000);
+	assert_non_null(src_b);
+	assert_int_equal(vmp_backend_set_balloon(src_b, VM, MEM_MIB * 1024), 0);
 }
 
 static void
@@ -288,6 +388,7 @@ test_unplug_request(void **state)
 
 	assert_non_null(b);
 	assert_int_equal(vmp_guest_start(&cfg, &g), 0);
+	fault_guests[0] = g;
 	assert_int_equal(vmp_guest_wait_boot(g, 60000), 0);
 	/* Out of range and below the boot vCPUs: refused, with a message naming the vm. */
 	assert_int_equal(vmp_backend_set_vcpus(b, "unplug", 4), -ERANGE);
@@ -305,7 +406,106 @@ test_unplug_request(void **state)
 	free(vms);
 	assert_int_equal(vmp_backend_set_vcpus(b, "unplug", 0), -ERANGE);
 	vmp_backend_close(b);
-	vmp_guest_kill(g);
+	kill_fault_guests(NULL);
+}
+
+static char pc_dir[] = "/tmp/vmp-qmp-pc-XXXXXX";
+
+/* Polls a migration until it leaves the active state (deadline), printing the end. */
+static struct vmp_migrate_progress
+poll_until_done(struct vmp_backend *b, const char *vm, unsigned timeout_ms)
+{
+	struct vmp_migrate_progress p = { 0 };
+	int64_t deadline = vmp_guest_now_ms() + timeout_ms;
+
+	do {
+		assert_int_equal(vmp_backend_migrate_poll(b, vm, &p), 0);
+		if (p.state != VMP_MIGRATE_ACTIVE)
+			break;
+		usleep(50000);
+	} while (vmp_guest_now_ms() < deadline);
+	return p;
+}
+
+/*
+ * A guest that keeps dirtying memory: a bandwidth-capped migration is cancelled (the
+ * source runs on), then a postcopy migration with auto-converge finishes it.
+ */
+static void
+test_migrate_cancel_postcopy(void **state)
+{
+	struct vmp_guest_config cfg = {
+		.name = "busy", .qmp_dir = aux_dir, .mem_mib = 384, .lifetime_s = 150,
+	};
+	struct vmp_guest_config dcfg = {
+		.name = "busy", .qmp_dir = pc_dir, .mem_mib = 384, .incoming = "defer",
+		.lifetime_s = 150,
+	};
+	struct vmp_guest *g = NULL, *d1 = NULL, *d2 = NULL;
+	struct vmp_backend *b = open_backend(aux_dir, 10000);
+	char *dest_uri = uri_of(pc_dir), migrate_uri[64];
+	struct vmp_migrate_params mp = {
+		.dest_uri = dest_uri, .migrate_uri = migrate_uri, .bandwidth_mibps = 8,
+	};
+	struct vmp_migrate_progress p = { 0 };
+	struct vmp_guest_stats gs;
+	int64_t deadline;
+	int r;
+
+	assert_non_null(b);
+	assert_int_equal(vmp_guest_start(&cfg, &g), 0);
+	fault_guests[0] = g;
+	assert_int_equal(vmp_guest_wait_boot(g, 60000), 0);
+	assert_int_equal(vmp_guest_cmd(g, "dirty 96 0", NULL, 10000), 0);
+
+	/* 1. Capped at 8 MiB/s: still running when cancelled. */
+	snprintf(migrate_uri, sizeof(migrate_uri), "tcp://127.0.0.1:%d", vmp_scenario_free_port());
+	assert_int_equal(vmp_guest_start(&dcfg, &d1), 0);
+	fault_guests[1] = d1;
+	assert_int_equal(vmp_guest_wait_qmp(d1, 20000), 0);
+	assert_int_equal(vmp_backend_migrate_start(b, "busy", &mp), 0);
+	deadline = vmp_guest_now_ms() + 20000;
+	do {
+		assert_int_equal(vmp_backend_migrate_poll(b, "busy", &p), 0);
+		if (p.transferred_bytes > 0)
+			break;
+		usleep(50000);
+	} while (vmp_guest_now_ms() < deadline);
+	assert_int_equal(p.state, VMP_MIGRATE_ACTIVE);
+	assert_int_equal(vmp_backend_migrate_cancel(b, "busy"), 0);
+	p = poll_until_done(b, "busy", 20000);
+	printf("qmp: capped migration cancelled: %s after %" PRIu64 " ms, %" PRIu64 " bytes\n",
+	       vmp_scenario_migrate_state(p.state), p.total_time_ms, p.transferred_bytes);
+	assert_int_equal(p.state, VMP_MIGRATE_CANCELLED);
+	/* The source guest runs on. */
+	assert_int_equal(vmp_guest_stats(g, &gs, 10000), 0);
+	vmp_guest_kill(d1);
+	fault_guests[1] = NULL;
+
+	/* 2. Postcopy + auto-converge, unlimited bandwidth, into a fresh destination. */
+	snprintf(migrate_uri, sizeof(migrate_uri), "tcp://127.0.0.1:%d", vmp_scenario_free_port());
+	mp.bandwidth_mibps = 0;
+	mp.postcopy = true;
+	mp.auto_converge = true;
+	assert_int_equal(vmp_guest_start(&dcfg, &d2), 0);
+	fault_guests[2] = d2;
+	assert_int_equal(vmp_guest_wait_qmp(d2, 20000), 0);
+	r = vmp_backend_migrate_start(b, "busy", &mp);
+	if (r < 0)
+		fprintf(stderr, "qmp: %s\n", vmp_backend_error(b));
+	assert_int_equal(r, 0);
+	p = poll_until_done(b, "busy", 60000);
+	printf("qmp: postcopy migration of a guest dirtying 96 MiB: %s, total time %" PRIu64
+	       " ms, downtime %" PRIu64 " ms, %" PRIu64 " bytes\n",
+	       vmp_scenario_migrate_state(p.state), p.total_time_ms, p.downtime_ms,
+	       p.transferred_bytes);
+	assert_int_equal(p.state, VMP_MIGRATE_COMPLETED);
+	/* The guest runs at the destination and still takes commands. */
+	assert_int_equal(vmp_guest_stats(d2, &gs, 20000), 0);
+	assert_int_equal(vmp_guest_cmd(d2, "stop", NULL, 10000), 0);
+	vmp_backend_close(b);
+	kill_fault_guests(NULL);
+	free(dest_uri);
 }
 
 struct killer {
@@ -342,6 +542,7 @@ test_killed_mid_operation(void **state)
 
 	assert_non_null(b);
 	assert_int_equal(vmp_guest_start(&cfg, &g), 0);
+	fault_guests[0] = g;
 	assert_int_equal(vmp_guest_wait_boot(g, 60000), 0);
 	assert_int_equal(vmp_backend_vm_stats(b, "victim", &vs), 0);
 	/* The dirty-rate measurement blocks for 3 s; QEMU dies 0.5 s into it. */
@@ -366,7 +567,7 @@ test_killed_mid_operation(void **state)
 			assert_int_equal(vms[i].state, VMP_VM_SHUTOFF);
 	free(vms);
 	vmp_backend_close(b);
-	vmp_guest_kill(g);
+	kill_fault_guests(NULL);
 }
 
 int
@@ -377,25 +578,28 @@ main(void)
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_balloon),
 		cmocka_unit_test(test_hotadd),
+		cmocka_unit_test(test_status_cli),
 		cmocka_unit_test(test_dirty_rate),
 		cmocka_unit_test(test_migrate_loopback),
 		cmocka_unit_test(test_migrate_netns),
 	};
 	const struct CMUnitTest faults[] = {
-		cmocka_unit_test(test_unplug_request),
-		cmocka_unit_test(test_killed_mid_operation),
+		cmocka_unit_test_teardown(test_unplug_request, kill_fault_guests),
+		cmocka_unit_test_teardown(test_migrate_cancel_postcopy, kill_fault_guests),
+		cmocka_unit_test_teardown(test_killed_mid_operation, kill_fault_guests),
 	};
 	int r;
 
 	vmp_guest_require();
-	if (!mkdtemp(src_dir) || !mkdtemp(dst_dir) || !mkdtemp(ns_dir) || !mkdtemp(aux_dir))
+	if (!mkdtemp(src_dir) || !mkdtemp(dst_dir) || !mkdtemp(ns_dir) || !mkdtemp(aux_dir) ||
+	    !mkdtemp(pc_dir))
 		return 1;
 	r = cmocka_run_group_tests_name("qmp-scenario", scenario, group_setup, group_teardown);
 	r += cmocka_run_group_tests_name("qmp-faults", faults, NULL, NULL);
 	vmp_guest_kill_all();
 	/* Sockets QEMU left behind. */
 	if (system("rm -rf /tmp/vmp-qmp-src-?????? /tmp/vmp-qmp-dst-?????? /tmp/vmp-qmp-ns-?????? "
-		   "/tmp/vmp-qmp-aux-??????") != 0)
+		   "/tmp/vmp-qmp-aux-?????? /tmp/vmp-qmp-pc-??????") != 0)
 		r++;
 	return r;
 }
