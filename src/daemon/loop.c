@@ -238,6 +238,18 @@ vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret)
 	int i, n;
 
 	memset(ret, 0, sizeof(*ret));
+	if (!h->b) {
+		/* Closed around a migration (see balance()) and not reopened yet. */
+		char *err = NULL;
+		int r = vmp_backend_open(h->uri, (unsigned)l->cfg->timeout_ms, &h->b, &err);
+
+		if (r < 0) {
+			ret->stats_ret = ret->list_ret = r;
+			snprintf(ret->error, sizeof(ret->error), "%s", err);
+			free(err);
+			return;
+		}
+	}
 	ret->stats_ret = vmp_backend_host_stats(h->b, &ret->stats);
 	if (ret->stats_ret < 0)
 		snprintf(ret->error, sizeof(ret->error), "%s", vmp_backend_error(h->b));
@@ -770,6 +782,13 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 			if (vmp_budget_gate(&h->budget, VMP_BUDGET_MIGRATION, cv->migrating,
 					    cv->lim.opt_out, l->now_ms, &d)) {
 				if (!l->dry_run) {
+					/*
+					 * A QMP monitor serves one client at a time and our own
+					 * connection to the destination host may hold the incoming
+					 * VM's: let go of it while the migration is set up.
+					 */
+					vmp_backend_close(l->hosts[dest].b);
+					l->hosts[dest].b = NULL;
 					r = vmp_backend_migrate_start(h->b, cv->v->name, &mp);
 					result = act_result(l, h, cv->v, r, &acted);
 					if (r == 0) {

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The live proof of the autopilot loop: `vmpilot run` (the real binary, as a child
+ * process) drives real QEMU guests (TCG) over the qmp:/// backend, and each test checks
+ * what the guest itself reports plus the decision and its reason in the journal:
+ *
+ *   pressure   a guest that starts touching memory gets its balloon raised before it
+ *              runs out (and before any swap-in);
+ *   idle       an idle guest gives memory back, step by step, never below its floor;
+ *   vcpu       a 1-vCPU guest under a 2-thread load gets a second vCPU and onlines it;
+ *   migrate    a host over its configured memory limit, whose VM cannot shrink, sends
+ *              the VM to a second host (a second QEMU waiting for it); the guest keeps
+ *              running there.
+ *
+ * Every QEMU is killed by PID in the teardown (and by the harness's safety nets);
+ * vmpilot is stopped with SIGTERM (its clean exit is asserted) and killed by PID if it
+ * does not stop. Every wait polls with a deadline.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "backend/backend.h"
+#include "guest.h"
+#include "scenario.h"
+
+#define VM "vm1"
+#define MIB 1024ull
+
+struct fx {
+	char dir[64];            /* config, journal, vmpilot's log */
+	char qmp_a[80], qmp_b[80];
+	char uri_a[96], uri_b[96];
+	char conf[96], journal[96], log[96];
+	struct vmp_guest *g, *dest;
+	pid_t pilot;
+};
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static int
+setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/vmp-pilot-XXXXXX");
+	if (!f->dir[0] || !mkdtemp(f->dir))
+		return -1;
+	snprintf(f->qmp_a, sizeof(f->qmp_a), "%s/a", f->dir);
+	snprintf(f->qmp_b, sizeof(f->qmp_b), "%s/b", f->dir);
+	mkdir(f->qmp_a, 0700);
+	mkdir(f->qmp_b, 0700);
+	snprintf(f->uri_a, sizeof(f->uri_a), "qmp://%s", f->qmp_a);
+	snprintf(f->uri_b, sizeof(f->uri_b), "qmp://%s", f->qmp_b);
+	snprintf(f->conf, sizeof(f->conf), "%s/vmpilot.conf", f->dir);
+	snprintf(f->journal, sizeof(f->journal), "%s/journal.jsonl", f->dir);
+	snprintf(f->log, sizeof(f->log), "%s/vmpilot.log", f->dir);
+	f->pilot = -1;
+	*state = f;
+	return 0;
+}
+
+/* Stops vmpilot: SIGTERM, then SIGKILL by PID after 10 s. Returns its wait status. */
+static int
+pilot_stop(struct fx *f)
+{
+	int64_t deadline = vmp_guest_now_ms() + 10000;
+	int status = -1;
+
+	if (f->pilot <= 0)
+		return -1;
+	kill(f->pilot, SIGTERM);
+	while (waitpid(f->pilot, &status, WNOHANG) == 0) {
+		if (vmp_guest_now_ms() > deadline) {
+			kill(f->pilot, SIGKILL);
+			waitpid(f->pilot, &status, 0);
+			status = -1;
+			break;
+		}
+		sleep_ms(50);
+	}
+	f->pilot = -1;
+	return status;
+}
+
+static void
+dump_file(const char *path)
+{
+	char line[4096];
+	FILE *in = fopen(path, "r");
+
+	if (!in)
+		return;
+	fprintf(stderr, "--- %s\n", path);
+	while (fgets(line, sizeof(line), in))
+		fputs(line, stderr);
+	fclose(in);
+}
+
+static int
+teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[256];
+
+	pilot_stop(f);
+	vmp_guest_kill(f->g);
+	vmp_guest_kill(f->dest);
+	if (getenv("VMP_TEST_VERBOSE")) {
+		dump_file(f->log);
+		dump_file(f->journal);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static void
+write_conf(struct fx *f, const char *text)
+{
+	FILE *out = fopen(f->conf, "w");
+
+	assert_non_null(out);
+	fputs(text, out);
+	fclose(out);
+}
+
+/* Starts `vmpilot run -f CONF -J JOURNAL -c URI...` with its output in f->log. */
+static void
+pilot_start(struct fx *f, const char *uri2)
+{
+	const char *exe = getenv("VMP_VMPILOT");
+	char check[512];
+
+	assert_non_null(exe);
+	snprintf(check, sizeof(check), "'%s' run -n -f '%s' >/dev/null", exe, f->conf);
+	assert_int_equal(system(check), 0);
+	f->pilot = fork();
+	assert_true(f->pilot >= 0);
+	if (f->pilot == 0) {
+		FILE *log = freopen(f->log, "w", stderr);
+
+		(void)log;
+		dup2(STDERR_FILENO, STDOUT_FILENO);
+		if (uri2)
+			execl(exe, exe, "run", "-v", "-f", f->conf, "-J", f->journal, "-c", f->uri_a,
+			      "-c", uri2, (char *)NULL);
+		else
+			execl(exe, exe, "run", "-v", "-f", f->conf, "-J", f->journal, "-c", f->uri_a,
+			      (char *)NULL);
+		_exit(127);
+	}
+}
+
+static void
+guest_start(struct fx *f, struct vmp_guest **ret, const char *qmp_dir, unsigned mem_mib,
+	    const char *incoming)
+{
+	struct vmp_guest_config cfg = {
+		.name = VM, .qmp_dir = qmp_dir, .mem_mib = mem_mib, .vcpus = 1, .max_vcpus = 4,
+		.incoming = incoming, .lifetime_s = 150,
+	};
+
+	assert_int_equal(vmp_guest_start(&cfg, ret), 0);
+	if (!incoming)
+		assert_int_equal(vmp_guest_wait_boot(*ret, 60000), 0);
+}
+
+/* The journal's entries about VM (a new array). */
+static json_t *
+journal(struct fx *f)
+{
+	json_t *all = json_array();
+	char *line = NULL;
+	size_t cap = 0;
+	FILE *in = fopen(f->journal, "r");
+
+	if (!in)
+		return all;
+	while (getline(&line, &cap, in) > 0) {
+		json_t *o = json_loads(line, 0, NULL);
+
+		if (!o)
+			fail_msg("journal line is not JSON: %s", line);
+		if (!strcmp(json_string_value(json_object_get(o, "vm")) ?
+			    json_string_value(json_object_get(o, "vm")) : "", VM))
+			json_array_append(all, o);
+		json_decref(o);
+	}
+	free(line);
+	fclose(in);
+	return all;
+}
+
+static const char *
+str(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+
+	return s ? s : "";
+}
+
+/* The first entry on resource with this action that was carried out, or NULL. */
+static json_t *
+find_acted(json_t *all, const char *resource, const char *action)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(all, i, e)
+		if (!strcmp(str(e, "resource"), resource) && !strcmp(str(e, "action"), action) &&
+		    json_is_true(json_object_get(e, "acted")))
+			return e;
+	return NULL;
+}
+
+static void
+print_entry(const char *what, json_t *e)
+{
+	char *s = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	printf("%s: %s\n", what, s);
+	free(s);
+}
+
+static bool
+memtotal_at_least(const struct vmp_guest_stats *s, void *arg)
+{
+	return s->memtotal_kib >= *(uint64_t *)arg;
+}
+
+static bool
+memtotal_at_most(const struct vmp_guest_stats *s, void *arg)
+{
+	return s->memtotal_kib <= *(uint64_t *)arg;
+}
+
+static bool
+cpus_at_least(const struct vmp_guest_stats *s, void *arg)
+{
+	return s->cpus_online >= *(unsigned *)arg;
+}
+
+/* Balloons the guest before vmpilot runs (the QMP socket is then free again). */
+static void
+balloon_now(struct fx *f, uint64_t kib)
+{
+	struct vmp_backend *b = NULL;
+	struct vmp_guest_stats gs;
+	char *err = NULL;
+	uint64_t want;
+
+	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
+	want = gs.memtotal_kib - (512 * MIB - kib) + 8 * MIB;
+	if (vmp_backend_open(f->uri_a, 10000, &b, &err) < 0)
+		fail_msg("%s", err);
+	if (vmp_backend_set_balloon(b, VM, kib) < 0)
+		fail_msg("%s", vmp_backend_error(b));
+	vmp_backend_close(b);
+	assert_int_equal(vmp_guest_wait_until(f->g, memtotal_at_most, &want, 30000, &gs), 0);
+}
+
+/* (a) Memory touched inside a small balloon: vmpilot raises it before the guest runs out. */
+static void
+test_pressure_raises_balloon(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_guest_stats before, gs;
+	json_t *all, *e;
+	uint64_t want;
+
+	guest_start(f, &f->g, f->qmp_a, 512, NULL);
+	balloon_now(f, 256 * MIB);
+	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
+	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\n");
+	pilot_start(f, NULL);
+	sleep_ms(3000); /* a few quiet cycles first: nothing to do */
+	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
+	assert_true(gs.memtotal_kib <= before.memtotal_kib + 8 * MIB);
+	/* Most of what the guest has available (~100 MiB in a 256 MiB balloon). */
+	printf("guest at 256 MiB: MemTotal %llu KiB, MemAvailable %llu KiB\n",
+	       (unsigned long long)before.memtotal_kib, (unsigned long long)before.memavail_kib);
+	assert_int_equal(vmp_guest_cmd(f->g, "touch 80", NULL, 60000), 0);
+	want = before.memtotal_kib + 64 * MIB;
+	if (vmp_guest_wait_until(f->g, memtotal_at_least, &want, 40000, &gs) < 0)
+		fail_msg("balloon not raised: guest MemTotal %llu KiB (was %llu)",
+			 (unsigned long long)gs.memtotal_kib,
+			 (unsigned long long)before.memtotal_kib);
+	printf("guest MemTotal %llu -> %llu KiB, MemAvailable %llu KiB\n",
+	       (unsigned long long)before.memtotal_kib, (unsigned long long)gs.memtotal_kib,
+	       (unsigned long long)gs.memavail_kib);
+	assert_int_equal(vmp_guest_cmd(f->g, "stop", NULL, 10000), 0);
+	assert_int_equal(pilot_stop(f), 0); /* SIGTERM: a clean exit */
+	all = journal(f);
+	e = find_acted(all, "memory_kib", "grow");
+	assert_non_null(e);
+	print_entry("decision", e);
+	assert_true(!strcmp(str(e, "reason"), "guest_pressure") || !strcmp(str(e, "reason"), "target"));
+	assert_true(json_number_value(json_object_get(e, "from")) <= 256 * MIB + 1024);
+	assert_true(json_number_value(json_object_get(e, "to")) >= 256 * MIB + 64 * MIB);
+	/* Raised before any swap-in, on the demand the guest reported. */
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(e, "inputs"),
+							    "swap_in_kib")), 0);
+	assert_true(json_integer_value(json_object_get(json_object_get(e, "inputs"), "demand_kib")) >
+		    100 * (json_int_t)MIB);
+	assert_true(json_array_size(json_object_get(e, "checks")) > 0);
+	json_decref(all);
+}
+
+/* (b) An idle guest gives memory back, never below its floor (mem_min_kib). */
+static void
+test_idle_gives_back_to_floor(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_guest_stats boot, gs;
+	json_t *all, *e;
+	uint64_t at_floor, lowest;
+	int64_t until;
+	size_t i;
+	int shrinks = 0;
+
+	guest_start(f, &f->g, f->qmp_a, 512, NULL);
+	assert_int_equal(vmp_guest_stats(f->g, &boot, 10000), 0);
+	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nmem_bounds_widen_pct = 0\n"
+		      "mem_cooldown_ms = 0\n[vm " VM "]\nmem_min_kib = 262144\n");
+	pilot_start(f, NULL);
+	/* The guest's own MemTotal at a 256 MiB balloon. */
+	at_floor = boot.memtotal_kib - 256 * MIB;
+	{
+		uint64_t want = at_floor + 8 * MIB;
+
+		if (vmp_guest_wait_until(f->g, memtotal_at_most, &want, 45000, &gs) < 0)
+			fail_msg("not given back: guest MemTotal %llu KiB, floor at %llu",
+				 (unsigned long long)gs.memtotal_kib, (unsigned long long)at_floor);
+	}
+	/* And it stays at the floor. */
+	lowest = gs.memtotal_kib;
+	until = vmp_guest_now_ms() + 5000;
+	while (vmp_guest_now_ms() < until) {
+		assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
+		if (gs.memtotal_kib < lowest)
+			lowest = gs.memtotal_kib;
+		sleep_ms(500);
+	}
+	printf("guest MemTotal %llu -> lowest %llu KiB (floor %llu)\n",
+	       (unsigned long long)boot.memtotal_kib, (unsigned long long)lowest,
+	       (unsigned long long)at_floor);
+	assert_true(lowest + 8 * MIB >= at_floor);
+	assert_int_equal(pilot_stop(f), 0);
+	all = journal(f);
+	json_array_foreach(all, i, e) {
+		if (strcmp(str(e, "resource"), "memory_kib"))
+			continue;
+		assert_true(json_number_value(json_object_get(e, "to")) >= 256 * MIB);
+		if (!strcmp(str(e, "action"), "shrink") && json_is_true(json_object_get(e, "acted")))
+			shrinks++;
+	}
+	assert_true(shrinks >= 2); /* step by step (memory_step_max_pct) */
+	e = find_acted(all, "memory_kib", "shrink");
+	print_entry("first shrink", e);
+	e = json_array_get(all, json_array_size(all) - 1);
+	for (i = json_array_size(all); i-- > 0;) {
+		e = json_array_get(all, i);
+		if (!strcmp(str(e, "resource"), "memory_kib"))
+			break;
+	}
+	print_entry("last memory decision", e);
+	assert_string_equal(str(e, "action"), "none");
+	assert_string_equal(str(e, "reason"), "at_bound");
+	json_decref(all);
+}
+
+/* (c) 1 vCPU, 2 busy threads: a second vCPU, onlined by the guest. */
+static void
+test_busy_guest_gets_vcpu(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_guest_stats gs;
+	unsigned two = 2;
+	json_t *all, *e;
+
+	guest_start(f, &f->g, f->qmp_a, 512, NULL);
+	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
+	assert_int_equal(gs.cpus_online, 1);
+	/* The host is shared with other work: saturated at 70 %, steal not held against it. */
+	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\ncpu_saturated_pct = 70\n"
+		      "cpu_steal_max_pct = 100\n");
+	assert_int_equal(vmp_guest_cmd(f->g, "cpu 2", NULL, 10000), 0);
+	pilot_start(f, NULL);
+	if (vmp_guest_wait_until(f->g, cpus_at_least, &two, 40000, &gs) < 0)
+		fail_msg("no second vCPU online in the guest: %u", gs.cpus_online);
+	assert_int_equal(gs.cpus_online, 2);
+	assert_int_equal(vmp_guest_cmd(f->g, "stop", NULL, 10000), 0);
+	assert_int_equal(pilot_stop(f), 0);
+	all = journal(f);
+	e = find_acted(all, "vcpus", "grow");
+	assert_non_null(e);
+	print_entry("decision", e);
+	assert_string_equal(str(e, "reason"), "saturated");
+	assert_true(json_number_value(json_object_get(e, "from")) == 1);
+	assert_true(json_number_value(json_object_get(e, "to")) == 2);
+	assert_true(json_number_value(json_object_get(json_object_get(e, "inputs"), "usage_cores")) >=
+		    0.7);
+	json_decref(all);
+}
+
+/* (d) Host A over its memory limit, its VM at its floor: the VM moves to host B. */
+static void
+test_overloaded_host_migrates(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_guest_stats before, gs;
+	char conf[1024];
+	json_t *all, *e;
+	int64_t deadline;
+
+	guest_start(f, &f->g, f->qmp_a, 512, NULL);
+	guest_start(f, &f->dest, f->qmp_b, 512, "defer");
+	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
+	snprintf(conf, sizeof(conf),
+		 "interval_ms = 1000\nstale_ms = 10000\n"
+		 "[vm " VM "]\nmem_min_kib = 524288\n"
+		 "[host %s]\nmem_limit_kib = 614400\naccept_migrations = no\n"
+		 "[host %s]\nmigrate_uri = tcp://127.0.0.1:%d\n",
+		 f->uri_a, f->uri_b, vmp_scenario_free_port());
+	write_conf(f, conf);
+	pilot_start(f, f->uri_b);
+	/* The guest answers from host B once the migration completed. */
+	deadline = vmp_guest_now_ms() + 60000;
+	while (vmp_guest_stats(f->dest, &gs, 2000) < 0) {
+		if (vmp_guest_now_ms() > deadline)
+			fail_msg("the guest never ran on host B");
+		sleep_ms(500);
+	}
+	printf("guest on host B: uptime %.1f s (was %.1f s on host A), MemTotal %llu KiB\n",
+	       gs.uptime_s, before.uptime_s, (unsigned long long)gs.memtotal_kib);
+	/* The same guest, still running: not a fresh boot. */
+	assert_true(gs.uptime_s > before.uptime_s);
+	assert_true(gs.memtotal_kib + 8 * MIB >= before.memtotal_kib);
+	/* The journal says why, and how it ended. */
+	deadline = vmp_guest_now_ms() + 20000;
+	for (;;) {
+		all = journal(f);
+		e = NULL;
+		{
+			json_t *x;
+			size_t i;
+
+			json_array_foreach(all, i, x)
+				if (!strcmp(str(x, "policy"), "migration"))
+					e = x;
+		}
+		if (e || vmp_guest_now_ms() > deadline)
+			break;
+		json_decref(all);
+		sleep_ms(500);
+	}
+	assert_int_equal(pilot_stop(f), 0);
+	assert_non_null(e);
+	print_entry("result", e);
+	assert_true(json_is_true(json_object_get(e, "acted")));
+	e = find_acted(all, "migration", "set");
+	assert_non_null(e);
+	print_entry("decision", e);
+	assert_string_equal(str(e, "policy"), "balance");
+	assert_string_equal(str(e, "reason"), "host_pressure");
+	assert_string_equal(str(json_object_get(e, "inputs"), "to_host"), f->uri_b);
+	assert_string_equal(str(json_array_get(json_object_get(e, "rejected"), 0), "alternative"),
+			    "resize in place");
+	json_decref(all);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_pressure_raises_balloon, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_gives_back_to_floor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_busy_guest_gets_vcpu, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_overloaded_host_migrates, setup, teardown),
+	};
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (getenv("VMP_TEST_ONLY"))
+		cmocka_set_test_filter(getenv("VMP_TEST_ONLY"));
+	vmp_guest_require();
+	return cmocka_run_group_tests_name("autopilot-real", tests, NULL, NULL);
+}
