@@ -112,6 +112,30 @@ parse_pilot(struct vmp_pilot_params *p, const char *arg)
 	return r < 0 ? -EINVAL : 0;
 }
 
+/* Mean over the steps of the active hosts. */
+static double
+active_mean(const struct vmp_sim_result *r)
+{
+	double sum = 0;
+	size_t i;
+
+	for (i = 0; i < r->series.n; i++)
+		sum += r->series.active_hosts[i];
+	return r->series.n ? sum / (double)r->series.n : 0;
+}
+
+/* Mean over the steps of hosts whose VMs ask more than the host has. */
+static double
+oversub_mean(const struct vmp_simrun_result *r)
+{
+	double sum = 0;
+	size_t i;
+
+	for (i = 0; i < r->sim.series.n; i++)
+		sum += r->oversubscribed_hosts[i];
+	return r->sim.series.n ? sum / (double)r->sim.series.n : 0;
+}
+
 struct run {
 	const struct vmp_sim_policy *policy;
 	struct vmp_simrun_result full;  /* .sim: the simulator's metrics */
@@ -162,6 +186,9 @@ print_json(const char *trace, size_t nvms, size_t nhosts, bool compat, struct ru
 		json_object_set_new(o, "energy_kwh", json_real(r->energy_kwh));
 		json_object_set_new(o, "bound_kwh", json_real(runs[i].full.bound_kwh));
 		json_object_set_new(o, "energy_bound_ratio", json_real(runs[i].full.energy_ratio));
+		json_object_set_new(o, "mean_active_hosts", json_real(active_mean(r)));
+		json_object_set_new(o, "mean_oversubscribed_hosts",
+				    json_real(oversub_mean(&runs[i].full)));
 		json_object_set_new(o, "migrations", json_integer((json_int_t)r->migrations));
 		json_object_set_new(o, "slatah", json_real(r->slatah));
 		json_object_set_new(o, "pdm", json_real(r->pdm));

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Scale benchmark of the simulator: synthetic PlanetLab-like days of N VMs on N/10 hosts
+ * (half G4, half G5, the reference VM types), each VM one of a real day's traces with a
+ * random circular time shift and +-3 % noise, so the mix of load keeps the real
+ * distribution while the VMs do not move in lock-step. For each size and policy a child
+ * process builds the day and runs it; the table gives the simulation's wall time, the
+ * child's peak RSS (including the N x 288 input samples), migrations and how the time
+ * grows from one size to the next (ratio of times over ratio of sizes = 1: linear).
+ * Target (issue 3): 100,000 VMs on 10,000 hosts in under 30 s.
+ * usage: sim-scale SEED_DAY_DIR [POLICY[,POLICY...]] [N[,N...]]
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/simrun.h"
+#include "trace/trace.h"
+
+struct row {
+	double wall_s, energy_kwh, ratio;
+	double rss_mib;
+	uint64_t migrations;
+	int ok;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t
+rnd(uint64_t *x)
+{
+	*x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *x >> 33;
+}
+
+static float *
+synth(const struct vmp_trace *seed, size_t nvms, uint64_t x)
+{
+	size_t nsteps = seed->nsteps, v, k;
+	float *pct = malloc(nvms * nsteps * sizeof(float));
+
+	if (!pct)
+		abort();
+	for (v = 0; v < nvms; v++) {
+		size_t src = rnd(&x) % seed->nvms, shift = rnd(&x) % nsteps;
+		const float *s = seed->cpu_usage_pct + src * nsteps;
+
+		for (k = 0; k < nsteps; k++) {
+			float u = s[(k + shift) % nsteps] + (float)((int)(rnd(&x) % 7) - 3);
+
+			pct[v * nsteps + k] = u < 0 ? 0 : u > 99 ? 99 : (float)(int)u;
+		}
+	}
+	return pct;
+}
+
+/* Runs one size and policy in a child; the row comes back through a pipe. */
+static int
+measure(const struct vmp_trace *seed, size_t nvms, const char *policy, struct row *ret)
+{
+	int fd[2];
+	pid_t pid;
+	struct rusage ru;
+	int status;
+	ssize_t n;
+
+	if (pipe(fd) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct vmp_sim_config cfg;
+		struct vmp_simrun_result r;
+		struct row row = { 0 };
+		float *pct = synth(seed, nvms, 42);
+		struct vmp_sim_input in = { nvms, seed->nsteps, pct };
+		double t0;
+
+		close(fd[0]);
+		vmp_sim_config_default(&cfg);
+		cfg.nhosts = nvms / 10 ? nvms / 10 : 1;
+		t0 = now_s();
+		if (vmp_simrun(&cfg, vmp_sim_policy_find(policy), NULL, &in, NULL, NULL, &r) == 0) {
+			row.wall_s = now_s() - t0;
+			row.energy_kwh = r.sim.energy_kwh;
+			row.ratio = r.energy_ratio;
+			row.migrations = r.sim.migrations;
+			row.ok = 1;
+		}
+		n = write(fd[1], &row, sizeof(row));
+		_exit(n == (ssize_t)sizeof(row) ? 0 : 1);
+	}
+	close(fd[1]);
+	n = read(fd[0], ret, sizeof(*ret));
+	close(fd[0]);
+	if (wait4(pid, &status, 0, &ru) < 0)
+		return -errno;
+	if (n != (ssize_t)sizeof(*ret) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return -EIO;
+	ret->rss_mib = (double)ru.ru_maxrss / 1024.0;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *policies = argc > 2 ? argv[2] : "vmpilot,lr-mmt-1.2";
+	const char *sizes = argc > 3 ? argv[3] : "1000,10000,100000";
+	struct vmp_trace *seed = NULL;
+	char *err = NULL, *plist, *pol, *psave;
+	int rc = 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: sim-scale SEED_DAY_DIR [POLICY,...] [N,...]\n");
+		return 2;
+	}
+	if (vmp_trace_read_planetlab(argv[1], &seed, &err) < 0) {
+		fprintf(stderr, "sim-scale: %s\n", err);
+		return 2;
+	}
+	printf("synthetic days from %s (%zu seed VMs), hosts = VMs / 10, %zu steps\n", argv[1],
+	       seed->nvms, seed->nsteps);
+	printf("%-12s %8s %7s %9s %9s %11s %8s %10s\n", "policy", "VMs", "hosts", "time_s",
+	       "rss_MiB", "migrations", "E/bound", "growth");
+	plist = strdup(policies);
+	for (pol = strtok_r(plist, ",", &psave); pol; pol = strtok_r(NULL, ",", &psave)) {
+		char *slist = strdup(sizes), *sz, *ssave;
+		double prev_t = 0, prev_n = 0;
+
+		if (!vmp_sim_policy_find(pol)) {
+			fprintf(stderr, "sim-scale: unknown policy '%s'\n", pol);
+			rc = 2;
+			free(slist);
+			continue;
+		}
+		for (sz = strtok_r(slist, ",", &ssave); sz; sz = strtok_r(NULL, ",", &ssave)) {
+			size_t nvms = strtoul(sz, NULL, 10);
+			struct row row;
+			char growth[32] = "-";
+
+			if (measure(seed, nvms, pol, &row) < 0 || !row.ok) {
+				printf("%-12s %8zu %7zu   failed\n", pol, nvms, nvms / 10);
+				rc = 1;
+				continue;
+			}
+			/* time ratio / size ratio: 1.0 = linear, 10 = quadratic over a 10x step */
+			if (prev_t > 0)
+				snprintf(growth, sizeof(growth), "%.2fx/%.0fx",
+					 row.wall_s / prev_t, (double)nvms / prev_n);
+			printf("%-12s %8zu %7zu %9.3f %9.1f %11llu %8.3f %10s\n", pol, nvms,
+			       nvms / 10, row.wall_s, row.rss_mib,
+			       (unsigned long long)row.migrations, row.ratio, growth);
+			fflush(stdout);
+			if (nvms >= 100000 && row.wall_s >= 30)
+				rc = 1;
+			prev_t = row.wall_s;
+			prev_n = (double)nvms;
+		}
+		free(slist);
+	}
+	printf("target: 100000 VMs / 10000 hosts in < 30 s\n");
+	free(plist);
+	vmp_trace_free(seed);
+	free(err);
+	return rc;
+}
