@@ -132,6 +132,16 @@ vmp_qmp_reader_next(struct vmp_qmp_reader *r, json_t **ret_msg, char **ret_err)
 				size_t n = r->scan;
 				json_t *msg = json_loadb(r->buf, n, JSON_REJECT_DUPLICATES, &jerr);
 
+				/*
+				 * QEMU prints unsigned 64-bit values, e.g. 18446744073709551615 for
+				 * a balloon statistic the guest never sent, which jansson's int64
+				 * cannot hold: such a message is decoded with every integer as a
+				 * double instead (callers accept both).
+				 */
+				if (!msg && strstr(jerr.text, "too big integer"))
+					msg = json_loadb(r->buf, n, JSON_REJECT_DUPLICATES |
+							 JSON_DECODE_INT_AS_REAL, &jerr);
+
 				reader_consume(r, n);
 				r->start = SIZE_MAX;
 				r->count++;
@@ -393,6 +403,18 @@ vmp_qmp_wait_event(struct vmp_qmp *q, const char *name, int64_t deadline_ms,
 		else
 			json_decref(msg);   /* a late reply nobody waits for */
 	}
+}
+
+int
+vmp_qmp_check(struct vmp_qmp *q, char **ret_err)
+{
+	json_t *ev = NULL;
+	/* No event has this name: this only drains the socket, up to a deadline of now. */
+	int r = vmp_qmp_wait_event(q, "\n", 0, &ev, ret_err);
+
+	if (r == 1)
+		json_decref(ev);
+	return r < 0 ? r : 0;
 }
 
 size_t

@@ -98,6 +98,13 @@ int vmp_qmp_execute_class(struct vmp_qmp *q, const char *command, json_t *args,
 int vmp_qmp_wait_event(struct vmp_qmp *q, const char *name, int64_t deadline_ms,
 		       json_t **ret_event, char **ret_err);
 
+/*
+ * Reads whatever QEMU sent meanwhile without waiting (events are queued) and tells
+ * whether the connection still works: 0, or a negative errno with *ret_err when QEMU
+ * closed it (e.g. it was restarted) or sent garbage.
+ */
+int vmp_qmp_check(struct vmp_qmp *q, char **ret_err);
+
 /* Number of events queued. */
 size_t vmp_qmp_events_pending(const struct vmp_qmp *q);
 /* True until the connection broke (EOF, protocol error). */

@@ -179,8 +179,15 @@ vm_get(struct vmp_backend *b, const char *vm, const char *what, int64_t dl,
 					vm ? vm : "");
 	v = vm_entry(p, vm);
 	if (v->q && vmp_qmp_connected(v->q)) {
-		*ret_v = v;
-		return 0;
+		/* Notice a QEMU that exited or was restarted since the last operation, so this
+		 * one reconnects instead of failing. */
+		err = NULL;
+		if (vmp_qmp_check(v->q, &err) == 0) {
+			*ret_v = v;
+			return 0;
+		}
+		free(err);
+		err = NULL;
 	}
 	vm_reset(v);
 	path = xasprintf("%s/%s.sock", p->dir, vm);
@@ -597,11 +604,17 @@ balloon_guest_stats(json_t *st, struct vmp_vm_stats *s)
 	for (size_t i = 0; i < VMP_ARRAY_SIZE(map); i++) {
 		json_t *v = json_object_get(st, map[i].key);
 
-		/* QEMU reports -1 for a statistic the guest did not send. */
-		if (!json_is_integer(v) || json_integer_value(v) < 0)
+		uint64_t val;
+
+		/* A statistic the guest did not send is -1, printed by QEMU as 2^64-1 (a double
+		 * after decoding, see qmp-client.c): anything not below 2^53 is "not sent". */
+		if (json_is_integer(v) && json_integer_value(v) >= 0)
+			val = (uint64_t)json_integer_value(v);
+		else if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 9007199254740992.0)
+			val = (uint64_t)json_real_value(v);
+		else
 			continue;
-		*(uint64_t *)((char *)s + map[i].off) = (uint64_t)json_integer_value(v) /
-							 (map[i].bytes ? 1024 : 1);
+		*(uint64_t *)((char *)s + map[i].off) = val / (map[i].bytes ? 1024 : 1);
 		s->valid |= map[i].bit;
 	}
 }

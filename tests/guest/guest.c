@@ -761,15 +761,16 @@ vmp_guest_stats(struct vmp_guest *g, struct vmp_guest_stats *ret, unsigned timeo
 	int r;
 
 	/*
-	 * "stats" is idempotent, so it is retried on a fresh connection every 3 s: right after
-	 * a migration the first connection to the destination's agent socket can stay
-	 * unanswered (the port's open/close notice to the guest races the resume).
+	 * "stats" is idempotent, so it is retried on a fresh connection (every 3 s, or at once
+	 * when the connection dropped): right after a migration the first connection to the
+	 * destination's agent socket can stay unanswered or be dropped (the port's open/close
+	 * notice to the guest races the resume).
 	 */
 	for (;;) {
 		int64_t left = deadline - vmp_guest_now_ms();
 
 		r = vmp_guest_cmd(g, "stats", &reply, (unsigned)(left > 3000 ? 3000 : left > 0 ? left : 1));
-		if (r != -ETIMEDOUT || vmp_guest_now_ms() >= deadline)
+		if ((r != -ETIMEDOUT && r != -ECONNRESET) || vmp_guest_now_ms() >= deadline)
 			break;
 	}
 	if (r < 0)

@@ -566,6 +566,25 @@ test_killed_mid_operation(void **state)
 		if (!strcmp(vms[i].name, "victim"))
 			assert_int_equal(vms[i].state, VMP_VM_SHUTOFF);
 	free(vms);
+	kill_fault_guests(NULL);
+
+	/* A new QEMU behind the same socket: the backend reconnects. */
+	assert_int_equal(vmp_guest_start(&cfg, &g), 0);
+	fault_guests[0] = g;
+	assert_int_equal(vmp_guest_wait_qmp(g, 20000), 0);
+	r = vmp_backend_vm_stats(b, "victim", &vs);
+	if (r < 0)
+		fprintf(stderr, "qmp: after a new start: %s\n", vmp_backend_error(b));
+	assert_int_equal(r, 0);
+	/* Restarted between two operations: the next one still works, first time. */
+	kill_fault_guests(NULL);
+	assert_int_equal(vmp_guest_start(&cfg, &g), 0);
+	fault_guests[0] = g;
+	assert_int_equal(vmp_guest_wait_qmp(g, 20000), 0);
+	r = vmp_backend_vm_stats(b, "victim", &vs);
+	if (r < 0)
+		fprintf(stderr, "qmp: after a restart: %s\n", vmp_backend_error(b));
+	assert_int_equal(r, 0);
 	vmp_backend_close(b);
 	kill_fault_guests(NULL);
 }
