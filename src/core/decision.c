@@ -88,6 +88,7 @@ static const char *const reason_names[VMP_WHY_MAX] = {
 	[VMP_WHY_MIGRATING] = "migrating",
 	[VMP_WHY_LEARNING] = "learning",
 	[VMP_WHY_KSM_TUNE] = "ksm_tune",
+	[VMP_WHY_HOST_OVERLOAD] = "host_overload",
 };
 
 const char *

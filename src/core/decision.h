@@ -35,6 +35,7 @@ enum vmp_reason {
 	VMP_WHY_MIGRATING,       /* the VM is migrating: hands off */
 	VMP_WHY_LEARNING,        /* not enough history yet */
 	VMP_WHY_KSM_TUNE,        /* ksmtuned-style scan rate change */
+	VMP_WHY_HOST_OVERLOAD,   /* host CPU overloaded: move a VM away */
 	VMP_WHY_MAX,
 };
 

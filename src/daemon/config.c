@@ -107,6 +107,13 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "budget_migrations_per_hour", VMP_CONFIG_INT, false, G(budget_migrations_per_hour), 0,
 	  1024, "6", "live migrations per host per sliding hour (count)", false },
 	/* Live migration (cluster balance across the --connect hosts). */
+	{ "cpu_overload_detector", VMP_CONFIG_STRING, false, G(cpu_overload_detector), 0, 0, "thr",
+	  "host CPU overload detector: none, thr, iqr, mad, lr or lrr (Beloglazov & Buyya) (name)",
+	  false },
+	{ "cpu_overload_param_pct", VMP_CONFIG_INT, false, G(cpu_overload_param_pct), 1, 1000, "80",
+	  "its parameter: the threshold for thr, the safety factor for the others (%)", false },
+	{ "cpu_dest_max_pct", VMP_CONFIG_INT, false, G(cpu_dest_max_pct), 1, 100, "70",
+	  "a migration destination's CPU use stays at most this with the VM (%)", false },
 	{ "migration_max_downtime_ms", VMP_CONFIG_INT, false, G(migration_max_downtime_ms), 0,
 	  10 * MIN_MS, "0", "largest pause at the switch-over; 0 = hypervisor default (ms)", false },
 	{ "migration_bandwidth_mibps", VMP_CONFIG_INT, false, G(migration_bandwidth_mibps), 0,
@@ -131,6 +138,8 @@ const struct vmp_config_key vmp_config_keys[] = {
 	/* Per host, in [host URI] sections. */
 	{ "mem_limit_kib", VMP_CONFIG_U64, false, H(mem_limit_kib), 0, INT64_MAX, "0",
 	  "memory the host's VMs may use together; 0 = the host's available memory (KiB)", true },
+	{ "cpu_limit", VMP_CONFIG_U64, false, H(cpu_limit), 0, 4096, "0",
+	  "cores the host's VMs may use together; 0 = the host's CPUs (count)", true },
 	{ "migrate_uri", VMP_CONFIG_STRING, false, H(migrate_uri), 0, 0, "auto",
 	  "data channel of migrations to this host, e.g. tcp://10.0.0.2:49152; auto = the backend's (URI)",
 	  true },
@@ -138,6 +147,21 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "this host may receive migrated VMs (yes/no)", true },
 	{ 0 },
 };
+
+int
+vmp_config_detector(const char *name)
+{
+	static const char *const names[VMP_OVERLOAD_MAX] = {
+		[VMP_OVERLOAD_NONE] = "none", [VMP_OVERLOAD_THR] = "thr", [VMP_OVERLOAD_IQR] = "iqr",
+		[VMP_OVERLOAD_MAD] = "mad", [VMP_OVERLOAD_LR] = "lr", [VMP_OVERLOAD_LRR] = "lrr",
+	};
+	int i;
+
+	for (i = 0; i < VMP_OVERLOAD_MAX; i++)
+		if (names[i] && !strcmp(names[i], name))
+			return i;
+	return -EINVAL;
+}
 
 static int
 parse_bool(const char *s, bool *ret)
@@ -172,6 +196,11 @@ set_value(const struct vmp_config_key *k, void *base, const char *value, char **
 	case VMP_CONFIG_STRING:
 		if (!*value) {
 			*ret_msg = xasprintf("'%s' must not be empty", k->name);
+			return -EINVAL;
+		}
+		if (!strcmp(k->name, "cpu_overload_detector") && vmp_config_detector(value) < 0) {
+			*ret_msg = xasprintf("'%s' must be none, thr, iqr, mad, lr or lrr, not '%s'",
+					     k->name, value);
 			return -EINVAL;
 		}
 		free(*(char **)field);
@@ -259,6 +288,7 @@ vmp_config_release(struct vmp_config *c)
 	if (!c)
 		return;
 	free(c->journal);
+	free(c->cpu_overload_detector);
 	for (i = 0; i < c->nvms; i++)
 		free(c->vms[i].name);
 	free(c->vms);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "core/ksm.h"
+#include "core/overload.h"
 #include "core/overcommit.h"
 #include "core/rightsize.h"
 
@@ -29,6 +30,7 @@ struct vmp_config_vm {
 /* A [host URI] section: settings of one --connect host. */
 struct vmp_config_host_settings {
 	uint64_t mem_limit_kib;    /* memory its VMs may use together; 0 = the host's */
+	uint64_t cpu_limit;        /* cores its VMs may use together; 0 = the host's CPUs */
 	char *migrate_uri;         /* data channel of migrations to it; NULL = backend default */
 	bool accept_migrations;
 };
@@ -56,6 +58,8 @@ struct vmp_config {
 	int64_t ksm_thres_coef_pct;
 	int64_t budget_balloons_per_hour, budget_hotplugs_per_hour, budget_migrations_per_hour;
 	int64_t timeout_ms, mem_bounds_widen_pct;
+	char *cpu_overload_detector;
+	int64_t cpu_overload_param_pct, cpu_dest_max_pct;
 	int64_t migration_max_downtime_ms, migration_bandwidth_mibps, migration_timeout_ms;
 	bool migration_auto_converge, migration_postcopy;
 	size_t nvms;
@@ -119,6 +123,9 @@ void vmp_config_ksm_params(const struct vmp_config *c, struct vmp_ksm_params *re
 
 /* The limits of VM `name`: its [vm] section, or no bounds. */
 struct vmp_vm_limits vmp_config_vm_limits(const struct vmp_config *c, const char *name);
+
+/* The overload detector (enum vmp_overload_kind) named name, or -EINVAL. */
+int vmp_config_detector(const char *name);
 
 /* The settings of host `uri`: its [host] section, or the defaults. */
 struct vmp_config_host_settings vmp_config_host(const struct vmp_config *c, const char *uri);

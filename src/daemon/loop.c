@@ -3,6 +3,7 @@
 #include "daemon/loop.h"
 #include "core/balance.h"
 #include "core/budget.h"
+#include "core/overload.h"
 #include "core/overcommit.h"
 #include "core/rightsize.h"
 #include "daemon/journal.h"
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #define FAULT_MAX 512
+#define CPU_HISTORY 32
 
 enum { RES_MEM, RES_CPU, RES_MIG, RES_MAX };
 
@@ -48,6 +50,11 @@ struct loop_host {
 	struct loop_vm **vms;
 	size_t n_vms, alloc_vms;
 	char fault[FAULT_MAX];
+	unsigned cpus;                 /* from host_info, once */
+	double cpu_hist[CPU_HISTORY];  /* CPU use fractions, newest first */
+	size_t n_cpu_hist;
+	bool have_prev_cpu;
+	uint64_t prev_busy_ns, prev_total_ns;
 	/* this cycle, for the balance step */
 	bool ok;
 	struct vmp_balance_host bal;
@@ -250,6 +257,13 @@ vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret)
 			return;
 		}
 	}
+	if (!h->cpus) {
+		struct vmp_host_info hi;
+
+		if (vmp_backend_host_info(h->b, &hi) == 0)
+			h->cpus = hi.cpus;
+	}
+	ret->cpus = h->cpus;
 	ret->stats_ret = vmp_backend_host_stats(h->b, &ret->stats);
 	if (ret->stats_ret < 0)
 		snprintf(ret->error, sizeof(ret->error), "%s", vmp_backend_error(h->b));
@@ -662,6 +676,52 @@ host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t
 	}
 }
 
+/*
+ * The host's CPU use this cycle (its VMs' cores over cpu_limit, else the host's own
+ * busy share), its history and the overload detector's verdict, for the balance step.
+ */
+static void
+host_cpu(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs *obs,
+	 const struct cycle_vm *cvs, size_t n)
+{
+	struct vmp_config_host_settings hc = vmp_config_host(l->cfg, h->uri);
+	struct vmp_overload_input in = { 0 };
+	double used = 0, util = -1, capacity;
+	int kind = vmp_config_detector(l->cfg->cpu_overload_detector);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cvs[i].running && !cvs[i].migrating && cvs[i].cpu_in.have_stats)
+			used += cvs[i].cpu_in.usage_cores;
+	capacity = hc.cpu_limit ? (double)hc.cpu_limit : (double)obs->cpus;
+	if (hc.cpu_limit) {
+		util = used / capacity;
+	} else if (obs->stats_ret == 0 && obs->stats.cpu_total_ns) {
+		if (h->have_prev_cpu && obs->stats.cpu_total_ns > h->prev_total_ns)
+			util = (double)delta(obs->stats.cpu_busy_ns, h->prev_busy_ns) /
+			       (double)(obs->stats.cpu_total_ns - h->prev_total_ns);
+		h->prev_busy_ns = obs->stats.cpu_busy_ns;
+		h->prev_total_ns = obs->stats.cpu_total_ns;
+		h->have_prev_cpu = true;
+		used = util >= 0 ? util * capacity : used;
+	}
+	h->bal.cpu_capacity = capacity;
+	h->bal.cpu_used = used;
+	if (util < 0 || capacity <= 0 || kind < 0)
+		return;
+	memmove(h->cpu_hist + 1, h->cpu_hist, (CPU_HISTORY - 1) * sizeof(h->cpu_hist[0]));
+	h->cpu_hist[0] = util;
+	if (h->n_cpu_hist < CPU_HISTORY)
+		h->n_cpu_hist++;
+	in.history = h->cpu_hist;
+	in.nhistory = h->n_cpu_hist;
+	in.requested_frac = util;
+	in.migration_intervals = 1;
+	h->bal.cpu_overloaded = vmp_overload_check((enum vmp_overload_kind)kind,
+						   (double)l->cfg->cpu_overload_param_pct / 100.0,
+						   false, &in, NULL);
+}
+
 /* Journals how a migration this loop started ended (policy "migration"). */
 static void
 migration_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v,
@@ -723,7 +783,8 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 	struct vmp_balance_host *bh = xcalloc(l->n_hosts, sizeof(*bh));
 	struct vmp_balance_vm *bv;
 	struct cycle_vm **map;
-	struct vmp_balance_params bp = { l->oc_p.pressure_free_frac };
+	struct vmp_balance_params bp = { l->oc_p.pressure_free_frac,
+					 (double)l->cfg->cpu_dest_max_pct / 100.0 };
 	size_t total = 0, i, j, k = 0;
 
 	for (i = 0; i < l->n_hosts; i++) {
@@ -739,6 +800,7 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 
 			bv[k].host = i;
 			bv[k].mem_kib = cv->current_kib;
+			bv[k].cpu_cores = cv->cpu_in.have_stats ? cv->cpu_in.usage_cores : 0;
 			bv[k].movable = cv->running && cv->stats_ok && !cv->migrating && !cv->lim.opt_out;
 			map[k] = cv;
 		}
@@ -748,13 +810,15 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 		size_t vi, dest;
 		int r;
 
-		if (!h->ok || !bh[i].reachable || !bh[i].unmet_kib)
+		if (!h->ok || !bh[i].reachable || (!bh[i].unmet_kib && !bh[i].cpu_overloaded))
 			continue;
 		r = vmp_balance_plan(&bp, bh, l->n_hosts, bv, total, i, &d, &vi, &dest);
 		if (r <= 0) {
 			if (r == 0)
-				journal_put(l, h, NULL, "balance", &d, json_pack("{s:I}", "unmet_kib",
-					    (json_int_t)bh[i].unmet_kib), false, NULL);
+				journal_put(l, h, NULL, "balance", &d, json_pack("{s:I,s:f,s:f}",
+					    "unmet_kib", (json_int_t)bh[i].unmet_kib,
+					    "cpu_used", bh[i].cpu_used, "cpu_capacity",
+					    bh[i].cpu_capacity), false, NULL);
 			continue;
 		}
 		{
@@ -769,12 +833,17 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 				.auto_converge = l->cfg->migration_auto_converge,
 				.postcopy = l->cfg->migration_postcopy,
 			};
-			json_t *inputs = json_pack("{s:s,s:s,s:I,s:I,s:I}", "from_host", h->uri,
+			json_t *inputs = json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:f,s:f,s:b}",
+						   "from_host", h->uri,
 						   "to_host", l->hosts[dest].uri,
 						   "unmet_kib", (json_int_t)bh[i].unmet_kib,
 						   "vm_mem_kib", (json_int_t)bv[vi].mem_kib,
 						   "dest_available_kib",
-						   (json_int_t)bh[dest].available_kib);
+						   (json_int_t)bh[dest].available_kib,
+						   "vm_cpu_cores", bv[vi].cpu_cores,
+						   "cpu_used", bh[i].cpu_used,
+						   "cpu_capacity", bh[i].cpu_capacity,
+						   "cpu_overloaded", bh[i].cpu_overloaded);
 			const char *result = NULL;
 			bool acted = false;
 
@@ -802,6 +871,7 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 				/* The destination counts the VM from now on. */
 				bh[dest].available_kib -= bh[dest].available_kib > bv[vi].mem_kib ?
 							  bv[vi].mem_kib : bh[dest].available_kib;
+				bh[dest].cpu_used += bv[vi].cpu_cores;
 				bv[vi].movable = false;
 			}
 			journal_decision(l, h, cv->v, RES_MIG, "balance", &d, inputs, acted, result);
@@ -881,6 +951,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		}
 		host_memory(l, h, o, cvs[i], ncv[i]);
 		host_vcpus(l, h, cvs[i], ncv[i]);
+		host_cpu(l, h, o, cvs[i], ncv[i]);
 	}
 	if (l->n_hosts > 1)
 		balance(l, cvs, ncv);

@@ -75,6 +75,7 @@ struct vmp_loop_vm_obs {
 struct vmp_loop_host_obs {
 	int stats_ret;              /* of host_stats */
 	struct vmp_host_stats stats;
+	unsigned cpus;              /* host CPUs (host_info), 0 = unknown */
 	int list_ret;               /* of list_vms: < 0 = the host is skipped */
 	char error[512];            /* the backend's message when a call failed */
 	struct vmp_loop_vm_obs *vms;

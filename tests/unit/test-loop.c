@@ -512,6 +512,64 @@ test_balance_migrates_off_overloaded_host(void **state)
 	json_decref(all);
 }
 
+/* Two hosts: the first's CPUs overloaded (cpu_limit 1 core, 95 % used): move a VM. */
+static void
+test_balance_cpu_overload(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h[2];
+	struct vmp_loop_vm_obs v[2];
+	struct vmp_loop_report rep;
+	json_t *all, *e;
+	uint64_t c;
+
+	cfg_sections(f, "[host " URI "]\ncpu_limit = 1\n");
+	fx_open(f, true, 2);
+	for (c = 1; c <= 3; c++) {
+		obs_make(f, &h[0], &v[0], 2048 * MIB, 1024 * MIB, 0.95, c);
+		obs_make(f, &h[1], &v[1], 2048 * MIB, 1024 * MIB, 0.95, c);
+		h[1].n_vms = 0;
+		h[1].cpus = 4;
+		cycle_obs(f, h, &rep);
+	}
+	all = journal_lines(f);
+	e = last_entry(all, "balance", "migration");
+	assert_non_null(e);
+	assert_string_equal(s_of(e, "reason"), "host_overload");
+	assert_string_equal(s_of(e, "action"), "set");
+	assert_string_equal(s_of(e, "vm"), "test");
+	assert_true(json_number_value(json_object_get(e, "to")) == 1);
+	assert_true(json_is_true(json_object_get(json_object_get(e, "inputs"), "cpu_overloaded")));
+	assert_string_equal(s_of(json_array_get(json_object_get(e, "rejected"), 0), "alternative"),
+			    "resize in place");
+	json_decref(all);
+}
+
+/* Below the threshold nothing moves. */
+static void
+test_balance_cpu_not_overloaded(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h[2];
+	struct vmp_loop_vm_obs v[2];
+	struct vmp_loop_report rep;
+	json_t *all;
+	uint64_t c;
+
+	cfg_sections(f, "[host " URI "]\ncpu_limit = 2\n");
+	fx_open(f, true, 2);
+	for (c = 1; c <= 3; c++) {
+		obs_make(f, &h[0], &v[0], 2048 * MIB, 1024 * MIB, 0.95, c);  /* 48 % of 2 */
+		obs_make(f, &h[1], &v[1], 2048 * MIB, 1024 * MIB, 0.95, c);
+		h[1].n_vms = 0;
+		h[1].cpus = 4;
+		cycle_obs(f, h, &rep);
+	}
+	all = journal_lines(f);
+	assert_null(last_entry(all, "balance", "migration"));
+	json_decref(all);
+}
+
 /* `vmpilot why` reads the journal back: the decision and its reason. */
 static void
 test_why(void **state)
@@ -558,6 +616,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_faults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_balance_migrates_off_overloaded_host, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_balance_cpu_overload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_balance_cpu_not_overloaded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_why, setup, teardown),
 	};
 
