@@ -9,8 +9,8 @@
  *   idle       an idle guest gives memory back, step by step, never below its floor;
  *   vcpu       a 1-vCPU guest under a 2-thread load gets a second vCPU and onlines it;
  *   migrate    a host over its configured memory limit, whose VM cannot shrink, sends
- *              the VM to a second host (a second QEMU waiting for it); the guest keeps
- *              running there.
+ *              the VM to a second host (a second QEMU waiting for it in its own network
+ *              namespace, reached over a veth pair); the guest keeps running there.
  *
  * Every QEMU is killed by PID in the teardown (and by the harness's safety nets);
  * vmpilot is stopped with SIGTERM (its clean exit is asserted) and killed by PID if it
@@ -47,6 +47,8 @@ struct fx {
 	char conf[96], journal[96], log[96];
 	struct vmp_guest *g, *dest;
 	pid_t pilot;
+	char netns[32];          /* "" = none */
+	unsigned ns_id;
 };
 
 static void
@@ -126,6 +128,13 @@ teardown(void **state)
 	pilot_stop(f);
 	vmp_guest_kill(f->g);
 	vmp_guest_kill(f->dest);
+	if (f->netns[0]) {
+		/* QEMU in the namespace died first; then the namespace and its veth go. */
+		snprintf(cmd, sizeof(cmd), "ip netns del %s; ip link del vmpp%u-a 2>/dev/null",
+			 f->netns, f->ns_id);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove network namespace %s\n", f->netns);
+	}
 	if (getenv("VMP_TEST_VERBOSE")) {
 		dump_file(f->log);
 		dump_file(f->journal);
@@ -181,6 +190,7 @@ guest_start(struct fx *f, struct vmp_guest **ret, const char *qmp_dir, unsigned 
 	struct vmp_guest_config cfg = {
 		.name = VM, .qmp_dir = qmp_dir, .mem_mib = mem_mib, .vcpus = 1, .max_vcpus = 4,
 		.incoming = incoming, .lifetime_s = 150,
+		.netns = incoming && f->netns[0] ? f->netns : NULL,
 	};
 
 	assert_int_equal(vmp_guest_start(&cfg, ret), 0);
@@ -436,6 +446,29 @@ test_overloaded_host_migrates(void **state)
 	json_t *all, *e;
 	int64_t deadline;
 
+	char cmd[512], dest_ip[32] = "127.0.0.1";
+
+	/* Host B's QEMU lives in its own network namespace, joined to ours by a veth pair. */
+	f->ns_id = (unsigned)getpid() % 200 + 20;
+	snprintf(f->netns, sizeof(f->netns), "vmp-pilot-%u", f->ns_id);
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns add %s && ip link add vmpp%u-a type veth peer name vmpp%u-b && "
+		 "ip link set vmpp%u-b netns %s && ip addr add 10.232.%u.1/24 dev vmpp%u-a && "
+		 "ip link set vmpp%u-a up && ip -n %s addr add 10.232.%u.2/24 dev vmpp%u-b && "
+		 "ip -n %s link set vmpp%u-b up && ip -n %s link set lo up",
+		 f->netns, f->ns_id, f->ns_id, f->ns_id, f->netns, f->ns_id, f->ns_id, f->ns_id,
+		 f->netns, f->ns_id, f->ns_id, f->netns, f->ns_id, f->netns);
+	if (system(cmd) == 0) {
+		snprintf(dest_ip, sizeof(dest_ip), "10.232.%u.2", f->ns_id);
+	} else {
+		snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip link del vmpp%u-a 2>/dev/null",
+			 f->netns, f->ns_id);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cleanup of a half-made namespace failed\n");
+		f->netns[0] = '\0';
+		fprintf(stderr, "*** autopilot: cannot create a network namespace here: host B "
+			"runs in this namespace, migration over loopback ***\n");
+	}
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	guest_start(f, &f->dest, f->qmp_b, 512, "defer");
 	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
@@ -443,8 +476,8 @@ test_overloaded_host_migrates(void **state)
 		 "interval_ms = 1000\nstale_ms = 10000\n"
 		 "[vm " VM "]\nmem_min_kib = 524288\n"
 		 "[host %s]\nmem_limit_kib = 614400\naccept_migrations = no\n"
-		 "[host %s]\nmigrate_uri = tcp://127.0.0.1:%d\n",
-		 f->uri_a, f->uri_b, vmp_scenario_free_port());
+		 "[host %s]\nmigrate_uri = tcp://%s:%d\n",
+		 f->uri_a, f->uri_b, dest_ip, vmp_scenario_free_port());
 	write_conf(f, conf);
 	pilot_start(f, f->uri_b);
 	/* The guest answers from host B once the migration completed. */
@@ -454,6 +487,8 @@ test_overloaded_host_migrates(void **state)
 			fail_msg("the guest never ran on host B");
 		sleep_ms(500);
 	}
+	printf("host B in network namespace '%s' at %s\n", f->netns[0] ? f->netns : "(none)",
+	       dest_ip);
 	printf("guest on host B: uptime %.1f s (was %.1f s on host A), MemTotal %llu KiB\n",
 	       gs.uptime_s, before.uptime_s, (unsigned long long)gs.memtotal_kib);
 	/* The same guest, still running: not a fresh boot. */
