@@ -189,13 +189,31 @@ legend(FILE *out, const struct vmp_sim_report_run *runs, size_t n)
 		html_escape(out, runs[i].name);
 		fputs("</span>", out);
 	}
-	fputs("<span><i class=\"bound\"></i>lower bound (power chart)</span></p>\n", out);
+	fputs("<span><i class=\"bound\"></i>lower bound (power chart)</span></p>\n"
+	      "<p>Bold: the best of a column.</p>\n", out);
+}
+
+/* A cell with decimals digits, in bold when it is the smallest of its column. */
+static void
+cell(FILE *out, int decimals, double v, double best)
+{
+	fprintf(out, "%s%.*f</td>", v <= best ? "<td class=\"best\">" : "<td>", decimals, v);
 }
 
 static void
 table(FILE *out, const struct vmp_sim_report_run *runs, size_t n)
 {
+	double be = INFINITY, bs = INFINITY, bv = INFINITY, bm = INFINITY;
 	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct vmp_sim_result *r = &runs[i].result->sim;
+
+		be = fmin(be, r->energy_kwh);
+		bs = fmin(bs, r->slav);
+		bv = fmin(bv, r->esv);
+		bm = fmin(bm, (double)r->migrations);
+	}
 
 	fputs("<table id=\"results\">\n<thead><tr><th>policy</th><th>energy (kWh)</th>"
 	      "<th>energy / bound</th><th>SLATAH (%)</th><th>PDM (%)</th>"
@@ -207,10 +225,14 @@ table(FILE *out, const struct vmp_sim_report_run *runs, size_t n)
 		fprintf(out, "<tr class=\"run\"><td><i style=\"background:%s\"></i>",
 			colors[i % NCOLORS]);
 		html_escape(out, runs[i].name);
-		fprintf(out, "</td><td>%.2f</td><td>%.3f</td><td>%.2f</td><td>%.3f</td>"
-			"<td>%.3f</td><td>%.3f</td><td>%llu</td><td>%llu</td><td>%.3f</td></tr>\n",
-			r->energy_kwh, runs[i].result->energy_ratio, r->slatah * 100, r->pdm * 100,
-			r->slav * 1e5, r->esv * 1e3, (unsigned long long)r->migrations,
+		fputs("</td>", out);
+		cell(out, 2, r->energy_kwh, be);
+		fprintf(out, "<td>%.3f</td><td>%.2f</td><td>%.3f</td>", runs[i].result->energy_ratio,
+			r->slatah * 100, r->pdm * 100);
+		cell(out, 3, r->slav * 1e5, bs * 1e5);
+		cell(out, 3, r->esv * 1e3, bv * 1e3);
+		cell(out, 0, (double)r->migrations, bm);
+		fprintf(out, "<td>%llu</td><td>%.3f</td></tr>\n",
 			(unsigned long long)r->host_shutdowns, runs[i].wall_s);
 	}
 	if (n > 0)
@@ -229,7 +251,8 @@ vmp_sim_report_fprint(FILE *out, const char *trace, size_t nvms, size_t nhosts, 
 	      "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:960px}\n"
 	      "h1{font-size:20px}table{border-collapse:collapse;margin:12px 0}\n"
 	      "td,th{border-bottom:1px solid #ddd;padding:4px 8px;text-align:right}\n"
-	      "td:first-child,th:first-child{text-align:left}\n"
+	      "td:first-child,th:first-child{text-align:left}th,td:first-child{white-space:nowrap}\n"
+	      "td.best{font-weight:700}\n"
 	      "i{display:inline-block;width:12px;height:12px;margin-right:6px;"
 	      "vertical-align:middle}\n"
 	      "i.bound{border-top:2px dashed #000;height:0}\n"
