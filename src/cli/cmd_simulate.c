@@ -366,7 +366,9 @@ const struct vmp_cli_command vmp_cmd_simulate = {
 	.description = "Replays cluster consolidation policies (Beloglazov & Buyya 2012) on a\n"
 		       "VM trace with the simulator that shares the daemon's policy code, and\n"
 		       "prints energy, SLATAH, PDM, SLAV, ESV and migrations per policy.\n"
-		       "--compat cloudsim reproduces CloudSim 3.0.3's numbers.",
+		       "--compat cloudsim reproduces CloudSim 3.0.3's numbers. E/bound is\n"
+		       "each policy's energy over an oracle's lower bound; --policy vmpilot\n"
+		       "runs vmpilot's own policy (doc/pilot-policy.md).",
 	.options = simulate_options,
 	.run = run_simulate,
 };

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,6 +121,15 @@ vmp_pilot_reason_name(enum vmp_pilot_reason r)
 	default:
 		return "?";
 	}
+}
+
+int
+vmp_pilot_move_explain(const struct vmp_pilot_move *m, char *buf, size_t size)
+{
+	return snprintf(buf, size, "%s: host %u at %.0f %% of capacity (forecast), vm %u to host "
+			"%u (then %.0f %%), costs %.0f MIPS s", vmp_pilot_reason_name(m->reason),
+			m->from, m->source_forecast_frac * 100, m->vm, m->to,
+			m->dest_forecast_frac * 100, m->cost_mips_s);
 }
 
 int

@@ -75,6 +75,13 @@ struct vmp_pilot_move {
 	double cost_mips_s;           /* expected CPU lost to the migration */
 };
 
+/*
+ * The move as one line for the decision journal, e.g. "relieve: host 3 at 104 % of
+ * capacity (forecast), vm 17 to host 5 (then 87 %), costs 812 MIPS s". Returns what
+ * snprintf returns.
+ */
+int vmp_pilot_move_explain(const struct vmp_pilot_move *m, char *buf, size_t size);
+
 struct vmp_pilot;
 
 /*

@@ -162,6 +162,13 @@ test_pilot_relieves_cheapest(void **state)
 	/* 10 % of 600 MIPS for the 1 s the GiB takes */
 	assert_close(m[0].cost_mips_s, 60);
 	assert_string_equal(vmp_pilot_reason_name(m[0].reason), "relieve");
+	{
+		char line[160];
+
+		vmp_pilot_move_explain(&m[0], line, sizeof(line));
+		assert_string_equal(line, "relieve: host 0 at 110 % of capacity (forecast), vm 0 "
+				    "to host 1 (then 85 %), costs 60 MIPS s");
+	}
 	assert_int_equal(vmp_pilot_plan(pl, h, 2, v, 4, &m), -EINVAL);
 	vmp_pilot_free(pl);
 }
