@@ -1457,11 +1457,12 @@ lv_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progre
 	pthread_mutex_lock(&m->lock);
 	*ret = m->final;
 	r = 0;
-	if (m->final.state == VMP_MIGRATE_FAILED)
+	if (m->final.state == VMP_MIGRATE_FAILED || m->final.state == VMP_MIGRATE_CANCELLED)
 		r = vmp_backend_fail(b, EIO, "%s", m->err);
 	pthread_mutex_unlock(&m->lock);
 	mig_unref(m);
-	/* A failed migration is a successful poll: the state says FAILED. */
+	/* A failed or cancelled migration is a successful poll: the state says so, and
+	 * vmp_backend_error() says why. */
 	return r < 0 ? 0 : r;
 }
 

@@ -5,8 +5,9 @@
  * every backend passes (scenario.h: list, stats, balloon down and up with the guest's
  * own MemTotal following, vCPU hot-add onlined by the guest, live migration), plus
  * libvirt specifics: `vmpilot status` against what the guest reports, pinning, CPU
- * quota, dirty rate, both sides of the migration to the second daemon (total time and
- * downtime printed), and reconnection after a daemon restart.
+ * quota, dirty rate, a cancelled migration, both sides of the migration to the second
+ * daemon (total time and downtime printed), reconnection after a daemon restart, a
+ * vCPU unplug request and a QEMU killed under libvirt.
  *
  * The tests run in order and share one guest; every wait polls with a deadline.
  */
@@ -473,6 +474,54 @@ test_dirty_rate(void **state)
 }
 
 static void
+test_migrate_cancel(void **state)
+{
+	struct vmp_migrate_params mp = {
+		.dest_uri = vmp_lvd_tcp_uri(lvd_b),
+		.migrate_uri = "tcp://127.0.0.1",
+		.dest_name = VM_DEST,
+		.bandwidth_mibps = 1,     /* 512 MiB at 1 MiB/s: still running when cancelled */
+	};
+	struct vmp_migrate_progress prog = { 0 };
+	struct vmp_vm_info vi;
+	int64_t deadline;
+
+	if (vmp_backend_migrate_start(be_a, VM, &mp) < 0)
+		fail_msg("migrate_start: %s", vmp_backend_error(be_a));
+	/* A second migration of the same VM is refused while this one runs. */
+	assert_int_equal(vmp_backend_migrate_start(be_a, VM, &mp), -EBUSY);
+	deadline = vmp_guest_now_ms() + 20000;
+	do {
+		assert_int_equal(vmp_backend_migrate_poll(be_a, VM, &prog), 0);
+		if (prog.state != VMP_MIGRATE_ACTIVE || prog.transferred_bytes > 0)
+			break;
+		usleep(100000);
+	} while (vmp_guest_now_ms() < deadline);
+	assert_int_equal(prog.state, VMP_MIGRATE_ACTIVE);
+	assert_true(prog.transferred_bytes > 0);
+	assert_true(find_vm(be_a, VM, &vi));
+	assert_int_equal(vi.state, VMP_VM_MIGRATING);
+	if (vmp_backend_migrate_cancel(be_a, VM) < 0)
+		fail_msg("migrate_cancel: %s", vmp_backend_error(be_a));
+	deadline = vmp_guest_now_ms() + 20000;
+	do {
+		assert_int_equal(vmp_backend_migrate_poll(be_a, VM, &prog), 0);
+		if (prog.state != VMP_MIGRATE_ACTIVE)
+			break;
+		usleep(100000);
+	} while (vmp_guest_now_ms() < deadline);
+	printf("migration cancelled after %llu ms, %llu bytes: %s\n",
+	       (unsigned long long)prog.total_time_ms, (unsigned long long)prog.transferred_bytes,
+	       vmp_backend_error(be_a));
+	assert_int_equal(prog.state, VMP_MIGRATE_CANCELLED);
+	/* The VM runs on at the source; nothing is left at the destination. */
+	assert_true(find_vm(be_a, VM, &vi));
+	assert_int_equal(vi.state, VMP_VM_RUNNING);
+	assert_false(find_vm(be_b, VM_DEST, &vi));
+	assert_int_equal(vmp_backend_migrate_cancel(be_a, VM), -ESRCH);
+}
+
+static void
 test_migrate(void **state)
 {
 	struct vmp_migrate_params mp = {
@@ -604,6 +653,7 @@ main(void)
 		cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_dirty_rate),
+		cmocka_unit_test(test_migrate_cancel),
 		cmocka_unit_test(test_migrate),
 		cmocka_unit_test(test_reconnect_after_restart),
 		cmocka_unit_test(test_unplug_request),
