@@ -99,6 +99,8 @@ void vmp_pilot_free(struct vmp_pilot *pl); /* accepts NULL */
  * Returns the number of moves (their array stays owned by pl, valid until the next
  * call) in *ret_moves, or -EINVAL on size mismatch. The moves are meant to be started
  * in order; each is planned against the cluster as the previous ones leave it.
+ * A move whose destination was off (hosts[to].on false) means: power that host on
+ * first. Does not log; the caller journals each move (vmp_pilot_move_explain()).
  */
 int vmp_pilot_plan(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts, size_t nhosts,
 		   const struct vmp_pilot_vm *vms, size_t nvms,
