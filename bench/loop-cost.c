@@ -70,7 +70,7 @@ run(size_t n, unsigned cycles, const char *path)
 {
 	const char *uris[] = { "test:///default" };
 	struct vmp_loop_host_obs h = { 0 };
-	struct vmp_loop_options o = { uris, 1, NULL, true, NULL, NULL, NULL };
+	struct vmp_loop_options o = { .uris = uris, .n_uris = 1, .dry_run = true };
 	struct vmp_config cfg;
 	struct vmp_loop *l = NULL;
 	char *err = NULL;

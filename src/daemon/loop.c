@@ -7,6 +7,7 @@
 #include "core/overcommit.h"
 #include "core/rightsize.h"
 #include "daemon/journal.h"
+#include "host/ksm.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -72,6 +73,13 @@ struct vmp_loop {
 	void *opaque;
 	struct loop_host *hosts;
 	size_t n_hosts;
+	char *ksm_root;                 /* NULL: KSM left alone */
+	size_t ksm_host;
+	bool ksm_saved;                 /* ksm_orig holds the values before our first write */
+	struct vmp_ksm_knobs ksm_orig;
+	bool ksm_journaled;
+	struct vmp_ksm_setting ksm_last;
+	char ksm_fault[FAULT_MAX];
 	uint64_t cycle;
 	int journal_err;
 	/* per cycle */
@@ -176,6 +184,8 @@ vmp_loop_new(const struct vmp_loop_options *o, struct vmp_loop **ret_l, char **r
 	l->cfg = o->cfg;
 	params_from_config(l);
 	l->dry_run = o->dry_run;
+	l->ksm_root = o->ksm_root && o->ksm_host < o->n_uris ? xstrdup(o->ksm_root) : NULL;
+	l->ksm_host = o->ksm_host;
 	l->journal = o->journal;
 	l->log = o->log;
 	l->opaque = o->opaque;
@@ -203,6 +213,9 @@ vmp_loop_free(struct vmp_loop *l)
 
 	if (!l)
 		return;
+	if (l->ksm_saved)
+		vmp_ksm_restore(l->ksm_root, &l->ksm_orig);
+	free(l->ksm_root);
 	for (i = 0; i < l->n_hosts; i++) {
 		for (j = 0; j < l->hosts[i].n_vms; j++)
 			free(l->hosts[i].vms[j]);
@@ -722,6 +735,95 @@ host_cpu(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 						   false, &in, NULL);
 }
 
+/* Reports a KSM fault once (empty: clear). */
+static void
+ksm_fault(struct vmp_loop *l, const char *msg)
+{
+	if (!strcmp(l->ksm_fault, msg))
+		return;
+	if (*msg)
+		say(l, VMP_LOG_WARN, "ksm: %s", msg);
+	snprintf(l->ksm_fault, sizeof(l->ksm_fault), "%s", msg);
+}
+
+/*
+ * KSM of the host the loop runs on: ksmtuned's rule (or the kernel's advisor) from the
+ * host's memory and its VMs' committed memory; written to sysfs unless dry-run, and
+ * journaled (policy "ksm") whenever the setting changes.
+ */
+static void
+host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs *obs,
+	 const struct cycle_vm *cvs, size_t n)
+{
+	struct vmp_ksm_params p;
+	struct vmp_ksm_input in = { 0 };
+	struct vmp_ksm_setting set;
+	struct vmp_ksm_knobs now;
+	struct vmp_decision d;
+	char *path = NULL, *msg;
+	const char *error = NULL;
+	bool acted = false;
+	size_t i;
+	int r;
+
+	if (!l->cfg->ksm_enabled) {
+		if (l->ksm_saved && vmp_ksm_restore(l->ksm_root, &l->ksm_orig) == 0)
+			l->ksm_saved = false;
+		return;
+	}
+	if (obs->stats_ret < 0 || !obs->stats.mem_total_kib)
+		return;
+	r = vmp_ksm_read(l->ksm_root, &now);
+	if (r < 0) {
+		msg = xasprintf("cannot read /sys/kernel/mm/ksm: %s", strerror(-r));
+		ksm_fault(l, msg);
+		free(msg);
+		return;
+	}
+	vmp_config_ksm_params(l->cfg, &p);
+	in.total_kib = obs->stats.mem_total_kib;
+	in.free_kib = obs->stats.mem_available_kib;
+	for (i = 0; i < n; i++)
+		if (cvs[i].running)
+			in.committed_kib += cvs[i].current_kib;
+	in.advisor_available = now.have_advisor;
+	in.npages_now = now.pages_to_scan;
+	if (vmp_ksm_decide(&p, &in, &set, &d) < 0)
+		return;
+	if (l->ksm_journaled && set.run == l->ksm_last.run &&
+	    set.use_advisor == l->ksm_last.use_advisor &&
+	    set.pages_to_scan == l->ksm_last.pages_to_scan &&
+	    set.sleep_millisecs == l->ksm_last.sleep_millisecs && (bool)now.run == set.run)
+		return;
+	if (!l->dry_run) {
+		if (!l->ksm_saved) {
+			l->ksm_orig = now;
+			l->ksm_saved = true;
+		}
+		r = vmp_ksm_apply(l->ksm_root, &now, &set, &path);
+		if (r < 0) {
+			msg = xasprintf("cannot write '%s': %s", path ? path : "ksm", strerror(-r));
+			ksm_fault(l, msg);
+			journal_put(l, h, NULL, "ksm", &d, NULL, false, msg);
+			free(msg);
+			free(path);
+			return;
+		}
+		acted = true;
+		ksm_fault(l, "");
+	}
+	l->ksm_last = set;
+	l->ksm_journaled = true;
+	journal_put(l, h, NULL, "ksm", &d,
+		    json_pack("{s:b,s:b,s:i,s:i,s:I,s:I,s:I}", "run", set.run,
+			      "advisor", set.use_advisor, "pages_to_scan", (int)set.pages_to_scan,
+			      "sleep_millisecs", (int)set.sleep_millisecs,
+			      "total_kib", (json_int_t)in.total_kib,
+			      "free_kib", (json_int_t)in.free_kib,
+			      "committed_kib", (json_int_t)in.committed_kib),
+		    acted, error);
+}
+
 /* Journals how a migration this loop started ended (policy "migration"). */
 static void
 migration_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v,
@@ -952,6 +1054,8 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		host_memory(l, h, o, cvs[i], ncv[i]);
 		host_vcpus(l, h, cvs[i], ncv[i]);
 		host_cpu(l, h, o, cvs[i], ncv[i]);
+		if (l->ksm_root && i == l->ksm_host)
+			host_ksm(l, h, o, cvs[i], ncv[i]);
 	}
 	if (l->n_hosts > 1)
 		balance(l, cvs, ncv);

@@ -33,6 +33,13 @@ struct vmp_loop_options {
 	const struct vmp_config *cfg;   /* borrowed: must outlive the loop or be replaced */
 	bool dry_run;             /* decide and journal, never act (or cfg->dry_run) */
 	FILE *journal;            /* borrowed; NULL = no journal */
+	/*
+	 * KSM: the sysfs root ("/" for this machine, a fixture tree in tests) of the host
+	 * uris[ksm_host], whose KSM the loop tunes while the config's ksm_enabled is set;
+	 * NULL = leave KSM alone. What was there before is put back by vmp_loop_free().
+	 */
+	const char *ksm_root;
+	size_t ksm_host;
 	/* Called once per new fault or recovery; may be NULL. */
 	void (*log)(void *opaque, enum vmp_log_level level, const char *msg);
 	void *opaque;

@@ -118,6 +118,14 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	/* KSM is tuned on this machine: the first host whose backend is local. */
+	for (size_t i = 0; i < a->n_uris && !o.ksm_root; i++)
+		if (vmp_str_starts_with(a->uris[i], "qmp://") ||
+		    vmp_str_starts_with(a->uris[i], "qemu:///") ||
+		    vmp_str_starts_with(a->uris[i], "qemu+unix:///")) {
+			o.ksm_root = "/";
+			o.ksm_host = i;
+		}
 	o.uris = a->uris;
 	o.n_uris = a->n_uris;
 	o.cfg = cfg;

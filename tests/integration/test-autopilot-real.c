@@ -304,7 +304,7 @@ test_pressure_raises_balloon(void **state)
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	balloon_now(f, 256 * MIB);
 	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
-	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\n");
+	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n");
 	pilot_start(f, NULL);
 	sleep_ms(3000); /* a few quiet cycles first: nothing to do */
 	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
@@ -353,7 +353,7 @@ test_idle_gives_back_to_floor(void **state)
 
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	assert_int_equal(vmp_guest_stats(f->g, &boot, 10000), 0);
-	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nmem_bounds_widen_pct = 0\n"
+	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\nmem_bounds_widen_pct = 0\n"
 		      "mem_cooldown_ms = 0\n[vm " VM "]\nmem_min_kib = 262144\n");
 	pilot_start(f, NULL);
 	/* The guest's own MemTotal at a 256 MiB balloon. */
@@ -415,7 +415,7 @@ test_busy_guest_gets_vcpu(void **state)
 	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
 	assert_int_equal(gs.cpus_online, 1);
 	/* The host is shared with other work: saturated at 70 %, steal not held against it. */
-	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\ncpu_saturated_pct = 70\n"
+	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\ncpu_saturated_pct = 70\n"
 		      "cpu_steal_max_pct = 100\n");
 	assert_int_equal(vmp_guest_cmd(f->g, "cpu 2", NULL, 10000), 0);
 	pilot_start(f, NULL);
@@ -473,7 +473,7 @@ test_overloaded_host_migrates(void **state)
 	guest_start(f, &f->dest, f->qmp_b, 512, "defer");
 	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
 	snprintf(conf, sizeof(conf),
-		 "interval_ms = 1000\nstale_ms = 10000\n"
+		 "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
 		 "[vm " VM "]\nmem_min_kib = 524288\n"
 		 "[host %s]\nmem_limit_kib = 614400\naccept_migrations = no\n"
 		 "[host %s]\nmigrate_uri = tcp://%s:%d\n",

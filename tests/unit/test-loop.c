@@ -35,6 +35,7 @@ struct fx {
 	int logs;
 	char last_log[512];
 	struct vmp_vm_info info;   /* the domain as listed at setup */
+	const char *ksm_root;      /* a fixture sysfs tree, or NULL */
 	int64_t now_ms;
 };
 
@@ -51,7 +52,10 @@ static void
 fx_open(struct fx *f, bool dry_run, size_t n_hosts)
 {
 	const char *uris[2] = { URI, uri2 };
-	struct vmp_loop_options o = { uris, n_hosts, &f->cfg, dry_run, NULL, count_log, f };
+	struct vmp_loop_options o = {
+		.uris = uris, .n_uris = n_hosts, .cfg = &f->cfg, .dry_run = dry_run,
+		.ksm_root = f->ksm_root, .log = count_log, .opaque = f,
+	};
 	struct vmp_vm_info *vms = NULL;
 	char *err = NULL;
 	int n;
@@ -570,6 +574,120 @@ test_balance_cpu_not_overloaded(void **state)
 	json_decref(all);
 }
 
+/* A fixture KSM sysfs tree under dir; advisor: with advisor_mode. */
+static void
+ksm_tree(const char *dir, bool advisor)
+{
+	static const char *const files[][2] = {
+		{ "run", "0\n" }, { "pages_to_scan", "100\n" }, { "sleep_millisecs", "20\n" },
+		{ "advisor_mode", "[none] scan-time\n" }, { "advisor_max_cpu", "70\n" },
+		{ "advisor_target_scan_time", "200\n" },
+	};
+	char path[512];
+	size_t i;
+
+	snprintf(path, sizeof(path), "mkdir -p %s/sys/kernel/mm/ksm", dir);
+	assert_int_equal(system(path), 0);
+	for (i = 0; i < (advisor ? 6 : 3); i++) {
+		FILE *out;
+
+		snprintf(path, sizeof(path), "%s/sys/kernel/mm/ksm/%s", dir, files[i][0]);
+		out = fopen(path, "w");
+		assert_non_null(out);
+		fputs(files[i][1], out);
+		fclose(out);
+	}
+}
+
+static unsigned long
+ksm_value(const char *dir, const char *name)
+{
+	char path[512];
+	unsigned long v = 0;
+	FILE *in;
+
+	snprintf(path, sizeof(path), "%s/sys/kernel/mm/ksm/%s", dir, name);
+	in = fopen(path, "r");
+	assert_non_null(in);
+	assert_int_equal(fscanf(in, "%lu", &v), 1);
+	fclose(in);
+	return v;
+}
+
+/*
+ * KSM on a fixture sysfs tree: the host's VMs commit more than it has and its free
+ * memory is low: KSM runs and pages_to_scan gets ksmtuned's boost; the old values
+ * come back when the loop ends.
+ */
+static void
+test_ksm_boost_and_restore(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	char dir[] = "/tmp/vmp-test-ksm-XXXXXX", cmd[128];
+	json_t *all, *e;
+
+	assert_non_null(mkdtemp(dir));
+	ksm_tree(dir, false);
+	f->ksm_root = dir;
+	fx_open(f, false, 1);
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, 1);
+	h.stats.mem_total_kib = 2560 * MIB;     /* 2 GiB committed + 20 % >= 2.5 GiB */
+	h.stats.mem_available_kib = 300 * MIB;  /* under 20 % free */
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(ksm_value(dir, "run"), 1);
+	assert_int_equal(ksm_value(dir, "pages_to_scan"), 400);
+	all = journal_lines(f);
+	e = last_entry(all, "ksm", "ksm_pages_to_scan");
+	assert_non_null(e);
+	assert_string_equal(s_of(e, "action"), "grow");
+	assert_string_equal(s_of(e, "reason"), "ksm_tune");
+	assert_true(json_is_true(json_object_get(e, "acted")));
+	json_decref(all);
+	vmp_loop_free(f->l);
+	f->l = NULL;
+	assert_int_equal(ksm_value(dir, "run"), 0);
+	assert_int_equal(ksm_value(dir, "pages_to_scan"), 100);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* With the kernel's advisor, KSM runs under it and pages_to_scan is left to the kernel. */
+static void
+test_ksm_advisor(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	char dir[] = "/tmp/vmp-test-ksm-XXXXXX", cmd[128], mode[64] = "";
+	FILE *in;
+
+	assert_non_null(mkdtemp(dir));
+	ksm_tree(dir, true);
+	f->ksm_root = dir;
+	fx_open(f, false, 1);
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, 1);
+	h.stats.mem_total_kib = 2560 * MIB;
+	h.stats.mem_available_kib = 300 * MIB;
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(ksm_value(dir, "run"), 1);
+	assert_int_equal(ksm_value(dir, "pages_to_scan"), 100);
+	snprintf(cmd, sizeof(cmd), "%s/sys/kernel/mm/ksm/advisor_mode", dir);
+	in = fopen(cmd, "r");
+	assert_non_null(in);
+	assert_non_null(fgets(mode, sizeof(mode), in));
+	fclose(in);
+	assert_string_equal(mode, "scan-time");
+	vmp_loop_free(f->l);
+	f->l = NULL;
+	assert_int_equal(ksm_value(dir, "run"), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* `vmpilot why` reads the journal back: the decision and its reason. */
 static void
 test_why(void **state)
@@ -618,6 +736,8 @@ main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_balance_cpu_overload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_balance_cpu_not_overloaded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ksm_boost_and_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ksm_advisor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_why, setup, teardown),
 	};
 
