@@ -162,9 +162,9 @@ lr_forecast(const struct vmp_overload_input *in, bool robust, bool compat, doubl
 			return false;
 	} else {
 		for (i = 0; i < N; i++) {
-			double d = (double)(N - 1 - i) / (N - 1);
+			double d = (double)(N - 1 - i) / (N - 1), t = 1 - d * d * d;
 
-			w[i] = pow(1 - d * d * d, 3);
+			w[i] = t * t * t;   /* tricube */
 		}
 		if (!vmp_stat_linear_fit(x, y, w, N, &b0, &b1))
 			return false;

@@ -126,6 +126,10 @@ struct host {
 	double last_on_s;
 	/* planning marks */
 	uint8_t excl_under, excl_place, over;
+	/* placement index (see find_host) */
+	uint8_t tidx;           /* index of its type in the config */
+	uint32_t ipos;          /* position in its type's x-ordered list, or NONE */
+	double ix;              /* its key there: alloc_mips / total_mips */
 };
 
 struct vm {
@@ -152,6 +156,19 @@ struct event {
 
 struct pair {
 	uint32_t vm, host;
+};
+
+#define NONE UINT32_MAX
+
+/*
+ * The placement index of one host type: busy hosts ordered by their allocated fraction
+ * x (then by number), and idle hosts (no VM, off) by number.
+ */
+struct pindex {
+	uint32_t *order;
+	size_t n;
+	uint32_t *idle;
+	size_t nidle, idle_cur;
 };
 
 struct vmp_sim {
@@ -190,6 +207,9 @@ struct vmp_sim {
 	size_t nsaved;
 	struct vmp_sim_series series;
 	size_t capseries;
+	struct pindex pidx[VMP_SIM_MAX_TYPES];
+	bool pidx_on;           /* maintained while placing */
+	bool idle_excluded;     /* under-load phase: every idle host is excluded */
 };
 
 static void *
@@ -359,6 +379,8 @@ host_has_min(const struct host *h, uint32_t v)
 }
 
 /* getUtilizationOfCpuMips of the policy: allocations, a VM migrating in counted whole. */
+static void pidx_touch(struct vmp_sim *s, struct host *h);
+
 static void
 host_sum_alloc(struct host *h)
 {
@@ -406,6 +428,7 @@ host_realloc(struct vmp_sim *s, struct host *h)
 	if (!over) {
 		h->avail = avail;
 		host_sum_alloc(h);
+		pidx_touch(s, h);
 		return;
 	}
 	scale = h->total_mips / total_req;
@@ -426,6 +449,7 @@ host_realloc(struct vmp_sim *s, struct host *h)
 	}
 	h->avail = 0;
 	host_sum_alloc(h);
+	pidx_touch(s, h);
 }
 
 /* Copy-on-write save of a host's allocation before planning touches it. */
@@ -766,9 +790,12 @@ host_suitable(const struct vmp_sim *s, const struct host *h, const struct vm *vm
 	return true;
 }
 
-/* PABFD: the host whose power grows least, not overloaded after taking the VM. */
+/*
+ * PABFD, by scanning every host: the host whose power grows least, not overloaded after
+ * taking the VM; on equal growth the lowest-numbered host.
+ */
 static int
-find_host(struct vmp_sim *s, uint32_t v, bool skip_excluded)
+find_host_scan(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 {
 	const struct vm *vm = &s->vms[v];
 	double min_diff = DBL_MAX, req = vm->instantiating ? vm->mips : vm->req;
@@ -787,7 +814,7 @@ find_host(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 		 * Idle empty hosts of one type all offer the same power increase, and only
 		 * the first of equals can win (strict <): look at one per type.
 		 */
-		if (h->n == 0 && h->util_mips == 0 && !vm->instantiating) {
+		if (h->n == 0 && h->util_mips == 0) {
 			for (k = 0; k < nseen; k++)
 				if (seen_idle[k] == h->type)
 					break;
@@ -810,6 +837,317 @@ find_host(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 		best = (int)i;
 	}
 	return best;
+}
+
+/* ----------------------------------------------------------- placement index -- */
+
+/*
+ * PABFD asks, for every VM it places, which host's power grows least. Scanning all hosts
+ * costs O(hosts) per VM, too slow for 10,000 hosts. The index answers the same question
+ * exactly with far fewer host visits:
+ *
+ *   growth(h) = P(x_h + d) - P_now(h) = f(x_h) + c_h,  f(x) = P(x + d) - P(x),
+ *
+ * with x_h the host's allocated fraction, d the VM's request over the host's capacity and
+ * c_h = P(x_h) - P_now(h) >= 0 for every host that may receive VMs (c_h = 0 for a host
+ * the plan has not touched; > 0 once it received VMs; hosts that gave VMs away are
+ * overloaded and excluded). P is linear between the points 0, 0.1, ... 1, so f is
+ * linear between those points and the points 0.1k - d: on each such piece of x the
+ * smaller end value bounds f from below. Pieces are visited in increasing order of their
+ * bound, hosts inside a piece from its better end, and the search stops as soon as the
+ * bound exceeds the best growth found. Every host it does look at is judged exactly as
+ * the scan judges it (find_host_scan), ties going to the lowest number, so both give the
+ * same host; tests compare the two on whole days.
+ *
+ * Idle hosts (no VM, off) of a type are all equivalent: only the lowest-numbered one is
+ * looked at.
+ */
+
+static bool
+host_idle(const struct host *h)
+{
+	return h->n == 0 && h->util_mips == 0;
+}
+
+static int
+cmp_x(const struct vmp_sim *s, uint32_t a, uint32_t b)
+{
+	const struct host *ha = &s->hosts[a], *hb = &s->hosts[b];
+
+	if (ha->ix != hb->ix)
+		return ha->ix < hb->ix ? -1 : 1;
+	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/* First position in p->order whose host is not before host h (by x, then number). */
+static size_t
+pidx_lower(const struct vmp_sim *s, const struct pindex *p, uint32_t h)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (cmp_x(s, p->order[mid], h) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+pidx_reindex(struct vmp_sim *s, struct pindex *p, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < p->n; i++)
+		s->hosts[p->order[i]].ipos = (uint32_t)i;
+}
+
+/* Keeps h's place in the index after its allocation changed. */
+static void
+pidx_touch(struct vmp_sim *s, struct host *h)
+{
+	struct pindex *p;
+	uint32_t hi = (uint32_t)(h - s->hosts);
+	size_t pos;
+
+	if (!s->pidx_on)
+		return;
+	p = &s->pidx[h->tidx];
+	if (h->ipos != NONE) {
+		pos = h->ipos;
+		memmove(p->order + pos, p->order + pos + 1, (p->n - pos - 1) * sizeof(uint32_t));
+		p->n--;
+		pidx_reindex(s, p, pos);
+		h->ipos = NONE;
+	}
+	if (host_idle(h)) {
+		/* idle again (a plan was undone): back into the idle list, in order */
+		size_t i;
+
+		for (i = 0; i < p->nidle && p->idle[i] < hi; i++)
+			;
+		if (i < p->nidle && p->idle[i] == hi) {
+			if (i < p->idle_cur)
+				p->idle_cur = i;
+			return;
+		}
+		memmove(p->idle + i + 1, p->idle + i, (p->nidle - i) * sizeof(uint32_t));
+		p->idle[i] = hi;
+		p->nidle++;
+		if (i < p->idle_cur)
+			p->idle_cur = i;
+		return;
+	}
+	h->ix = h->alloc_mips / h->total_mips;
+	pos = pidx_lower(s, p, hi);
+	memmove(p->order + pos + 1, p->order + pos, (p->n - pos) * sizeof(uint32_t));
+	p->order[pos] = hi;
+	p->n++;
+	pidx_reindex(s, p, pos);
+}
+
+static int
+cmp_u32_x(const void *a, const void *b, void *ctx)
+{
+	return cmp_x(ctx, *(const uint32_t *)a, *(const uint32_t *)b);
+}
+
+/* Insertion-free build: every host into its type's busy order or idle list. */
+static void
+pidx_build(struct vmp_sim *s)
+{
+	size_t i, t;
+
+	for (t = 0; t < s->cfg.nhost_types; t++) {
+		s->pidx[t].n = 0;
+		s->pidx[t].nidle = 0;
+		s->pidx[t].idle_cur = 0;
+	}
+	for (i = 0; i < s->nhosts; i++) {
+		struct host *h = &s->hosts[i];
+		struct pindex *p = &s->pidx[h->tidx];
+
+		h->ipos = NONE;
+		if (host_idle(h)) {
+			p->idle[p->nidle++] = (uint32_t)i;
+		} else {
+			h->ix = h->alloc_mips / h->total_mips;
+			p->order[p->n++] = (uint32_t)i;
+		}
+	}
+	for (t = 0; t < s->cfg.nhost_types; t++) {
+		qsort_r(s->pidx[t].order, s->pidx[t].n, sizeof(uint32_t), cmp_u32_x, s);
+		pidx_reindex(s, &s->pidx[t], 0);
+	}
+	s->pidx_on = true;
+	s->idle_excluded = false;
+}
+
+struct piece {
+	double a, b, fa, fb, lb;
+	uint8_t t;
+};
+
+struct pick {
+	double min;
+	int best;
+};
+
+/* Judges host i for VM v exactly as find_host_scan does. */
+static void
+consider(struct vmp_sim *s, uint32_t v, uint32_t i, bool skip_excluded, double req,
+	 struct pick *pk)
+{
+	struct host *h = &s->hosts[i];
+	double cur, diff;
+
+	if (skip_excluded && h->excl_place)
+		return;
+	if (!host_suitable(s, h, &s->vms[v]))
+		return;
+	cur = h->alloc_mips;
+	diff = vmp_power_watts(h->type->power, (cur + req) / h->total_mips) - h->power_w;
+	if (!(diff < pk->min || (diff == pk->min && (int)i < pk->best)))
+		return;
+	if (cur != 0 && host_overloaded(s, h, v))
+		return;
+	pk->min = diff;
+	pk->best = (int)i;
+}
+
+static int
+cmp_double_asc(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+#define PIDX_EPS 1e-7   /* W: far above rounding, far below any real difference */
+
+static int
+find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
+{
+	const struct vm *vm = &s->vms[v];
+	double req = vm->instantiating ? vm->mips : vm->req;
+	struct piece pieces[VMP_SIM_MAX_TYPES * 24];
+	struct pick pk = { DBL_MAX, -1 };
+	size_t np = 0, t, i, j;
+
+	for (t = 0; t < s->cfg.nhost_types; t++) {
+		struct pindex *p = &s->pidx[t];
+		const struct vmp_sim_host_type *ty = &s->cfg.host_types[t];
+		double total = ty->pe_mips * ty->pes, d = req / total, xs[24];
+		size_t nx = 0;
+
+		/* the lowest-numbered idle host of this type */
+		if (!(skip_excluded && s->idle_excluded)) {
+			while (p->idle_cur < p->nidle && !host_idle(&s->hosts[p->idle[p->idle_cur]]))
+				p->idle_cur++;
+			for (i = p->idle_cur; i < p->nidle; i++) {
+				struct host *h = &s->hosts[p->idle[i]];
+
+				if (!host_idle(h) || (skip_excluded && h->excl_place))
+					continue;
+				consider(s, v, p->idle[i], skip_excluded, req, &pk);
+				break;
+			}
+		}
+		if (p->n == 0)
+			continue;
+		/* pieces of x on which f is linear */
+		xs[nx++] = 0;
+		xs[nx++] = 1;
+		for (j = 1; j < 10; j++)
+			xs[nx++] = (double)j / 10;
+		for (j = 1; j <= 10; j++) {
+			double x = (double)j / 10 - d;
+
+			if (x > 0 && x < 1)
+				xs[nx++] = x;
+		}
+		qsort(xs, nx, sizeof(double), cmp_double_asc);
+		for (j = 0; j + 1 < nx; j++) {
+			struct piece *pc;
+
+			if (xs[j + 1] <= xs[j])
+				continue;
+			pc = &pieces[np++];
+			pc->a = xs[j];
+			pc->b = xs[j + 1];
+			pc->fa = vmp_power_watts(ty->power, pc->a + d) - vmp_power_watts(ty->power, pc->a);
+			pc->fb = vmp_power_watts(ty->power, pc->b + d) - vmp_power_watts(ty->power, pc->b);
+			pc->lb = (pc->fa < pc->fb ? pc->fa : pc->fb) - PIDX_EPS;
+			pc->t = (uint8_t)t;
+		}
+	}
+	/* visit pieces by increasing bound (insertion sort: a few dozen) */
+	for (i = 1; i < np; i++) {
+		struct piece x = pieces[i];
+
+		for (j = i; j > 0 && pieces[j - 1].lb > x.lb; j--)
+			pieces[j] = pieces[j - 1];
+		pieces[j] = x;
+	}
+	for (i = 0; i < np; i++) {
+		const struct piece *pc = &pieces[i];
+		const struct pindex *p = &s->pidx[pc->t];
+		size_t lo, hi, k;
+		double slope;
+
+		if (pc->lb > pk.min)
+			break;
+		/* hosts with pc->a <= x <= pc->b (x past 1 belongs to the last piece) */
+		for (lo = 0, hi = p->n; lo < hi;) {
+			size_t mid = (lo + hi) / 2;
+
+			if (s->hosts[p->order[mid]].ix < pc->a)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		k = lo;
+		for (lo = k, hi = p->n; lo < hi;) {
+			size_t mid = (lo + hi) / 2;
+
+			if (s->hosts[p->order[mid]].ix <= pc->b || pc->b >= 1)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		hi = lo;
+		lo = k;
+		slope = (pc->fb - pc->fa) / (pc->b - pc->a);
+		if (pc->fa <= pc->fb) {
+			for (k = lo; k < hi; k++) {
+				double x = s->hosts[p->order[k]].ix;
+
+				if (pc->fa + slope * (x - pc->a) - PIDX_EPS > pk.min)
+					break;
+				consider(s, v, p->order[k], skip_excluded, req, &pk);
+			}
+		} else {
+			for (k = hi; k > lo; k--) {
+				double x = s->hosts[p->order[k - 1]].ix;
+
+				if (pc->fb + slope * (x - pc->b) - PIDX_EPS > pk.min)
+					break;
+				consider(s, v, p->order[k - 1], skip_excluded, req, &pk);
+			}
+		}
+	}
+	return pk.best;
+}
+
+static int
+find_host(struct vmp_sim *s, uint32_t v, bool skip_excluded)
+{
+	if (s->pidx_on && !s->cfg.naive_placement)
+		return find_host_indexed(s, v, skip_excluded);
+	return find_host_scan(s, v, skip_excluded);
 }
 
 static int
@@ -907,6 +1245,7 @@ optimize(struct vmp_sim *s)
 
 	s->nplan = 0;
 	s->nsaved = 0;
+	pidx_build(s);
 	for (i = 0; i < s->nhosts; i++) {
 		struct host *h = &s->hosts[i];
 
@@ -943,6 +1282,7 @@ optimize(struct vmp_sim *s)
 		h->excl_place = h->over || off;
 		nexcl_under += h->excl_under;
 	}
+	s->idle_excluded = true;   /* an idle host has utilisation 0: it counts as off */
 	while (nexcl_under < s->nhosts) {
 		double min_util = 1;
 		int u = -1;
@@ -1000,6 +1340,7 @@ optimize(struct vmp_sim *s)
 		}
 	}
 
+	s->pidx_on = false;
 	/* restoreAllocation: every host back to its saved VM list and allocation */
 	for (i = 0; i < s->nsaved; i++) {
 		struct host *h = &s->hosts[s->saved_hosts[i]];
@@ -1014,6 +1355,7 @@ optimize(struct vmp_sim *s)
 		h->storage_used += ((double)h->save_n - (double)h->n) * s->cfg.vm_size_mb;
 		h->n = h->save_n;
 		h->avail = h->save_avail;
+		host_sum_alloc(h);
 		h->hist_valid = false;
 		h->saved = false;
 	}
@@ -1055,11 +1397,21 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 		struct host *h = &s->hosts[i];
 
 		h->type = &s->cfg.host_types[i % cfg->nhost_types];
+		h->tidx = (uint8_t)(i % cfg->nhost_types);
+		h->ipos = NONE;
 		h->total_mips = h->type->pe_mips * h->type->pes;
 		h->avail = h->total_mips;
 		h->fin_active = true;
 		h->power_w = vmp_power_watts(h->type->power, 0);  /* getPower() of an idle host */
 	}
+	for (i = 0; i < cfg->nhost_types; i++) {
+		size_t cnt = (s->nhosts + cfg->nhost_types - 1 - i) / cfg->nhost_types;
+
+		s->pidx[i].order = zalloc(cnt, sizeof(uint32_t));
+		s->pidx[i].idle = zalloc(cnt, sizeof(uint32_t));
+	}
+	if (p->kind != VMP_SIM_NPA && p->kind != VMP_SIM_DVFS)
+		pidx_build(s);
 	per_type = (s->nvms + cfg->nvm_types - 1) / cfg->nvm_types;
 	for (i = 0; i < s->nvms; i++) {
 		struct vm *vm = &s->vms[i];
@@ -1085,6 +1437,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 		vm->instantiating = false;
 		vm->req = 0;
 	}
+	s->pidx_on = false;
 	s->tc_time = -1;
 	s->clock = 0;
 	s->last_process = 0;
@@ -1104,6 +1457,10 @@ vmp_sim_free(struct vmp_sim *s)
 		free(s->hosts[i].slots);
 		free(s->hosts[i].min);
 		free(s->hosts[i].save_slots);
+	}
+	for (i = 0; i < s->cfg.nhost_types; i++) {
+		free(s->pidx[i].order);
+		free(s->pidx[i].idle);
 	}
 	free(s->hosts);
 	free(s->vms);

@@ -82,6 +82,7 @@ struct vmp_sim_config {
 	double host_storage_mb;         /* per host; each VM takes vm_size_mb */
 	double vm_size_mb;
 	bool cloudsim_compat;           /* reproduce CloudSim 3.0.3's quirks too */
+	bool naive_placement;           /* tests: PABFD scans every host (same result, slower) */
 };
 
 /* The reference setup: 800 hosts (HP ML110 G4/G5), four VM types, 300-s steps. */

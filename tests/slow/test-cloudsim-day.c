@@ -105,11 +105,54 @@ test_day_matches_cloudsim(void **state)
 	free(csv);
 }
 
+/*
+ * The placement index (find_host_indexed) must choose exactly the hosts a scan of every
+ * host chooses: whole-day results are equal to the last bit, in both modes.
+ */
+static void
+test_index_equals_scan(void **state)
+{
+	static const char *const pols[] = { "thr-mmt-0.8", "mad-mmt-2.5", "lr-mmt-1.2",
+					    "lrr-mmt-1.2" };
+	const char *tests = getenv("VMP_TESTS_DIR");
+	char *dir, *err = NULL;
+	struct vmp_trace *t = NULL;
+	size_t i, compat;
+
+	dir = xasprintf("%s/../data/traces/planetlab/20110306", tests);
+	if (vmp_trace_read_planetlab(dir, &t, &err) < 0)
+		fail_msg("%s", err);
+	for (compat = 0; compat < 2; compat++) {
+		for (i = 0; i < sizeof(pols) / sizeof(pols[0]); i++) {
+			struct vmp_sim_input in = { t->nvms, t->nsteps, t->cpu_usage_pct };
+			struct vmp_sim_config cfg;
+			struct vmp_sim_result a, b;
+
+			vmp_sim_config_default(&cfg);
+			cfg.cloudsim_compat = compat;
+			assert_int_equal(vmp_sim_run(&cfg, vmp_sim_policy_find(pols[i]), &in, &a), 0);
+			cfg.naive_placement = true;
+			assert_int_equal(vmp_sim_run(&cfg, vmp_sim_policy_find(pols[i]), &in, &b), 0);
+			printf("%-12s compat=%zu indexed %.6f kWh %llu migr, scan %.6f kWh %llu migr\n",
+			       pols[i], compat, a.energy_kwh, (unsigned long long)a.migrations,
+			       b.energy_kwh, (unsigned long long)b.migrations);
+			assert_true(a.energy_kwh == b.energy_kwh);
+			assert_int_equal(a.migrations, b.migrations);
+			assert_true(a.slav == b.slav);
+			vmp_sim_result_release(&a);
+			vmp_sim_result_release(&b);
+		}
+	}
+	vmp_trace_free(t);
+	free(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_day_matches_cloudsim),
+		cmocka_unit_test(test_index_equals_scan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
