@@ -306,12 +306,34 @@ call_run(struct lv_call *c, virConnectPtr conn, unsigned timeout_ms, const char 
 
 struct lv_mig;
 
+/* One VM's statistics from the last bulk sample (list_vms). */
+struct lv_cached_stats {
+	char name[VMP_NAME_MAX];
+	struct vmp_vm_stats st;
+};
+
 struct lv_priv {
 	char *uri;
-	pthread_mutex_t lock;      /* conn and migs */
+	pthread_mutex_t lock;      /* conn, migs and the stats cache */
 	virConnectPtr conn;        /* NULL: open at the next operation */
 	struct lv_mig *migs;
+	struct lv_cached_stats *cache;  /* from the last list_vms; see lv_vm_stats() */
+	int ncache;
+	int64_t cache_us;          /* when it was sampled */
 };
+
+/* vm_stats answers from list_vms' bulk sample when it is younger than this. */
+#define LV_CACHE_MAX_AGE_US 500000
+
+static void
+cache_drop(struct lv_priv *p)
+{
+	pthread_mutex_lock(&p->lock);
+	free(p->cache);
+	p->cache = NULL;
+	p->ncache = 0;
+	pthread_mutex_unlock(&p->lock);
+}
 
 static void *
 close_worker(void *arg)
@@ -735,6 +757,7 @@ lv_close(struct vmp_backend *b)
 	}
 	release_conn_async(p->conn);
 	pthread_mutex_destroy(&p->lock);
+	free(p->cache);
 	free(p->uri);
 	free(p);
 	vmp_backend_set_priv(b, NULL);
@@ -881,6 +904,7 @@ map_state(int state, int reason)
 struct list_call {
 	struct lv_call c;
 	struct vmp_vm_info *vms;
+	struct vmp_vm_stats *stats;   /* parallel to vms */
 	int n;
 };
 
@@ -888,6 +912,7 @@ static void
 list_dispose(struct lv_call *c)
 {
 	free(((struct list_call *)c)->vms);
+	free(((struct list_call *)c)->stats);
 }
 
 static int
@@ -897,13 +922,25 @@ do_list(struct lv_call *c)
 	virDomainStatsRecordPtr *recs = NULL;
 	int i, n, r = 0;
 
+	int64_t t;
+
 	free(l->vms);
+	free(l->stats);
 	l->vms = NULL;
+	l->stats = NULL;
 	l->n = 0;
-	n = virConnectGetAllDomainStats(c->conn, VIR_DOMAIN_STATS_STATE, &recs, 0);
+	/* One round trip for every domain's state and statistics (the cache of
+	 * lv_vm_stats); NOWAIT: a domain busy in a job gives what it can at once. */
+	t = now_us();
+	n = virConnectGetAllDomainStats(c->conn, VIR_DOMAIN_STATS_STATE |
+					VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |
+					VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_INTERFACE |
+					VIR_DOMAIN_STATS_BLOCK, &recs,
+					VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
 	if (n < 0)
 		return call_fail(c, "cannot list vms");
 	l->vms = xcalloc((size_t)n + 1, sizeof(*l->vms));
+	l->stats = xcalloc((size_t)n + 1, sizeof(*l->stats));
 	for (i = 0; i < n; i++) {
 		struct vmp_vm_info *vi = &l->vms[l->n];
 		virDomainStatsRecordPtr rec = recs[i];
@@ -931,6 +968,8 @@ do_list(struct lv_call *c)
 			goto out;
 		}
 		free(xml);
+		l->stats[l->n].sample_time_us = t;
+		vmp_libvirt_parse_stats(rec->params, rec->nparams, &l->stats[l->n]);
 		l->n++;
 	}
 out:
@@ -957,6 +996,16 @@ lv_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms)
 			if (m)
 				mig_unref(m);
 		}
+		pthread_mutex_lock(&p->lock);
+		free(p->cache);
+		p->cache = xcalloc((size_t)l->n + 1, sizeof(*p->cache));
+		for (i = 0; i < l->n; i++) {
+			copy_str(p->cache[i].name, sizeof(p->cache[i].name), l->vms[i].name);
+			p->cache[i].st = l->stats[i];
+		}
+		p->ncache = l->n;
+		p->cache_us = now_us();
+		pthread_mutex_unlock(&p->lock);
 		*ret_vms = l->vms;
 		l->vms = NULL;
 		r = l->n;
@@ -1028,8 +1077,26 @@ do_vm_stats(struct lv_call *c)
 static int
 lv_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
 {
-	struct stats_call *s = call_new(sizeof(*s), do_vm_stats, vm);
-	int r = run_op(b, &s->c, op_timeout(b), true, "get stats");
+	struct lv_priv *p = vmp_backend_priv(b);
+	struct stats_call *s;
+	int i, r;
+
+	/* Right after list_vms (the usual "list, then sample each VM" round), answer
+	 * from its bulk sample: one round trip for all VMs. The sample keeps its own
+	 * time, so rates computed from it stay right. */
+	pthread_mutex_lock(&p->lock);
+	if (p->cache && now_us() - p->cache_us < LV_CACHE_MAX_AGE_US) {
+		for (i = 0; i < p->ncache; i++) {
+			if (strcmp(p->cache[i].name, vm) == 0) {
+				*ret = p->cache[i].st;
+				pthread_mutex_unlock(&p->lock);
+				return 0;
+			}
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	s = call_new(sizeof(*s), do_vm_stats, vm);
+	r = run_op(b, &s->c, op_timeout(b), true, "get stats");
 
 	if (r == 0)
 		*ret = s->st;
@@ -1066,6 +1133,7 @@ lv_set_balloon(struct vmp_backend *b, const char *vm, uint64_t target_kib)
 	int r;
 
 	a->kib = target_kib;
+	cache_drop(vmp_backend_priv(b));
 	r = run_op(b, &a->c, op_timeout(b), false, "set balloon");
 	call_unref(&a->c);
 	return r;
@@ -1120,6 +1188,7 @@ lv_set_vcpus(struct vmp_backend *b, const char *vm, unsigned count)
 	int r;
 
 	a->count = count;
+	cache_drop(vmp_backend_priv(b));
 	r = run_op(b, &a->c, op_timeout(b), false, "set vcpus");
 	call_unref(&a->c);
 	return r;
@@ -1296,6 +1365,7 @@ lv_migrate_start(struct vmp_backend *b, const char *vm, const struct vmp_migrate
 	a = call_new(sizeof(*a), do_mig_start, vm);
 	a->c.dispose = mig_start_dispose;
 	a->dest_uri = xstrdup(mp->dest_uri);
+	cache_drop(p);
 	r = run_op(b, &a->c, op_timeout(b), false, "migrate");
 	if (r < 0) {
 		call_unref(&a->c);

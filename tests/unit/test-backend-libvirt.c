@@ -144,6 +144,27 @@ test_stats(void **state)
 }
 
 static void
+test_stats_from_bulk_listing(void **state)
+{
+	struct vmp_backend *b = open_test();
+	struct vmp_vm_stats s1, s2, s3;
+	struct vmp_vm_info *vms = NULL;
+
+	/* Right after list_vms, vm_stats answers from the listing's bulk sample (same
+	 * sample time); an actuator call drops that sample. */
+	assert_int_equal(vmp_backend_list_vms(b, &vms), 1);
+	free(vms);
+	assert_int_equal(vmp_backend_vm_stats(b, "test", &s1), 0);
+	assert_int_equal(vmp_backend_vm_stats(b, "test", &s2), 0);
+	assert_true(s1.sample_time_us > 0);
+	assert_int_equal(s1.sample_time_us, s2.sample_time_us);
+	assert_int_equal(vmp_backend_set_balloon(b, "test", 2097152), 0);
+	assert_int_equal(vmp_backend_vm_stats(b, "test", &s3), 0);
+	assert_true(s3.sample_time_us > s1.sample_time_us);
+	vmp_backend_close(b);
+}
+
+static void
 test_setmem(void **state)
 {
 	struct vmp_backend *b = open_test();
@@ -315,6 +336,7 @@ main(void)
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_host_info),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_stats_from_bulk_listing),
 		cmocka_unit_test(test_setmem),
 		cmocka_unit_test(test_setvcpus),
 		cmocka_unit_test(test_pin),
