@@ -1021,6 +1021,168 @@ qmp_pin_vcpu(struct vmp_backend *b, const char *vm, unsigned vcpu, const char *c
 	return 0;
 }
 
+/* ---- CPU quota: the QEMU process in a cgroup of its own ---- */
+
+/*
+ * Finds the mount point of the cgroup "cpu" controller: a cgroup v1 hierarchy with the
+ * cpu option, else the cgroup v2 hierarchy if cpu is enabled below its root. Returns 1
+ * (v1) or 2 (v2) and *ret_mount (caller frees), or -ENOTSUP.
+ */
+static int
+cpu_cgroup_mount(char **ret_mount)
+{
+	char *buf = NULL, *line, *save = NULL, *v2 = NULL;
+	int r = vmp_read_file(NULL, "/proc/self/mountinfo", &buf, NULL);
+
+	if (r < 0)
+		return r;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char mnt[512], fstype[64], opts[512];
+		const char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 ||
+		    sscanf(dash + 3, "%63s %*s %511s", fstype, opts) != 2)
+			continue;
+		if (!strcmp(fstype, "cgroup")) {
+			char *tok, *osave = NULL;
+
+			for (tok = strtok_r(opts, ",", &osave); tok; tok = strtok_r(NULL, ",", &osave)) {
+				if (!strcmp(tok, "cpu")) {
+					*ret_mount = xstrdup(mnt);
+					free(buf);
+					free(v2);
+					return 1;
+				}
+			}
+		} else if (!strcmp(fstype, "cgroup2") && !v2) {
+			v2 = xstrdup(mnt);
+		}
+	}
+	free(buf);
+	if (v2) {
+		char *path = xasprintf("%s/cgroup.subtree_control", v2), *ctl = NULL;
+
+		r = vmp_read_file(NULL, path, &ctl, NULL);
+		free(path);
+		if (r == 0 && (vmp_str_starts_with(ctl, "cpu ") || strstr(ctl, " cpu ") ||
+			       strstr(ctl, " cpu\n") || !strcmp(ctl, "cpu\n"))) {
+			free(ctl);
+			*ret_mount = v2;
+			return 2;
+		}
+		free(ctl);
+		free(v2);
+	}
+	return -ENOTSUP;
+}
+
+static int
+write_cg(const char *dir, const char *file, const char *value, char **ret_path)
+{
+	char *path = xasprintf("%s/%s", dir, file);
+	FILE *f = fopen(path, "we");
+	int r = 0;
+
+	if (!f || fputs(value, f) < 0)
+		r = -errno;
+	if (f && fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r < 0) {
+		*ret_path = path;
+		return r;
+	}
+	free(path);
+	return 0;
+}
+
+/*
+ * Moves the VM's QEMU process into the cgroup MOUNT/vmpilot/NAME (created if needed) and
+ * sets its CPU bandwidth (v1 cpu.cfs_period_us/cpu.cfs_quota_us/cpu.shares, v2
+ * cpu.max/cpu.weight). The cgroup stays after QEMU exits; removing it is the caller's.
+ */
+static int
+qmp_set_cpu_quota(struct vmp_backend *b, const char *vm, int64_t quota_us, uint64_t period_us,
+		  uint64_t shares)
+{
+	const char *what = "set cpu quota";
+	char *mount = NULL, *parent = NULL, *dir = NULL, *bad = NULL, val[64];
+	struct qmp_vm *v;
+	int r, version, pid;
+
+	if (quota_us >= 0 && quota_us < 1000)
+		return vmp_backend_fail(b, EINVAL, "cannot set cpu quota of vm '%s' to %" PRId64
+					" us: below the kernel's 1000 us minimum", vm, quota_us);
+	r = vm_get(b, vm, what, deadline(b), &v);
+	if (r < 0)
+		return r;
+	pid = vmp_qmp_peer_pid(v->q);
+	if (pid <= 0)
+		return vmp_backend_fail(b, ESRCH, "cannot set cpu quota of vm '%s': QEMU's pid is "
+					"unknown", vm);
+	version = cpu_cgroup_mount(&mount);
+	if (version < 0)
+		return vmp_backend_fail(b, ENOTSUP, "cannot set cpu quota of vm '%s': no cgroup cpu "
+					"controller on this host", vm);
+	parent = xasprintf("%s/vmpilot", mount);
+	dir = xasprintf("%s/%s", parent, vm);
+	if ((mkdir(parent, 0755) < 0 && errno != EEXIST)) {
+		r = -errno;
+		bad = xstrdup(parent);
+		goto out;
+	}
+	if (version == 2) {
+		r = write_cg(parent, "cgroup.subtree_control", "+cpu", &bad);
+		if (r < 0)
+			goto out;
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		r = -errno;
+		bad = xstrdup(dir);
+		goto out;
+	}
+	snprintf(val, sizeof(val), "%d", pid);
+	r = write_cg(dir, "cgroup.procs", val, &bad);
+	if (r < 0)
+		goto out;
+	if (version == 1) {
+		if (period_us) {
+			snprintf(val, sizeof(val), "%" PRIu64, period_us);
+			r = write_cg(dir, "cpu.cfs_period_us", val, &bad);
+			if (r < 0)
+				goto out;
+		}
+		snprintf(val, sizeof(val), "%" PRId64, quota_us < 0 ? (int64_t)-1 : quota_us);
+		r = write_cg(dir, "cpu.cfs_quota_us", val, &bad);
+		if (r == 0 && shares) {
+			snprintf(val, sizeof(val), "%" PRIu64, shares);
+			r = write_cg(dir, "cpu.shares", val, &bad);
+		}
+	} else {
+		if (quota_us < 0)
+			snprintf(val, sizeof(val), "max %" PRIu64, period_us ? period_us : 100000);
+		else
+			snprintf(val, sizeof(val), "%" PRId64 " %" PRIu64, quota_us,
+				 period_us ? period_us : 100000);
+		r = write_cg(dir, "cpu.max", val, &bad);
+		if (r == 0 && shares) {
+			/* cgroup v1 shares 2..262144 onto v2 weight 1..10000 (as systemd does). */
+			uint64_t w = 1 + ((shares < 2 ? 2 : shares) - 2) * 9999 / 262142;
+
+			snprintf(val, sizeof(val), "%" PRIu64, w > 10000 ? 10000 : w);
+			r = write_cg(dir, "cpu.weight", val, &bad);
+		}
+	}
+out:
+	if (r < 0)
+		vmp_backend_fail(b, r, "cannot set cpu quota of vm '%s': '%s': %s", vm,
+				 bad ? bad : dir, strerror(-r));
+	free(bad);
+	free(dir);
+	free(parent);
+	free(mount);
+	return r;
+}
+
 /* ---- migration ---- */
 
 /* "tcp://127.0.0.1:4444" (libvirt style) or "tcp:127.0.0.1:4444" (QEMU style) -> QEMU style. */
@@ -1174,7 +1336,9 @@ qmp_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progr
 		p.state = VMP_MIGRATE_ACTIVE;
 	else if (!strcmp(st, "completed"))
 		p.state = VMP_MIGRATE_COMPLETED;
-	else if (!strcmp(st, "failed"))
+	else if (!strcmp(st, "failed") || !strcmp(st, "postcopy-paused"))
+		/* postcopy-paused: the stream broke after the switch; QEMU could resume it with
+		 * migrate-recover, which vmpilot does not do, so it is a failure to act on. */
 		p.state = VMP_MIGRATE_FAILED;
 	else if (!strcmp(st, "cancelled") || !strcmp(st, "cancelling"))
 		p.state = VMP_MIGRATE_CANCELLED;
@@ -1188,7 +1352,9 @@ qmp_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progr
 	if (p.state == VMP_MIGRATE_FAILED) {
 		r = vmp_backend_fail(b, EIO, "migration of vm '%s' failed: %s", vm,
 				     json_object_get(val, "error-desc") ? jstr(val, "error-desc")
-									 : "no reason given");
+				     : !strcmp(st, "postcopy-paused") ?
+				       "postcopy paused: the migration stream broke after the switch"
+				     : "no reason given");
 		json_decref(val);
 		*ret = p;
 		return 0;   /* the poll worked; the state says the migration failed */
@@ -1289,6 +1455,7 @@ const struct vmp_backend_ops vmp_backend_qmp = {
 	.set_balloon = qmp_set_balloon,
 	.set_vcpus = qmp_set_vcpus,
 	.pin_vcpu = qmp_pin_vcpu,
+	.set_cpu_quota = qmp_set_cpu_quota,
 	.migrate_start = qmp_migrate_start,
 	.migrate_poll = qmp_migrate_poll,
 	.migrate_cancel = qmp_migrate_cancel,

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <jansson.h>
 
 #include "backend/backend.h"
@@ -52,6 +53,8 @@ kill_fault_guests(void **state)
 	return 0;
 }
 static struct vmp_backend *src_b, *dst_b;
+
+static void remove_cgroups(void);
 
 static char *
 uri_of(const char *dir)
@@ -111,6 +114,7 @@ group_teardown(void **state)
 	vmp_guest_kill(dst_guest);
 	vmp_guest_kill(ns_guest);
 	src_guest = dst_guest = ns_guest = NULL;
+	remove_cgroups();
 	return 0;
 }
 
@@ -154,6 +158,130 @@ test_stats(void **state)
 	assert_int_equal(vmp_backend_list_vms(src_b, &vms), 1);
 	assert_int_equal(vms[0].stats_period_s, 2);
 	free(vms);
+}
+
+/* The cgroup v1 cpu hierarchy here, or NULL. */
+static const char *
+cpu_cgroup_root(void)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct" };
+
+	for (size_t i = 0; i < 2; i++) {
+		char path[128];
+
+		snprintf(path, sizeof(path), "%s/cpu.cfs_quota_us", roots[i]);
+		if (access(path, F_OK) == 0)
+			return roots[i];
+	}
+	return NULL;
+}
+
+static long long
+read_ll(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long long v = -999;
+
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -999;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Threads of pid whose Cpus_allowed_list is exactly want. */
+static int
+threads_pinned_to(pid_t pid, const char *want)
+{
+	char path[384], line[256];
+	int n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", (int)pid, e->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "Cpus_allowed_list:", 18)) {
+				char *v = line + 18;
+
+				v += strspn(v, " \t");
+				v[strcspn(v, "\n")] = '\0';
+				n += !strcmp(v, want);
+			}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+/* Pinning a vCPU thread, and a CPU quota on the QEMU process (cgroup v1 cpu). */
+static void
+test_pin_quota(void **state)
+{
+	pid_t pid = vmp_guest_pid(src_guest);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *root = cpu_cgroup_root();
+	struct vmp_vm_stats a, b2;
+	char all[32], path[256];
+	double share;
+
+	snprintf(all, sizeof(all), "0-%ld", ncpu - 1);
+	assert_int_equal(vmp_backend_pin_vcpu(src_b, VM, 0, "0"), 0);
+	assert_true(threads_pinned_to(pid, "0") >= 1);
+	assert_int_equal(vmp_backend_pin_vcpu(src_b, VM, 7, "0"), -ENOENT);
+	assert_int_equal(vmp_backend_pin_vcpu(src_b, VM, 0, all), 0);
+	assert_int_equal(threads_pinned_to(pid, "0"), 0);
+
+	if (!root) {
+		fprintf(stderr, "*** qmp: no cgroup v1 cpu hierarchy here: the quota part is not "
+			"run ***\n");
+		return;
+	}
+	assert_int_equal(vmp_backend_set_cpu_quota(src_b, VM, 20000, 100000, 512), 0);
+	snprintf(path, sizeof(path), "%s/vmpilot/%s/cpu.cfs_quota_us", root, VM);
+	assert_int_equal(read_ll(path), 20000);
+	snprintf(path, sizeof(path), "%s/vmpilot/%s/cpu.shares", root, VM);
+	assert_int_equal(read_ll(path), 512);
+	/* The cap holds: a busy vCPU gets at most ~20 % of a CPU (35 % allows for noise). */
+	assert_int_equal(vmp_guest_cmd(src_guest, "cpu 1", NULL, 10000), 0);
+	assert_int_equal(vmp_backend_vm_stats(src_b, VM, &a), 0);
+	usleep(2000000);
+	assert_int_equal(vmp_backend_vm_stats(src_b, VM, &b2), 0);
+	share = (double)(b2.cpu_time_ns - a.cpu_time_ns) / 1e3 /
+		(double)(b2.sample_time_us - a.sample_time_us);
+	printf("qmp: QEMU at a 20 %% cpu quota used %.0f %% of a CPU\n", share * 100);
+	assert_true(share < 0.35);
+	assert_int_equal(vmp_backend_set_cpu_quota(src_b, VM, -1, 0, 1024), 0);
+	snprintf(path, sizeof(path), "%s/vmpilot/%s/cpu.cfs_quota_us", root, VM);
+	assert_int_equal(read_ll(path), -1);
+	assert_int_equal(vmp_guest_cmd(src_guest, "stop", NULL, 10000), 0);
+	assert_int_equal(vmp_backend_set_cpu_quota(src_b, VM, 10, 0, 0), -EINVAL);
+}
+
+/* Removes the cgroups test_pin_quota made (QEMU is dead by then). */
+static void
+remove_cgroups(void)
+{
+	const char *root = cpu_cgroup_root();
+	char path[256];
+
+	if (!root)
+		return;
+	snprintf(path, sizeof(path), "%s/vmpilot/%s", root, VM);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/vmpilot", root);
+	rmdir(path);
 }
 
 static void
@@ -595,6 +723,7 @@ main(void)
 	const struct CMUnitTest scenario[] = {
 		cmocka_unit_test(test_list),
 		cmocka_unit_test(test_stats),
+		cmocka_unit_test(test_pin_quota),
 		cmocka_unit_test(test_balloon),
 		cmocka_unit_test(test_hotadd),
 		cmocka_unit_test(test_status_cli),
