@@ -210,6 +210,28 @@ vmp_journal_explain(const json_t *e, FILE *out)
 		" [not carried out]" : "");
 	if (json_is_string(err))
 		fprintf(out, "    error: %s\n", json_string_value(err));
+	if (json_is_string(json_object_get(e, "host")))
+		fprintf(out, "    host: %s\n", json_string_value(json_object_get(e, "host")));
+	if (json_is_object(json_object_get(e, "inputs"))) {
+		const char *k;
+		const json_t *in = json_object_get(e, "inputs");
+		int n = 0;
+
+		/* The loop's inputs: numbers and flags on one line, nested decisions left out. */
+		json_object_foreach((json_t *)in, k, x) {
+			if (!json_is_number(x) && !json_is_boolean(x) && !json_is_string(x))
+				continue;
+			fprintf(out, "%s%s=", n++ ? " " : "    inputs: ", k);
+			if (json_is_boolean(x))
+				fputs(json_is_true(x) ? "yes" : "no", out);
+			else if (json_is_string(x))
+				fputs(json_string_value(x), out);
+			else
+				print_value(out, k, x);
+		}
+		if (n)
+			fputc('\n', out);
+	}
 	json_array_foreach(checks, i, x) {
 		const char *name = json_string_value(json_object_get(x, "name"));
 

@@ -337,6 +337,23 @@ test_pressure_raises_balloon(void **state)
 		    100 * (json_int_t)MIB);
 	assert_true(json_array_size(json_object_get(e, "checks")) > 0);
 	json_decref(all);
+	/* `vmpilot why` tells the same from the journal. */
+	{
+		char cmd[512], out[8192];
+		size_t len;
+		FILE *p;
+
+		snprintf(cmd, sizeof(cmd), "'%s' why --journal '%s' " VM, getenv("VMP_VMPILOT"),
+			 f->journal);
+		p = popen(cmd, "r");
+		assert_non_null(p);
+		len = fread(out, 1, sizeof(out) - 1, p);
+		out[len] = '\0';
+		assert_int_equal(pclose(p), 0);
+		printf("vmpilot why " VM ":\n%s", out);
+		assert_non_null(strstr(out, VM " rightsize-memory: grow 256 MiB -> "));
+		assert_non_null(strstr(out, "demand_kib="));
+	}
 }
 
 /* (b) An idle guest gives memory back, never below its floor (mem_min_kib). */
