@@ -205,6 +205,7 @@ struct vmp_sim {
 	size_t nplan, capplan;
 	uint32_t *saved_hosts;
 	size_t nsaved;
+	uint32_t *cand;         /* under-load candidates by utilisation */
 	struct vmp_sim_series series;
 	size_t capseries;
 	struct pindex pidx[VMP_SIM_MAX_TYPES];
@@ -923,6 +924,8 @@ pidx_touch(struct vmp_sim *s, struct host *h)
 		pidx_reindex(s, p, pos);
 		h->ipos = NONE;
 	}
+	if (h->excl_place)
+		return;   /* excluded hosts leave the index for the rest of the phase */
 	if (host_idle(h)) {
 		/* idle again (a plan was undone): back into the idle list, in order */
 		size_t i;
@@ -950,6 +953,18 @@ pidx_touch(struct vmp_sim *s, struct host *h)
 }
 
 static int
+cmp_u32_util(const void *a, const void *b, void *ctx)
+{
+	const struct vmp_sim *s = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	double ux = host_util(&s->hosts[x]), uy = host_util(&s->hosts[y]);
+
+	if (ux != uy)
+		return ux < uy ? -1 : 1;
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int
 cmp_u32_x(const void *a, const void *b, void *ctx)
 {
 	return cmp_x(ctx, *(const uint32_t *)a, *(const uint32_t *)b);
@@ -971,6 +986,8 @@ pidx_build(struct vmp_sim *s)
 		struct pindex *p = &s->pidx[h->tidx];
 
 		h->ipos = NONE;
+		if (h->excl_place)
+			continue;
 		if (host_idle(h)) {
 			p->idle[p->nidle++] = (uint32_t)i;
 		} else {
@@ -988,6 +1005,7 @@ pidx_build(struct vmp_sim *s)
 
 struct piece {
 	double a, b, fa, fb, lb;
+	double xmax;    /* hosts above this allocated fraction lack the MIPS */
 	uint8_t t;
 };
 
@@ -1056,7 +1074,8 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 				break;
 			}
 		}
-		if (p->n == 0)
+		/* no host of this type has a core big enough: all unsuitable */
+		if (p->n == 0 || ty->pe_mips < req)
 			continue;
 		/* pieces of x on which f is linear */
 		xs[nx++] = 0;
@@ -1082,6 +1101,14 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 			pc->fb = vmp_power_watts(ty->power, pc->b + d) - vmp_power_watts(ty->power, pc->b);
 			pc->lb = (pc->fa < pc->fb ? pc->fa : pc->fb) - PIDX_EPS;
 			pc->t = (uint8_t)t;
+			/*
+			 * A host's free MIPS are its capacity minus its allocations (no
+			 * migration is in flight while planning), so one with allocated
+			 * fraction x fits the VM only if x <= 1 - d, up to rounding.
+			 */
+			pc->xmax = 1 - d + 1e-9;
+			if (pc->a > pc->xmax)
+				np--;
 		}
 	}
 	/* visit pieces by increasing bound (insertion sort: a few dozen) */
@@ -1113,7 +1140,9 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 		for (lo = k, hi = p->n; lo < hi;) {
 			size_t mid = (lo + hi) / 2;
 
-			if (s->hosts[p->order[mid]].ix <= pc->b || pc->b >= 1)
+			double x = s->hosts[p->order[mid]].ix;
+
+			if ((x <= pc->b || pc->b >= 1) && x <= pc->xmax)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -1240,12 +1269,11 @@ place(struct vmp_sim *s, uint32_t *vms, size_t n, bool all_or_nothing)
 static uint32_t
 optimize(struct vmp_sim *s)
 {
-	size_t i, nvm = 0, nexcl_under = 0;
+	size_t i, nvm = 0, nexcl_under = 0, ncand, cur;
 	uint32_t nover = 0;
 
 	s->nplan = 0;
 	s->nsaved = 0;
-	pidx_build(s);
 	for (i = 0; i < s->nhosts; i++) {
 		struct host *h = &s->hosts[i];
 
@@ -1253,6 +1281,7 @@ optimize(struct vmp_sim *s)
 		h->excl_place = h->over;
 		nover += h->over;
 	}
+	pidx_build(s);
 	/* VM selection: take VMs off each overloaded host until it is not overloaded */
 	for (i = 0; i < s->nhosts; i++) {
 		struct host *h = &s->hosts[i];
@@ -1282,23 +1311,35 @@ optimize(struct vmp_sim *s)
 		h->excl_place = h->over || off;
 		nexcl_under += h->excl_under;
 	}
+	pidx_build(s);
 	s->idle_excluded = true;   /* an idle host has utilisation 0: it counts as off */
+	/*
+	 * getUnderUtilizedHost: the host with the lowest utilisation (the lowest number on
+	 * ties) below 100 %. Utilisations are those of the last update and do not change
+	 * while planning, so the candidates are sorted once and taken in order.
+	 */
+	ncand = 0;
+	for (i = 0; i < s->nhosts; i++) {
+		double util = host_util(&s->hosts[i]);
+
+		if (!s->hosts[i].excl_under && util > 0 && util < 1)
+			s->cand[ncand++] = (uint32_t)i;
+	}
+	qsort_r(s->cand, ncand, sizeof(uint32_t), cmp_u32_util, s);
+	cur = 0;
 	while (nexcl_under < s->nhosts) {
-		double min_util = 1;
 		int u = -1;
-		size_t first;
+		size_t first, c;
 		struct host *uh;
 
-		for (i = 0; i < s->nhosts; i++) {
-			struct host *h = &s->hosts[i];
-			double util;
+		while (cur < ncand && s->hosts[s->cand[cur]].excl_under)
+			cur++;
+		for (c = cur; c < ncand; c++) {
+			struct host *h = &s->hosts[s->cand[c]];
 			uint32_t k;
 			bool all_out = true;
 
 			if (h->excl_under)
-				continue;
-			util = host_util(h);
-			if (!(util > 0 && util < min_util))
 				continue;
 			/* areAllVmsMigratingOutOrAnyVmMigratingIn */
 			for (k = 0; k < h->n; k++) {
@@ -1313,14 +1354,15 @@ optimize(struct vmp_sim *s)
 			}
 			if (all_out)
 				continue;
-			min_util = util;
-			u = (int)i;
+			u = (int)s->cand[c];
+			break;
 		}
 		if (u < 0)
 			break;
 		uh = &s->hosts[u];
 		uh->excl_under = 1;
 		uh->excl_place = 1;
+		pidx_touch(s, uh);
 		nexcl_under++;
 		nvm = 0;
 		for (i = 0; i < uh->n; i++)
@@ -1393,6 +1435,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 	s->hosts = zalloc(s->nhosts, sizeof(*s->hosts));
 	s->scratch_vms = zalloc(s->nvms, sizeof(uint32_t));
 	s->saved_hosts = zalloc(s->nhosts, sizeof(uint32_t));
+	s->cand = zalloc(s->nhosts, sizeof(uint32_t));
 	for (i = 0; i < s->nhosts; i++) {
 		struct host *h = &s->hosts[i];
 
@@ -1468,6 +1511,7 @@ vmp_sim_free(struct vmp_sim *s)
 	free(s->scratch_vms);
 	free(s->plan);
 	free(s->saved_hosts);
+	free(s->cand);
 	vmp_sim_result_release(&(struct vmp_sim_result){ .series = s->series });
 	free(s);
 }
