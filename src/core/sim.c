@@ -190,7 +190,8 @@ struct vmp_sim {
 	uint64_t migrations;
 	/* migration completion events, kept sorted by (time, seq) */
 	struct event *ev;
-	size_t nev, capev;
+	size_t ev_head, nev, capev;  /* pending events are ev[ev_head..nev) */
+	bool ev_sorted;
 	uint64_t seq;
 	/* SLA sums */
 	double sla_time, sla_viol;
@@ -627,7 +628,6 @@ start_migration(struct vmp_sim *s, uint32_t v, uint32_t target)
 	struct vm *vm = &s->vms[v];
 	double mbps = h->type->bw_kbit / (2 * 8000);   /* MB/s: half the link */
 	struct event e;
-	size_t i;
 
 	vm->in_mig = true;
 	if (!host_has_min(h, v)) {
@@ -647,13 +647,10 @@ start_migration(struct vmp_sim *s, uint32_t v, uint32_t target)
 	e.host = target;
 	e.seq = s->seq++;
 	s->ev = grow(s->ev, &s->capev, s->nev + 1, sizeof(*s->ev));
-	/* keep (time, seq) order: insertion from the back */
-	i = s->nev;
-	while (i > 0 && s->ev[i - 1].time > e.time)
-		i--;
-	memmove(s->ev + i + 1, s->ev + i, (s->nev - i) * sizeof(*s->ev));
-	s->ev[i] = e;
-	s->nev++;
+	/* appended in seq order; sorted by time (stably) before the next completion */
+	if (s->nev > s->ev_head && s->ev[s->nev - 1].time > e.time)
+		s->ev_sorted = false;
+	s->ev[s->nev++] = e;
 }
 
 /* Datacenter.processVmMigrate: the VM leaves its source and lands on the target. */
@@ -680,22 +677,53 @@ finish_migration(struct vmp_sim *s, const struct event *e)
 	vm->host = (int32_t)e->host;
 }
 
+/* Stable merge sort of the pending events by time (equal times keep start order). */
+static void
+sort_events(struct vmp_sim *s)
+{
+	size_t n = s->nev - s->ev_head, w, i;
+	struct event *v = s->ev + s->ev_head, *tmp;
+
+	s->ev_sorted = true;
+	if (n < 2)
+		return;
+	tmp = zalloc(n, sizeof(*tmp));
+	for (w = 1; w < n; w *= 2) {
+		for (i = 0; i < n; i += 2 * w) {
+			size_t a = i, am = i + w < n ? i + w : n, b = am, bm = i + 2 * w < n ? i + 2 * w : n;
+			size_t k = i;
+
+			while (a < am && b < bm)
+				tmp[k++] = v[b].time < v[a].time ? v[b++] : v[a++];
+			while (a < am)
+				tmp[k++] = v[a++];
+			while (b < bm)
+				tmp[k++] = v[b++];
+		}
+		memcpy(v, tmp, n * sizeof(*tmp));
+	}
+	free(tmp);
+}
+
 /* Completes, in time order, the migrations that end before `before`. */
 static void
 complete_migrations(struct vmp_sim *s, double before)
 {
-	while (s->nev > 0 && s->ev[0].time < before && s->ev[0].time < s->limit_s) {
-		struct event e = s->ev[0];
+	if (!s->ev_sorted)
+		sort_events(s);
+	while (s->ev_head < s->nev && s->ev[s->ev_head].time < before &&
+	       s->ev[s->ev_head].time < s->limit_s) {
+		struct event e = s->ev[s->ev_head++];
 
-		memmove(s->ev, s->ev + 1, (s->nev - 1) * sizeof(*s->ev));
-		s->nev--;
 		s->clock = e.time;
 		if (s->clock > s->last_process)
 			force_update(s, s->clock);
 		finish_migration(s, &e);
-		if (s->nev == 0 || s->ev[0].time != e.time)
+		if (s->ev_head == s->nev || s->ev[s->ev_head].time != e.time)
 			force_update(s, s->clock);
 	}
+	if (s->ev_head == s->nev)
+		s->ev_head = s->nev = 0;
 }
 
 /* ------------------------------------------------------------------ planning -- */
@@ -1190,20 +1218,31 @@ first_fit(struct vmp_sim *s, uint32_t v)
 	return -1;
 }
 
-/* PowerVmList.sortByCpuUtilization: decreasing demand, stable (insertion sort). */
+/* PowerVmList.sortByCpuUtilization: decreasing demand, stable (merge sort). */
 static void
 sort_by_demand(struct vmp_sim *s, uint32_t *v, size_t n)
 {
-	size_t i, j;
+	uint32_t *tmp;
+	size_t w, i;
 
-	for (i = 1; i < n; i++) {
-		uint32_t x = v[i];
-		double d = s->vms[x].req;
+	if (n < 2)
+		return;
+	tmp = zalloc(n, sizeof(uint32_t));
+	for (w = 1; w < n; w *= 2) {
+		for (i = 0; i < n; i += 2 * w) {
+			size_t a = i, am = i + w < n ? i + w : n, b = am, bm = i + 2 * w < n ? i + 2 * w : n;
+			size_t k = i;
 
-		for (j = i; j > 0 && s->vms[v[j - 1]].req < d; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
+			while (a < am && b < bm)
+				tmp[k++] = s->vms[v[b]].req > s->vms[v[a]].req ? v[b++] : v[a++];
+			while (a < am)
+				tmp[k++] = v[a++];
+			while (b < bm)
+				tmp[k++] = v[b++];
+		}
+		memcpy(v, tmp, n * sizeof(uint32_t));
 	}
+	free(tmp);
 }
 
 static int
@@ -1481,6 +1520,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 		vm->req = 0;
 	}
 	s->pidx_on = false;
+	s->ev_sorted = true;
 	s->tc_time = -1;
 	s->clock = 0;
 	s->last_process = 0;
@@ -1708,7 +1748,7 @@ vmp_sim_vm(const struct vmp_sim *s, size_t v, struct vmp_sim_vm_state *ret)
 	ret->cpu_mips_s = vm->tot_alloc;
 	if (vm->last.has && s->clock > vm->last.time)
 		ret->cpu_mips_s += vm->last.alloc * (s->clock - vm->last.time);
-	for (i = 0; vm->in_mig && i < s->nev; i++)
+	for (i = s->ev_head; vm->in_mig && i < s->nev; i++)
 		if (s->ev[i].vm == v)
 			ret->migrating_to = (int)s->ev[i].host;
 	if (vm->host >= 0) {
