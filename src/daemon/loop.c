@@ -1035,6 +1035,13 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 			cv->migrating = cv->v->migrating || cv->o->info.state == VMP_VM_MIGRATING;
 			if (!cv->running || cv->migrating) {
 				l->rep.vms_skipped++;
+				/* The backend could not say what the VM is doing (it errored or
+				 * timed out): skip it, say so once. */
+				if (cv->o->info.state == VMP_VM_UNKNOWN)
+					fault(l, h, cv->v, "state unknown (the hypervisor did not "
+					      "answer for it): skipped");
+				else if (!cv->migrating)
+					fault(l, h, cv->v, "");
 				if (cv->migrating) {
 					struct vmp_decision d;
 

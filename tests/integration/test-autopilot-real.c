@@ -10,7 +10,8 @@
  *   vcpu       a 1-vCPU guest under a 2-thread load gets a second vCPU and onlines it;
  *   migrate    a host over its configured memory limit, whose VM cannot shrink, sends
  *              the VM to a second host (a second QEMU waiting for it in its own network
- *              namespace, reached over a veth pair); the guest keeps running there.
+ *              namespace, reached over a veth pair); the guest keeps running there;
+ *   hung       a QEMU that stops answering: reported once, skipped, loop keeps going.
  *
  * Every QEMU is killed by PID in the teardown (and by the harness's safety nets);
  * vmpilot is stopped with SIGTERM (its clean exit is asserted) and killed by PID if it
@@ -544,6 +545,67 @@ test_overloaded_host_migrates(void **state)
 	json_decref(all);
 }
 
+/* Counts the lines of vmpilot's log that contain text. */
+static int
+log_count(struct fx *f, const char *text)
+{
+	char line[2048];
+	int n = 0;
+	FILE *in = fopen(f->log, "r");
+
+	if (!in)
+		return 0;
+	while (fgets(line, sizeof(line), in))
+		n += strstr(line, text) != NULL;
+	fclose(in);
+	return n;
+}
+
+/*
+ * A hypervisor that stops answering (QEMU stopped with SIGSTOP: its QMP socket accepts
+ * but never replies): vmpilot times out, says so once, skips the VM, keeps cycling, and
+ * says when it is back; the VM is never shrunk meanwhile.
+ */
+static void
+test_hung_hypervisor(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_guest_stats before, gs;
+	int64_t deadline;
+	int faults;
+
+	guest_start(f, &f->g, f->qmp_a, 512, NULL);
+	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
+	/* An idle guest that would be shrunk at once if it answered. */
+	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\ntimeout_ms = 500\n"
+		      "mem_bounds_widen_pct = 0\nmem_cooldown_ms = 0\n");
+	assert_int_equal(kill(vmp_guest_pid(f->g), SIGSTOP), 0);
+	pilot_start(f, NULL);
+	deadline = vmp_guest_now_ms() + 20000;
+	while (log_count(f, "vm vm1: state unknown") == 0) {
+		if (vmp_guest_now_ms() > deadline)
+			fail_msg("vmpilot did not report the hung hypervisor");
+		sleep_ms(200);
+	}
+	sleep_ms(4000); /* several more cycles against the hung QEMU */
+	faults = log_count(f, "vm vm1: state unknown");
+	assert_int_equal(faults, 1); /* once, not once per cycle */
+	assert_int_equal(waitpid(f->pilot, NULL, WNOHANG), 0); /* still running */
+	assert_int_equal(kill(vmp_guest_pid(f->g), SIGCONT), 0);
+	deadline = vmp_guest_now_ms() + 30000;
+	while (log_count(f, "vm vm1: recovered") == 0) {
+		if (vmp_guest_now_ms() > deadline)
+			fail_msg("vmpilot did not see the hypervisor answer again");
+		sleep_ms(200);
+	}
+	assert_int_equal(pilot_stop(f), 0);
+	/* The guest runs on after its QEMU resumed. */
+	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
+	assert_true(gs.uptime_s > before.uptime_s);
+	printf("hung for a while: %d fault line(s); guest MemTotal %llu KiB (was %llu)\n", faults,
+	       (unsigned long long)gs.memtotal_kib, (unsigned long long)before.memtotal_kib);
+}
+
 int
 main(void)
 {
@@ -552,6 +614,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_idle_gives_back_to_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_busy_guest_gets_vcpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overloaded_host_migrates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hung_hypervisor, setup, teardown),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
