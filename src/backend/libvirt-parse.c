@@ -187,7 +187,8 @@ vmp_libvirt_parse_stats(const virTypedParameter *params, int nparams, struct vmp
 		}
 		if (j < VMP_ARRAY_SIZE(stat_fields))
 			continue;
-		if ((n = indexed(f, "vcpu.", "time")) >= 0 && n < VMP_VCPU_MAX) {
+		n = indexed(f, "vcpu.", "time");
+		if (n >= 0 && n < VMP_VCPU_MAX) {
 			st->vcpu_time_ns[n] = v;
 			if ((unsigned)n + 1 > st->nvcpus)
 				st->nvcpus = (unsigned)n + 1;
