@@ -912,7 +912,9 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 		size_t vi, dest;
 		int r;
 
-		if (!h->ok || !bh[i].reachable || (!bh[i].unmet_kib && !bh[i].cpu_overloaded))
+		/* A host let go of as this cycle's destination is not a source this cycle. */
+		if (!h->ok || !h->b || !bh[i].reachable ||
+		    (!bh[i].unmet_kib && !bh[i].cpu_overloaded))
 			continue;
 		r = vmp_balance_plan(&bp, bh, l->n_hosts, bv, total, i, &d, &vi, &dest);
 		if (r <= 0) {

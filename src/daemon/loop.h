@@ -102,6 +102,11 @@ int vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *
 void vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret);
 
 size_t vmp_loop_hosts(const struct vmp_loop *l);
+/*
+ * The backend of host i, or NULL while its connection is let go: the loop closes a
+ * migration destination's connection while the migration is set up (a QMP monitor
+ * serves one client) and reopens it at the next sample.
+ */
 struct vmp_backend *vmp_loop_backend(struct vmp_loop *l, size_t host);
 
 #endif
