@@ -31,12 +31,19 @@ die() {
 cmd=$1
 dir=$2
 
-# PIDs of every process whose mount namespace is the daemon's.
+# PIDs of every process whose mount namespace is the daemon's. Namespace inode numbers
+# are reused once a namespace dies, so a process must also have this daemon's
+# directory mounted on /run (mountinfo's root field ends in PARENT/NAME/run).
 ns_pids() {
 	[ -f "$dir/mntns" ] || return 0
 	ns=$(cat "$dir/mntns")
+	suffix="$(basename "$(dirname "$dir")")/$(basename "$dir")/run"
 	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null || true)" = "$ns" ] && echo "${p#/proc/}"
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null || true)" = "$ns" ] || continue
+		awk -v want="$suffix" '$5 == "/run" {
+			n = length($4); m = length(want)
+			if (n >= m && substr($4, n - m + 1) == want) found = 1
+		} END { exit !found }' "$p/mountinfo" 2>/dev/null && echo "${p#/proc/}"
 	done
 	return 0
 }
