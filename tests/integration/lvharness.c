@@ -116,6 +116,20 @@ install_handlers(void)
 		signal(sigs[i], on_fatal);
 }
 
+/* rm -rf path (a daemon's directory, after its processes are gone). */
+static void
+remove_tree(const char *path)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		execl("/bin/rm", "rm", "-rf", "--", path, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
 /*
  * The guardian of one daemon: a child process that is the daemon's parent (a child
  * subreaper, so libvirtd, virtlogd and every QEMU re-parent to it and are reaped at
@@ -154,10 +168,23 @@ guardian_main(int cmd_fd, int reply_fd, char *const start_argv[], const char *di
 		if (n <= 0)
 			continue;
 		if (read(cmd_fd, &c, 1) != 1) {
-			/* The test is gone: stop everything it left. */
+			/* The test is gone: stop everything it left, and its files (unless
+			 * VMP_GUEST_KEEP asks to keep them for debugging). */
 			stop_dir(dir);
 			while (waitpid(-1, NULL, WNOHANG) > 0)
 				;
+			if (!getenv("VMP_GUEST_KEEP")) {
+				char parent[512], *slash;
+
+				remove_tree(dir);
+				/* The test's base directory, once its last daemon is gone. */
+				snprintf(parent, sizeof(parent), "%s", dir);
+				slash = strrchr(parent, '/');
+				if (slash && slash != parent) {
+					*slash = '\0';
+					rmdir(parent);
+				}
+			}
 			_exit(0);
 		}
 		out[0] = '\0';
