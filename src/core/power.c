@@ -27,10 +27,10 @@ vmp_power_watts(const struct vmp_power_model *m, double u)
 	 * is a whole number, so the (slow) fmod is evaluated only then.
 	 */
 	x = u * 10;
-	if (x == floor(x) && fmod(u, 0.1) == 0)
-		return m->watts[(int)x];
-	lo = (int)floor(u * 10);
-	hi = (int)ceil(u * 10);
+	lo = (int)x;   /* floor: x is in (0, 10] */
+	if (x == (double)lo && fmod(u, 0.1) == 0)
+		return m->watts[lo];
+	hi = x == (double)lo ? lo : lo + 1;   /* ceil */
 	delta = (m->watts[hi] - m->watts[lo]) / 10;
 	return m->watts[lo] + delta * (u - (double)lo / 10) * 100;
 }

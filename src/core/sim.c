@@ -1086,8 +1086,7 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 	for (t = 0; t < s->cfg.nhost_types; t++) {
 		struct pindex *p = &s->pidx[t];
 		const struct vmp_sim_host_type *ty = &s->cfg.host_types[t];
-		double total = ty->pe_mips * ty->pes, d = req / total, xs[24];
-		size_t nx = 0;
+		double total = ty->pe_mips * ty->pes, d = req / total;
 
 		/* the lowest-numbered idle host of this type */
 		if (!(skip_excluded && s->idle_excluded)) {
@@ -1105,38 +1104,50 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 		/* no host of this type has a core big enough: all unsuitable */
 		if (p->n == 0 || ty->pe_mips < req)
 			continue;
-		/* pieces of x on which f is linear */
-		xs[nx++] = 0;
-		xs[nx++] = 1;
-		for (j = 1; j < 10; j++)
-			xs[nx++] = (double)j / 10;
-		for (j = 1; j <= 10; j++) {
-			double x = (double)j / 10 - d;
+		/* pieces of x on which f is linear; f at each breakpoint computed once */
+		{
+			double xs[24], fx[24], xmax = 1 - d + 1e-9;
+			size_t nx = 0;
 
-			if (x > 0 && x < 1)
-				xs[nx++] = x;
-		}
-		qsort(xs, nx, sizeof(double), cmp_double_asc);
-		for (j = 0; j + 1 < nx; j++) {
-			struct piece *pc;
+			xs[nx++] = 0;
+			xs[nx++] = 1;
+			for (j = 1; j < 10; j++)
+				xs[nx++] = (double)j / 10;
+			for (j = 1; j <= 10; j++) {
+				double x = (double)j / 10 - d;
 
-			if (xs[j + 1] <= xs[j])
-				continue;
-			pc = &pieces[np++];
-			pc->a = xs[j];
-			pc->b = xs[j + 1];
-			pc->fa = vmp_power_watts(ty->power, pc->a + d) - vmp_power_watts(ty->power, pc->a);
-			pc->fb = vmp_power_watts(ty->power, pc->b + d) - vmp_power_watts(ty->power, pc->b);
-			pc->lb = (pc->fa < pc->fb ? pc->fa : pc->fb) - PIDX_EPS;
-			pc->t = (uint8_t)t;
-			/*
-			 * A host's free MIPS are its capacity minus its allocations (no
-			 * migration is in flight while planning), so one with allocated
-			 * fraction x fits the VM only if x <= 1 - d, up to rounding.
-			 */
-			pc->xmax = 1 - d + 1e-9;
-			if (pc->a > pc->xmax)
-				np--;
+				if (x > 0 && x < 1)
+					xs[nx++] = x;
+			}
+			qsort(xs, nx, sizeof(double), cmp_double_asc);
+			for (j = 0; j < nx; j++) {
+				fx[j] = vmp_power_watts(ty->power, xs[j] + d) -
+					vmp_power_watts(ty->power, xs[j]);
+				/* pieces starting above xmax hold only hosts without room */
+				if (xs[j] > xmax) {
+					nx = j + 1;
+					break;
+				}
+			}
+			for (j = 0; j + 1 < nx; j++) {
+				struct piece *pc;
+
+				if (xs[j + 1] <= xs[j] || xs[j] > xmax)
+					continue;
+				pc = &pieces[np++];
+				pc->a = xs[j];
+				pc->b = xs[j + 1];
+				pc->fa = fx[j];
+				pc->fb = fx[j + 1];
+				pc->lb = (pc->fa < pc->fb ? pc->fa : pc->fb) - PIDX_EPS;
+				pc->t = (uint8_t)t;
+				/*
+				 * A host's free MIPS are its capacity minus its allocations (no
+				 * migration is in flight while planning), so one with allocated
+				 * fraction x fits the VM only if x <= 1 - d, up to rounding.
+				 */
+				pc->xmax = xmax;
+			}
 		}
 	}
 	/* visit pieces by increasing bound (insertion sort: a few dozen) */
