@@ -232,3 +232,71 @@ vmp_overload_check(enum vmp_overload_kind kind, double param, bool cloudsim_comp
 		*ret_metric = metric;
 	return over;
 }
+
+bool
+vmp_stat_ols_r2(const double *x, size_t k, const double *y, size_t m, double *ret_r2)
+{
+	enum { MAXK = 17 };
+	double a[MAXK][MAXK + 1], beta[MAXK], ymean = 0, sst = 0, sse = 0;
+	size_t p = k + 1, i, j, r, c;
+
+	if (p > MAXK || m <= p)
+		return false;
+	/* normal equations X'X b = X'y, column 0 the intercept */
+	for (i = 0; i < p; i++) {
+		for (j = 0; j <= p; j++) {
+			double sum = 0;
+
+			for (r = 0; r < m; r++) {
+				double xi = i ? x[(i - 1) * m + r] : 1;
+				double xj = j == p ? y[r] : j ? x[(j - 1) * m + r] : 1;
+
+				sum += xi * xj;
+			}
+			a[i][j] = sum;
+		}
+	}
+	/* Gaussian elimination with partial pivoting */
+	for (c = 0; c < p; c++) {
+		size_t piv = c;
+
+		for (r = c + 1; r < p; r++)
+			if (fabs(a[r][c]) > fabs(a[piv][c]))
+				piv = r;
+		if (!(fabs(a[piv][c]) > 1e-12))
+			return false;
+		if (piv != c)
+			for (j = 0; j <= p; j++) {
+				double t = a[c][j];
+
+				a[c][j] = a[piv][j];
+				a[piv][j] = t;
+			}
+		for (r = c + 1; r < p; r++) {
+			double f = a[r][c] / a[c][c];
+
+			for (j = c; j <= p; j++)
+				a[r][j] -= f * a[c][j];
+		}
+	}
+	for (i = p; i-- > 0;) {
+		double sum = a[i][p];
+
+		for (j = i + 1; j < p; j++)
+			sum -= a[i][j] * beta[j];
+		beta[i] = sum / a[i][i];
+	}
+	for (r = 0; r < m; r++)
+		ymean += y[r];
+	ymean /= (double)m;
+	for (r = 0; r < m; r++) {
+		double pred = beta[0];
+
+		for (j = 1; j < p; j++)
+			pred += beta[j] * x[(j - 1) * m + r];
+		sse += (y[r] - pred) * (y[r] - pred);
+		sst += (y[r] - ymean) * (y[r] - ymean);
+	}
+	*ret_r2 = sst > 0 ? 1 - sse / sst : 0;
+	return true;
+}

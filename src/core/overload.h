@@ -63,4 +63,11 @@ double vmp_stat_iqr(double *x, size_t n);
 bool vmp_stat_linear_fit(const double *x, const double *y, const double *w, size_t n,
 			 double *ret_b0, double *ret_b1);
 
+/*
+ * R² of the least-squares fit of y (m samples) on k regressors plus an intercept;
+ * x is column-major (x[c * m + r]). Returns false when there are not more samples than
+ * coefficients or the system is singular (CloudSim's MC then falls back to MMT).
+ */
+bool vmp_stat_ols_r2(const double *x, size_t k, const double *y, size_t m, double *ret_r2);
+
 #endif

@@ -45,6 +45,14 @@ const struct vmp_sim_policy vmp_sim_policies[] = {
 	  VMP_OVERLOAD_LR, 1.2, VMP_SEL_MU },
 	{ "lrr-mu-1.2", "robust local regression, safety 1.2, minimum utilisation",
 	  VMP_SIM_MIGRATE, VMP_OVERLOAD_LRR, 1.2, VMP_SEL_MU },
+	{ "thr-mc-0.8", "static threshold 80 %, maximum correlation", VMP_SIM_MIGRATE,
+	  VMP_OVERLOAD_THR, 0.8, VMP_SEL_MC },
+	{ "lr-mc-1.2", "local regression, safety 1.2, maximum correlation", VMP_SIM_MIGRATE,
+	  VMP_OVERLOAD_LR, 1.2, VMP_SEL_MC },
+	{ "thr-rs-0.8", "static threshold 80 %, random selection", VMP_SIM_MIGRATE,
+	  VMP_OVERLOAD_THR, 0.8, VMP_SEL_RS },
+	{ "lr-rs-1.2", "local regression, safety 1.2, random selection", VMP_SIM_MIGRATE,
+	  VMP_OVERLOAD_LR, 1.2, VMP_SEL_RS },
 	/* run by core/simrun.c with core/pilot.c deciding between steps */
 	{ "vmpilot", "vmpilot's own: decayed forecasts, cheapest relief, hysteresis, budget",
 	  VMP_SIM_EXTERNAL, VMP_OVERLOAD_NONE, 0, VMP_SEL_MMT },
@@ -212,6 +220,7 @@ struct vmp_sim {
 	struct pindex pidx[VMP_SIM_MAX_TYPES];
 	bool pidx_on;           /* maintained while placing */
 	bool idle_excluded;     /* under-load phase: every idle host is excluded */
+	uint64_t rng;           /* random selection state */
 };
 
 static void *
@@ -1256,13 +1265,77 @@ sort_by_demand(struct vmp_sim *s, uint32_t *v, size_t n)
 	free(tmp);
 }
 
+/*
+ * PowerVmSelectionPolicyMaximumCorrelation: the migratable VM whose utilisation history
+ * the other migratable VMs' histories explain best (R² of a least-squares fit), over the
+ * shortest history among them; too little data falls back to MMT.
+ */
+static int
+select_mc(struct vmp_sim *s, struct host *h)
+{
+	enum { MAXV = 16 };
+	uint32_t ids[MAXV], n = 0, i, j, m = HIST_LEN;
+	double x[(MAXV - 1) * HIST_LEN], best = 4.9e-324;  /* Java's Double.MIN_VALUE */
+	int pick;
+
+	for (i = 0; i < h->n; i++) {
+		const struct vm *vm = &s->vms[h->slots[i].vm];
+
+		if (vm->in_mig)
+			continue;
+		if (n == MAXV)
+			return -2;
+		ids[n++] = h->slots[i].vm;
+		if (vm->nhist < m)
+			m = vm->nhist;
+	}
+	if (n < 2)
+		return -2;
+	pick = (int)ids[0];   /* CloudSim's default when no R² beats MIN_VALUE */
+	for (i = 0; i < n; i++) {
+		uint32_t c = 0;
+		double r2;
+
+		for (j = 0; j < n; j++)
+			if (j != i)
+				memcpy(x + (size_t)(c++) * m, s->vms[ids[j]].hist, m * sizeof(double));
+		if (!vmp_stat_ols_r2(x, n - 1, s->vms[ids[i]].hist, m, &r2))
+			return -2;
+		if (r2 > best) {
+			best = r2;
+			pick = (int)ids[i];
+		}
+	}
+	return pick;
+}
+
 static int
 select_vm(struct vmp_sim *s, struct host *h)
 {
 	double best = DBL_MAX;
 	int pick = -1;
-	uint32_t i;
+	uint32_t i, n = 0;
 
+	if (s->pol.selection == VMP_SEL_MC) {
+		pick = select_mc(s, h);
+		if (pick != -2)
+			return pick;
+		pick = -1;   /* not enough history: MMT */
+	}
+	if (s->pol.selection == VMP_SEL_RS) {
+		for (i = 0; i < h->n; i++)
+			n += !s->vms[h->slots[i].vm].in_mig;
+		if (n == 0)
+			return -1;
+		/* xorshift64*: deterministic for a given seed */
+		s->rng ^= s->rng >> 12;
+		s->rng ^= s->rng << 25;
+		s->rng ^= s->rng >> 27;
+		n = (uint32_t)((s->rng * 2685821657736338717ull >> 33) % n);
+		for (i = 0; i < h->n; i++)
+			if (!s->vms[h->slots[i].vm].in_mig && n-- == 0)
+				return (int)h->slots[i].vm;
+	}
 	for (i = 0; i < h->n; i++) {
 		const struct vm *vm = &s->vms[h->slots[i].vm];
 		double metric;
@@ -1532,6 +1605,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 	}
 	s->pidx_on = false;
 	s->ev_sorted = true;
+	s->rng = cfg->seed ? cfg->seed : 1;
 	s->tc_time = -1;
 	s->clock = 0;
 	s->last_process = 0;

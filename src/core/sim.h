@@ -34,6 +34,8 @@ enum vmp_sim_kind {
 enum vmp_sim_selection {
 	VMP_SEL_MMT,       /* minimum migration time: least RAM */
 	VMP_SEL_MU,        /* minimum utilisation */
+	VMP_SEL_MC,        /* maximum correlation with the host's other VMs (R²) */
+	VMP_SEL_RS,        /* random (seeded: vmp_sim_config.seed) */
 	VMP_SEL_MAX,
 };
 
@@ -83,6 +85,7 @@ struct vmp_sim_config {
 	double vm_size_mb;
 	bool cloudsim_compat;           /* reproduce CloudSim 3.0.3's quirks too */
 	bool naive_placement;           /* tests: PABFD scans every host (same result, slower) */
+	uint64_t seed;                  /* for random selection (RS); 0 = 1 */
 };
 
 /* The reference setup: 800 hosts (HP ML110 G4/G5), four VM types, 300-s steps. */

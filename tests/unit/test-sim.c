@@ -100,6 +100,51 @@ test_detectors(void **state)
 }
 
 static void
+test_ols_r2(void **state)
+{
+	double x[2 * 6], y[6], r2 = -1;
+	size_t i;
+
+	for (i = 0; i < 6; i++) {
+		x[i] = (double)i;
+		x[6 + i] = (double)(i * i % 5);
+		y[i] = 3 + 2 * x[i] - x[6 + i];       /* exactly explained */
+	}
+	assert_true(vmp_stat_ols_r2(x, 2, y, 6, &r2));
+	assert_close(r2, 1);
+	y[2] += 1;                                  /* not any more */
+	assert_true(vmp_stat_ols_r2(x, 2, y, 6, &r2));
+	assert_true(r2 < 1 && r2 > 0);
+	assert_false(vmp_stat_ols_r2(x, 2, y, 3, &r2)); /* 3 samples, 3 coefficients */
+}
+
+static void
+test_random_selection_is_seeded(void **state)
+{
+	float pct[40 * 12];
+	struct vmp_sim_input in = { 40, 12, pct };
+	struct vmp_sim_config cfg;
+	struct vmp_sim_result a, b;
+	size_t i;
+
+	for (i = 0; i < 40 * 12; i++)
+		pct[i] = (float)((i * 37) % 100);
+	vmp_sim_config_default(&cfg);
+	cfg.nhosts = 20;
+	cfg.seed = 42;
+	assert_int_equal(vmp_sim_run(&cfg, vmp_sim_policy_find("thr-rs-0.8"), &in, &a), 0);
+	assert_int_equal(vmp_sim_run(&cfg, vmp_sim_policy_find("thr-rs-0.8"), &in, &b), 0);
+	assert_true(a.migrations > 0);
+	assert_int_equal(a.migrations, b.migrations);
+	assert_true(a.energy_kwh == b.energy_kwh);
+	vmp_sim_result_release(&a);
+	vmp_sim_result_release(&b);
+	assert_int_equal(vmp_sim_run(&cfg, vmp_sim_policy_find("thr-mc-0.8"), &in, &a), 0);
+	assert_true(a.migrations > 0);
+	vmp_sim_result_release(&a);
+}
+
+static void
 test_policy_table(void **state)
 {
 	const struct vmp_sim_policy *p;
@@ -250,6 +295,8 @@ main(void)
 		cmocka_unit_test(test_power),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_detectors),
+		cmocka_unit_test(test_ols_r2),
+		cmocka_unit_test(test_random_selection_is_seeded),
 		cmocka_unit_test(test_policy_table),
 		cmocka_unit_test(test_dvfs_energy_by_hand),
 		cmocka_unit_test(test_consolidation_migrates_and_switches_off),
