@@ -25,7 +25,7 @@ static const struct vmp_cli_option run_options[] = {
 	{ "config", 'f', "FILE", "configuration file (default " DEFAULT_CONFIG " if it exists)",
 	  OPT_CONFIG },
 	{ "dry-run", 'd', NULL, "decide and journal, never act", OPT_DRY_RUN },
-	{ "interval", 'i', "S", "seconds between cycles (overrides interval_s)", OPT_INTERVAL },
+	{ "interval", 'i', "S", "seconds between cycles (overrides interval_ms)", OPT_INTERVAL },
 	{ "journal", 'J', "FILE", "decision journal, JSON lines ('-' = stdout)", OPT_JOURNAL },
 	{ "cycles", 'N', "N", "stop after N cycles (default: until SIGTERM/SIGINT)", OPT_CYCLES },
 	{ "check", 'n', NULL, "check the configuration file and exit", OPT_CHECK },
@@ -129,8 +129,8 @@ const struct vmp_cli_command vmp_cmd_run = {
 	.description =
 		"Every interval: samples each --connect host and its VMs, right-sizes memory\n"
 		"(balloon) and vCPUs (hot-plug), relieves host memory pressure, moves a VM to\n"
-		"another host when resizing in place cannot, all inside the hourly action\n"
-		"budget, and writes every action and deliberate non-action with its reason to\n"
+		"another host when resizing in place cannot, tunes KSM on this machine, all\n"
+		"inside the hourly action budget, and writes every action and deliberate non-action with its reason to\n"
 		"the decision journal ('vmpilot why VM' reads it). SIGHUP reloads --config\n"
 		"(an invalid file is refused and the running config kept); SIGTERM or SIGINT\n"
 		"stop after the current cycle. vmpilotd runs the same loop. -n checks the\n"
