@@ -5,7 +5,8 @@
 # SLAV, ESV, migrations) and whether issue 3's goal holds that day:
 #   ESV <= half the best baseline's ESV, energy <= LR-MMT-1.2's, fewer migrations than
 #   every baseline.
-# The tuning days (20110303, 20110322) and the held-out days are reported separately.
+# The baselines are every migrating row of `vmpilot simulate --policy list`. The tuning
+# days (20110303, 20110322) and the held-out days are reported separately.
 # usage: bench/pilot-goal.py [--build DIR] [--compat] [--pilot KEY=VAL,...] [--days D,D]
 import argparse
 import json
@@ -16,8 +17,15 @@ import sys
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TUNING = ['20110303', '20110322']
 HELD_OUT = ['20110306', '20110309', '20110325']
-BASELINES = ['thr-mmt-1.0', 'thr-mmt-0.8', 'iqr-mmt-1.5', 'mad-mmt-2.5', 'lr-mmt-1.2',
-             'lrr-mmt-1.2']
+# every migrating row of the policy table (NPA and DVFS never migrate)
+BASELINES = []
+
+
+def list_baselines(build):
+    out = subprocess.run([os.path.join(build, 'vmpilot'), 'simulate', '--policy', 'list'],
+                         check=True, stdout=subprocess.PIPE, text=True).stdout
+    return [line.split()[0] for line in out.splitlines()
+            if line.split() and line.split()[0] not in ('npa', 'dvfs', 'vmpilot')]
 
 
 def run_day(args, day):
@@ -50,10 +58,12 @@ def main():
     ap.add_argument('--pilot', default='', help='vmpilot policy parameters')
     ap.add_argument('--days', default=','.join(TUNING + HELD_OUT))
     args = ap.parse_args()
+    BASELINES.extend(list_baselines(args.build))
     days = args.days.split(',')
     allok = True
     print('mode: %s%s' % ('CloudSim 3.0.3 compat' if args.compat else 'default',
                           ', pilot ' + args.pilot if args.pilot else ''))
+    print('baselines: ' + ', '.join(BASELINES))
     for title, group in (('tuning days', TUNING), ('held-out days', HELD_OUT)):
         group = [d for d in group if d in days]
         if not group:
