@@ -134,6 +134,7 @@ struct host {
 	double last_on_s;
 	/* planning marks */
 	uint8_t excl_under, excl_place, over;
+	bool dirty;             /* VM list changed since its last update */
 	/* placement index (see find_host) */
 	uint8_t tidx;           /* index of its type in the config */
 	uint32_t ipos;          /* position in its type's x-ordered list, or NONE */
@@ -215,6 +216,7 @@ struct vmp_sim {
 	uint32_t *saved_hosts;
 	size_t nsaved;
 	uint32_t *cand;         /* under-load candidates by utilisation */
+	uint32_t *scratch_hosts;
 	struct vmp_sim_series series;
 	size_t capseries;
 	struct pindex pidx[VMP_SIM_MAX_TYPES];
@@ -497,6 +499,7 @@ host_create(struct vmp_sim *s, struct host *h, uint32_t v)
 	}
 	h->storage_used += s->cfg.vm_size_mb;
 	h->hist_valid = false;
+	h->dirty = true;
 	host_realloc(s, h);
 }
 
@@ -514,6 +517,7 @@ host_destroy(struct vmp_sim *s, struct host *h, uint32_t v)
 	h->n--;
 	h->storage_used -= s->cfg.vm_size_mb;
 	h->hist_valid = false;
+	h->dirty = true;
 	host_realloc(s, h);
 }
 
@@ -542,6 +546,7 @@ host_update(struct vmp_sim *s, struct host *h, double t)
 	double req_sum = 0;
 	uint32_t i;
 
+	h->dirty = false;
 	if (h->n == 0) {
 		/* nothing to schedule: the same bookkeeping, quickly */
 		h->prev_util_mips = h->util_mips;
@@ -577,13 +582,34 @@ host_update(struct vmp_sim *s, struct host *h, double t)
 	h->power_w = vmp_power_watts(h->type->power, host_util(h));
 }
 
+/* CloudSim deallocates, for good, a VM on host i whose demand is exactly zero. */
+static void
+remove_completed(struct vmp_sim *s, size_t i)
+{
+	struct host *h = &s->hosts[i];
+	uint32_t j;
+
+	for (j = 0; j < h->n;) {
+		uint32_t v = h->slots[j].vm;
+		struct vm *vm = &s->vms[v];
+
+		if (!vm->in_mig && vm->req == 0 && vm->host == (int32_t)i) {
+			host_destroy(s, h, v);
+			vm->host = -1;
+			vm->alive = false;
+			s->vms_completed++;
+			continue;
+		}
+		j++;
+	}
+}
+
 /* PowerDatacenter.updateCloudetProcessingWithoutSchedulingFutureEventsForce */
 static void
 force_update(struct vmp_sim *s, double t)
 {
 	double dt = t - s->last_process;
 	size_t i;
-	uint32_t j;
 
 	for (i = 0; i < s->nhosts; i++)
 		host_update(s, &s->hosts[i], t);
@@ -605,26 +631,31 @@ force_update(struct vmp_sim *s, double t)
 			s->energy_ws += (pf + (pt - pf) / 2) * dt;
 		}
 	}
-	if (s->cfg.cloudsim_compat) {
-		/* CloudSim deallocates a VM whose demand is exactly zero, for good */
-		for (i = 0; i < s->nhosts; i++) {
-			struct host *h = &s->hosts[i];
+	if (s->cfg.cloudsim_compat)
+		for (i = 0; i < s->nhosts; i++)
+			remove_completed(s, i);
+	s->last_process = t;
+}
 
-			for (j = 0; j < h->n;) {
-				uint32_t v = h->slots[j].vm;
-				struct vm *vm = &s->vms[v];
+/*
+ * The update CloudSim makes right after migrations complete (no time has passed). A
+ * host whose VM list did not change since the update at this same instant would compute
+ * exactly what it has, and the utilisation it would copy into "previous" is overwritten
+ * by the next update before anything reads it; so only the changed hosts are updated.
+ */
+static void
+update_changed(struct vmp_sim *s, double t)
+{
+	size_t i, n = 0;
 
-				if (!vm->in_mig && vm->req == 0 && vm->host == (int32_t)i) {
-					host_destroy(s, h, v);
-					vm->host = -1;
-					vm->alive = false;
-					s->vms_completed++;
-					continue;
-				}
-				j++;
-			}
-		}
-	}
+	for (i = 0; i < s->nhosts; i++)
+		if (s->hosts[i].dirty)
+			s->scratch_hosts[n++] = (uint32_t)i;
+	for (i = 0; i < n; i++)
+		host_update(s, &s->hosts[s->scratch_hosts[i]], t);
+	if (s->cfg.cloudsim_compat)
+		for (i = 0; i < n; i++)
+			remove_completed(s, s->scratch_hosts[i]);
 	s->last_process = t;
 }
 
@@ -729,7 +760,7 @@ complete_migrations(struct vmp_sim *s, double before)
 			force_update(s, s->clock);
 		finish_migration(s, &e);
 		if (s->ev_head == s->nev || s->ev[s->ev_head].time != e.time)
-			force_update(s, s->clock);
+			update_changed(s, s->clock);
 	}
 	if (s->ev_head == s->nev)
 		s->ev_head = s->nev = 0;
@@ -1559,6 +1590,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 	s->scratch_vms = zalloc(s->nvms, sizeof(uint32_t));
 	s->saved_hosts = zalloc(s->nhosts, sizeof(uint32_t));
 	s->cand = zalloc(s->nhosts, sizeof(uint32_t));
+	s->scratch_hosts = zalloc(s->nhosts, sizeof(uint32_t));
 	for (i = 0; i < s->nhosts; i++) {
 		struct host *h = &s->hosts[i];
 
@@ -1637,6 +1669,7 @@ vmp_sim_free(struct vmp_sim *s)
 	free(s->plan);
 	free(s->saved_hosts);
 	free(s->cand);
+	free(s->scratch_hosts);
 	vmp_sim_result_release(&(struct vmp_sim_result){ .series = s->series });
 	free(s);
 }
