@@ -34,8 +34,8 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-#define LV_KEEPALIVE_INTERVAL_S 2
-#define LV_KEEPALIVE_COUNT 3
+#define LV_KEEPALIVE_INTERVAL_S 5
+#define LV_KEEPALIVE_COUNT 6
 #define LV_POLL_MS 100
 
 /* ---- small helpers ---------------------------------------------------------------- */
