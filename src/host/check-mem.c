@@ -6,6 +6,7 @@
  */
 #include "host/check-probe.h"
 #include "host/parse.h"
+#include "util/cpulist.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -313,7 +314,7 @@ vmp_probe_numa(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 			line = xstrdup(""); /* a node without CPUs has an empty cpulist */
 			err = 0;
 		}
-		if (err == 0 && vmp_parse_cpulist_count(line, &cpus) < 0)
+		if (err == 0 && vmp_cpulist_count(line, &cpus) < 0)
 			err = -EINVAL;
 		if (err == 0) {
 			free(path);

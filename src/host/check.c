@@ -6,6 +6,7 @@
  */
 #include "host/check-probe.h"
 #include "host/parse.h"
+#include "util/cpulist.h"
 #include "util/fileio.h"
 
 #include <dirent.h>
@@ -358,7 +359,7 @@ ck_numa_nodes(struct vmp_check_ctx *ctx, unsigned *ret)
 	r = ck_read_line(ctx, "/sys/devices/system/node/online", &line);
 	if (r < 0)
 		return r;
-	r = vmp_parse_cpulist_count(line, &n);
+	r = vmp_cpulist_count(line, &n);
 	free(line);
 	if (r < 0 || n == 0)
 		return -EINVAL;

@@ -252,59 +252,6 @@ vmp_parse_bool(const char *s, bool *ret)
 	return -EINVAL;
 }
 
-/* Parses a decimal number at *p (at most 7 digits: CPU ids), advancing *p. */
-static int
-small_number(const char **p, unsigned *ret)
-{
-	unsigned v = 0, digits = 0;
-
-	while (isdigit((unsigned char)**p)) {
-		if (++digits > 7)
-			return -EINVAL;
-		v = v * 10 + (unsigned)(**p - '0');
-		(*p)++;
-	}
-	if (digits == 0)
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
-
-int
-vmp_parse_cpulist_count(const char *s, unsigned *ret_count)
-{
-	const char *p = s;
-	unsigned long count = 0;
-
-	while (*p && is_blank(*p))
-		p++;
-	while (*p && !is_blank(*p)) {
-		unsigned a, b;
-
-		if (small_number(&p, &a) < 0)
-			return -EINVAL;
-		b = a;
-		if (*p == '-') {
-			p++;
-			if (small_number(&p, &b) < 0 || b < a)
-				return -EINVAL;
-		}
-		count += (unsigned long)(b - a) + 1;
-		if (count > 1u << 24)
-			return -EINVAL;
-		if (*p == ',')
-			p++;
-		else if (*p && !is_blank(*p))
-			return -EINVAL;
-	}
-	while (*p && is_blank(*p))
-		p++;
-	if (*p)
-		return -EINVAL;
-	*ret_count = (unsigned)count;
-	return 0;
-}
-
 /* Splits line into at most max white-space separated fields; returns the count. */
 static size_t
 split_fields(char *line, char **fields, size_t max)

@@ -43,11 +43,6 @@ int vmp_parse_kv_u64(const char *buf, const char *key, uint64_t *ret);
 /* A sysfs boolean: "Y", "N", "1", "0" (module parameters). Returns 0 or -EINVAL. */
 int vmp_parse_bool(const char *s, bool *ret);
 
-/*
- * Counts the CPUs (or nodes) of a list such as "0-3,8,10-11". An empty list (just
- * white space) counts 0. Returns 0, or -EINVAL on garbage or a reversed range.
- */
-int vmp_parse_cpulist_count(const char *s, unsigned *ret_count);
 
 struct vmp_mount {
 	char *source;

@@ -3,6 +3,7 @@
 #include "util/cpulist.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* Reads a decimal CPU number at *p (at most 7 digits); advances *p. */
@@ -24,6 +25,25 @@ read_cpu(const char **p, unsigned *ret)
 	return 0;
 }
 
+/* Reads one "N" or "N-M" range at *p into *lo..*hi; advances *p. */
+static int
+read_range(const char **p, unsigned *lo, unsigned *hi)
+{
+	int r;
+
+	r = read_cpu(p, lo);
+	if (r < 0)
+		return r;
+	*hi = *lo;
+	if (**p != '-')
+		return 0;
+	(*p)++;
+	r = read_cpu(p, hi);
+	if (r < 0)
+		return r;
+	return *hi < *lo ? -EINVAL : 0;
+}
+
 int
 vmp_cpulist_parse(const char *s, unsigned ncpus, uint8_t *map, size_t maplen)
 {
@@ -36,20 +56,9 @@ vmp_cpulist_parse(const char *s, unsigned ncpus, uint8_t *map, size_t maplen)
 	if (!s || !*s)
 		return -EINVAL;
 	for (;;) {
-		r = read_cpu(&p, &lo);
+		r = read_range(&p, &lo, &hi);
 		if (r < 0)
 			goto fail;
-		hi = lo;
-		if (*p == '-') {
-			p++;
-			r = read_cpu(&p, &hi);
-			if (r < 0)
-				goto fail;
-			if (hi < lo) {
-				r = -EINVAL;
-				goto fail;
-			}
-		}
 		if (hi >= limit) {
 			r = -ERANGE;
 			goto fail;
@@ -70,4 +79,38 @@ vmp_cpulist_parse(const char *s, unsigned ncpus, uint8_t *map, size_t maplen)
 fail:
 	memset(map, 0, maplen);
 	return r;
+}
+
+static bool
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n';
+}
+
+int
+vmp_cpulist_count(const char *s, unsigned *ret_count)
+{
+	const char *p = s;
+	unsigned long count = 0;
+	unsigned lo, hi;
+
+	while (is_blank(*p))
+		p++;
+	while (*p && !is_blank(*p)) {
+		if (read_range(&p, &lo, &hi) < 0)
+			return -EINVAL;
+		count += (unsigned long)(hi - lo) + 1;
+		if (count > 1u << 24)
+			return -EINVAL;
+		if (*p == ',')
+			p++;
+		else if (*p && !is_blank(*p))
+			return -EINVAL;
+	}
+	while (is_blank(*p))
+		p++;
+	if (*p)
+		return -EINVAL;
+	*ret_count = (unsigned)count;
+	return 0;
 }

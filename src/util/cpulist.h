@@ -18,4 +18,11 @@
  */
 int vmp_cpulist_parse(const char *s, unsigned ncpus, uint8_t *map, size_t maplen);
 
+/*
+ * Counts the CPUs of a list as sysfs prints it (e.g. node cpulist files): surrounding
+ * white space allowed, an empty list is 0 CPUs, ranges are not de-duplicated. Returns
+ * 0 and *ret_count, or -EINVAL (malformed, or over 2^24 CPUs). Does not log.
+ */
+int vmp_cpulist_count(const char *s, unsigned *ret_count);
+
 #endif

@@ -13,6 +13,7 @@
 
 #include "host/kvm.h"
 #include "host/parse.h"
+#include "util/cpulist.h"
 #include "util/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -52,7 +53,7 @@ fuzz_one(int which, const char *s)
 			abort(); /* only a Y/N/1/0 (in white space) is a boolean */
 		break;
 	case 4:
-		if (vmp_parse_cpulist_count(s, &n) == 0 && n > (1u << 24))
+		if (vmp_cpulist_count(s, &n) == 0 && n > (1u << 24))
 			abort();
 		break;
 	case 5:

@@ -13,6 +13,7 @@
 
 #include "host/kvm.h"
 #include "host/parse.h"
+#include "util/cpulist.h"
 
 static void
 test_words_and_flags(void **state)
@@ -84,17 +85,17 @@ test_cpulist(void **state)
 {
 	unsigned n = 99;
 
-	assert_int_equal(vmp_parse_cpulist_count("0-3,8,10-11\n", &n), 0);
+	assert_int_equal(vmp_cpulist_count("0-3,8,10-11\n", &n), 0);
 	assert_int_equal(n, 7);
-	assert_int_equal(vmp_parse_cpulist_count("0", &n), 0);
+	assert_int_equal(vmp_cpulist_count("0", &n), 0);
 	assert_int_equal(n, 1);
-	assert_int_equal(vmp_parse_cpulist_count("\n", &n), 0);
+	assert_int_equal(vmp_cpulist_count("\n", &n), 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(vmp_parse_cpulist_count("3-1", &n), -EINVAL);
-	assert_int_equal(vmp_parse_cpulist_count("0-", &n), -EINVAL);
-	assert_int_equal(vmp_parse_cpulist_count("a", &n), -EINVAL);
-	assert_int_equal(vmp_parse_cpulist_count("0 1", &n), -EINVAL);
-	assert_int_equal(vmp_parse_cpulist_count("0-99999999", &n), -EINVAL);
+	assert_int_equal(vmp_cpulist_count("3-1", &n), -EINVAL);
+	assert_int_equal(vmp_cpulist_count("0-", &n), -EINVAL);
+	assert_int_equal(vmp_cpulist_count("a", &n), -EINVAL);
+	assert_int_equal(vmp_cpulist_count("0 1", &n), -EINVAL);
+	assert_int_equal(vmp_cpulist_count("0-99999999", &n), -EINVAL);
 }
 
 static void
