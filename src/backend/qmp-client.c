@@ -138,7 +138,7 @@ vmp_qmp_reader_next(struct vmp_qmp_reader *r, json_t **ret_msg, char **ret_err)
 				 * cannot hold: such a message is decoded with every integer as a
 				 * double instead (callers accept both).
 				 */
-				if (!msg && strstr(jerr.text, "too big integer"))
+				if (!msg && strstr(jerr.text, "too big"))
 					msg = json_loadb(r->buf, n, JSON_REJECT_DUPLICATES |
 							 JSON_DECODE_INT_AS_REAL, &jerr);
 

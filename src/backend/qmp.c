@@ -214,8 +214,15 @@ vm_exec_class(struct vmp_backend *b, struct qmp_vm *v, const char *what, const c
 	      json_t *args, int64_t dl, json_t **ret, char **ret_class)
 {
 	char *err = NULL;
-	int r = vmp_qmp_execute_class(v->q, cmd, args, dl, ret, ret_class, &err);
+	int r;
 
+	if (!v->q) {
+		/* An earlier command of this operation broke the connection. */
+		json_decref(args);
+		return vmp_backend_fail(b, ENOTCONN, "cannot %s of vm '%s': the connection to "
+					"QEMU broke", what, v->name);
+	}
+	r = vmp_qmp_execute_class(v->q, cmd, args, dl, ret, ret_class, &err);
 	if (r < 0) {
 		if (r == -EIO)
 			vmp_backend_fail(b, r, "cannot %s of vm '%s': %s: %s", what, v->name, cmd, err);
@@ -497,6 +504,8 @@ vm_info(struct vmp_backend *b, const char *name, struct vmp_vm_info *ret)
 		ret->vcpus_current = ret->vcpus_max = (unsigned)json_array_size(val);
 		json_decref(val);
 	} else {
+		/* Vanished (or broke) half-way: what we have is not this VM's state. */
+		ret->state = VMP_VM_UNKNOWN;
 		return r;
 	}
 	if (vm_exec(b, v, what, "query-memory-size-summary", NULL, dl, &val) == 0) {

@@ -321,6 +321,24 @@ test_list(void **state)
 }
 
 static void
+test_vanish_in_list(void **state)
+{
+	struct peer p;
+	struct vmp_backend *b;
+	struct vmp_vm_info *vms = NULL;
+
+	peer_start(&p, "vanish-in-list");
+	b = open_b(2000);
+	/* Listed, as unknown: the list itself works. */
+	assert_int_equal(vmp_backend_list_vms(b, &vms), 1);
+	assert_string_equal(vms[0].name, "vm1");
+	assert_int_equal(vms[0].state, VMP_VM_UNKNOWN);
+	free(vms);
+	vmp_backend_close(b);
+	peer_finish(&p);
+}
+
+static void
 test_stats(void **state)
 {
 	struct peer p;
@@ -654,6 +672,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reader),
 		cmocka_unit_test(test_list),
+		cmocka_unit_test(test_vanish_in_list),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_balloon_events),
 		cmocka_unit_test(test_balloon_error),
