@@ -4,7 +4,8 @@
 # CloudSim-compat mode. Prints vmpilot's wall time (whole process: trace read +
 # simulation, and the simulation alone), its peak RSS, CloudSim 3.0.3's wall time and
 # peak memory for the same day from the reference CSV, and the ratios.
-# Targets: < 0.2 s and < 50 MB.  usage: bench/sim-speed.py [BUILD_DIR] [DAY_DIR] [RUNS]
+# Targets: < 0.2 s and < 50 MB. Use a release build for timing (meson setup build-rel
+# --buildtype=release). usage: bench/sim-speed.py [BUILD_DIR] [DAY_DIR] [RUNS]
 import csv
 import json
 import os

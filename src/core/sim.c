@@ -144,6 +144,7 @@ struct host {
 struct vm {
 	double mips, ram, bw;
 	int32_t host;           /* the host the allocation table maps it to, -1 if none */
+	int32_t mig_to;         /* destination of its latest migration in flight, or -1 */
 	bool in_mig, alive, created, instantiating;
 	double req;             /* current requested MIPS */
 	double req_time;        /* time req was computed for */
@@ -670,6 +671,7 @@ start_migration(struct vmp_sim *s, uint32_t v, uint32_t target)
 	struct event e;
 
 	vm->in_mig = true;
+	vm->mig_to = (int32_t)target;
 	if (!host_has_min(h, v)) {
 		size_t c = h->capmin;
 
@@ -713,6 +715,8 @@ finish_migration(struct vmp_sim *s, const struct event *e)
 	}
 	host_destroy(s, h, e->vm);
 	vm->in_mig = false;
+	if (vm->mig_to == (int32_t)e->host)
+		vm->mig_to = -1;
 	host_create(s, h, e->vm);
 	vm->host = (int32_t)e->host;
 }
@@ -1104,14 +1108,6 @@ consider(struct vmp_sim *s, uint32_t v, uint32_t i, bool skip_excluded, double r
 	pk->best = (int)i;
 }
 
-static int
-cmp_double_asc(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y ? 1 : 0;
-}
-
 #define PIDX_EPS 1e-7   /* W: far above rounding, far below any real difference */
 
 static int
@@ -1149,17 +1145,27 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 			double xs[24], fx[24], xmax = 1 - d + 1e-9;
 			size_t nx = 0;
 
-			xs[nx++] = 0;
-			xs[nx++] = 1;
-			for (j = 1; j < 10; j++)
-				xs[nx++] = (double)j / 10;
-			for (j = 1; j <= 10; j++) {
-				double x = (double)j / 10 - d;
+			/* merge the sorted lists 0, 0.1, ..., 1 and 0.1k - d in (0, 1) */
+			{
+				size_t a = 0, b = 1;
+				double xa, xb;
 
-				if (x > 0 && x < 1)
-					xs[nx++] = x;
+				while (a <= 10 || b <= 10) {
+					xa = a <= 10 ? (double)a / 10 : 2;
+					xb = b <= 10 ? (double)b / 10 - d : 2;
+					if (b <= 10 && !(xb > 0 && xb < 1)) {
+						b++;
+						continue;
+					}
+					if (xa <= xb) {
+						xs[nx++] = xa;
+						a++;
+					} else {
+						xs[nx++] = xb;
+						b++;
+					}
+				}
 			}
-			qsort(xs, nx, sizeof(double), cmp_double_asc);
 			for (j = 0; j < nx; j++) {
 				fx[j] = vmp_power_watts(ty->power, xs[j] + d) -
 					vmp_power_watts(ty->power, xs[j]);
@@ -1620,6 +1626,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 		vm->ram = t->ram_mb;
 		vm->bw = t->bw_kbit;
 		vm->host = -1;
+		vm->mig_to = -1;
 		vm->req_time = -1;
 		vm->instantiating = true;
 		h = p->kind == VMP_SIM_NPA || p->kind == VMP_SIM_DVFS ? first_fit(s, (uint32_t)i)
@@ -1850,7 +1857,6 @@ int
 vmp_sim_vm(const struct vmp_sim *s, size_t v, struct vmp_sim_vm_state *ret)
 {
 	const struct vm *vm;
-	size_t i;
 	uint32_t k;
 
 	if (v >= s->nvms)
@@ -1866,9 +1872,7 @@ vmp_sim_vm(const struct vmp_sim *s, size_t v, struct vmp_sim_vm_state *ret)
 	ret->cpu_mips_s = vm->tot_alloc;
 	if (vm->last.has && s->clock > vm->last.time)
 		ret->cpu_mips_s += vm->last.alloc * (s->clock - vm->last.time);
-	for (i = s->ev_head; vm->in_mig && i < s->nev; i++)
-		if (s->ev[i].vm == v)
-			ret->migrating_to = (int)s->ev[i].host;
+	ret->migrating_to = vm->mig_to;
 	if (vm->host >= 0) {
 		const struct host *h = &s->hosts[vm->host];
 
