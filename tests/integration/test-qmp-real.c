@@ -717,6 +717,53 @@ test_killed_mid_operation(void **state)
 	kill_fault_guests(NULL);
 }
 
+/* A QEMU that stops answering (SIGSTOP): bounded by the timeout, then usable again. */
+static void
+test_stopped_qemu(void **state)
+{
+	struct vmp_guest_config cfg = {
+		.name = "frozen", .qmp_dir = aux_dir, .mem_mib = 256, .lifetime_s = 60,
+	};
+	struct vmp_guest *g = NULL;
+	struct vmp_backend *b = open_backend(aux_dir, 1500);
+	struct vmp_vm_info *vms = NULL;
+	struct vmp_vm_stats vs;
+	int64_t t0, took;
+	int r, n;
+
+	assert_non_null(b);
+	assert_int_equal(vmp_guest_start(&cfg, &g), 0);
+	fault_guests[0] = g;
+	assert_int_equal(vmp_guest_wait_qmp(g, 20000), 0);
+	assert_int_equal(vmp_backend_vm_stats(b, "frozen", &vs), 0);
+	assert_int_equal(kill(vmp_guest_pid(g), SIGSTOP), 0);
+	t0 = vmp_guest_now_ms();
+	r = vmp_backend_vm_stats(b, "frozen", &vs);
+	took = vmp_guest_now_ms() - t0;
+	printf("qmp: stats of a stopped QEMU: %d after %" PRId64 " ms: %s\n", r, took,
+	       vmp_backend_error(b));
+	assert_int_equal(r, -ETIMEDOUT);
+	assert_true(took >= 1400 && took < 3000);
+	assert_non_null(strstr(vmp_backend_error(b), "vm 'frozen'"));
+	t0 = vmp_guest_now_ms();
+	n = vmp_backend_list_vms(b, &vms);
+	took = vmp_guest_now_ms() - t0;
+	assert_int_equal(n, 1);
+	assert_int_equal(vms[0].state, VMP_VM_UNKNOWN);
+	assert_true(took < 3000);
+	free(vms);
+	/* Running again: the late replies are dropped by id, the next call is answered. */
+	assert_int_equal(kill(vmp_guest_pid(g), SIGCONT), 0);
+	r = vmp_backend_vm_stats(b, "frozen", &vs);
+	if (r < 0)
+		fprintf(stderr, "qmp: after SIGCONT: %s\n", vmp_backend_error(b));
+	assert_int_equal(r, 0);
+	assert_true(vs.valid & VMP_STAT_BALLOON_ACTUAL);
+	assert_int_equal(vs.balloon_actual_kib, 256 * 1024);
+	vmp_backend_close(b);
+	kill_fault_guests(NULL);
+}
+
 int
 main(void)
 {
@@ -735,6 +782,7 @@ main(void)
 		cmocka_unit_test_teardown(test_unplug_request, kill_fault_guests),
 		cmocka_unit_test_teardown(test_migrate_cancel_postcopy, kill_fault_guests),
 		cmocka_unit_test_teardown(test_killed_mid_operation, kill_fault_guests),
+		cmocka_unit_test_teardown(test_stopped_qemu, kill_fault_guests),
 	};
 	int r;
 
