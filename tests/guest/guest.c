@@ -44,7 +44,12 @@ struct vmp_guest {
 
 /* Every PID we started, so exit and signal paths can kill them (async-signal safe). */
 static volatile pid_t live_pids[MAX_GUESTS * 2];
+/* The guests not yet killed, so that exit also removes their files. */
+static struct vmp_guest *live_guests[MAX_GUESTS];
 static bool handlers_installed;
+static pid_t owner_pid;   /* the process that started the guests (not a forked child) */
+
+static void rm_run_dir(const char *dir);
 
 static void warnmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -101,6 +106,9 @@ untrack(pid_t pid)
 void
 vmp_guest_kill_all(void)
 {
+	/* A forked child that exits must not kill its parent's guests. */
+	if (owner_pid && getpid() != owner_pid)
+		return;
 	for (size_t i = 0; i < MAX_GUESTS * 2; i++) {
 		pid_t pid = live_pids[i];
 
@@ -110,11 +118,29 @@ vmp_guest_kill_all(void)
 			live_pids[i] = 0;
 		}
 	}
+	/* A test that failed half-way leaves its guests: remove their files too. */
+	for (size_t i = 0; i < MAX_GUESTS; i++) {
+		struct vmp_guest *g = live_guests[i];
+
+		if (!g)
+			continue;
+		g->pid = 0;
+		g->watchdog = 0;
+		if (g->qmp_socket[0])
+			unlink(g->qmp_socket);
+		if (!getenv("VMP_GUEST_KEEP"))
+			rm_run_dir(g->run_dir);
+	}
 }
 
 static void
 on_fatal_signal(int sig)
 {
+	if (owner_pid && getpid() != owner_pid) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	/* Only kill(2) here: async-signal safe. The children are reaped by init. */
 	for (size_t i = 0; i < MAX_GUESTS * 2; i++)
 		if (live_pids[i] > 0)
@@ -132,6 +158,7 @@ install_handlers(void)
 	if (handlers_installed)
 		return;
 	handlers_installed = true;
+	owner_pid = getpid();
 	atexit(vmp_guest_kill_all);
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		struct sigaction sa = { .sa_handler = on_fatal_signal };
@@ -457,6 +484,12 @@ vmp_guest_start(const struct vmp_guest_config *cfg, struct vmp_guest **ret_g)
 		_exit(127);
 	}
 	track(g->pid);
+	for (size_t i = 0; i < MAX_GUESTS; i++) {
+		if (!live_guests[i]) {
+			live_guests[i] = g;
+			break;
+		}
+	}
 	close(errpipe[1]);
 	errpipe[1] = -1;
 	{
@@ -829,6 +862,9 @@ vmp_guest_kill(struct vmp_guest *g)
 {
 	if (!g)
 		return;
+	for (size_t i = 0; i < MAX_GUESTS; i++)
+		if (live_guests[i] == g)
+			live_guests[i] = NULL;
 	agent_drop(g);
 	if (g->pid > 0) {
 		kill(g->pid, SIGKILL);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -101,6 +102,93 @@ test_kill_by_pid(void **state)
 	assert_int_equal(errno, ESRCH);
 }
 
+static bool
+pid_gone(pid_t pid, unsigned timeout_ms)
+{
+	int64_t deadline = vmp_guest_now_ms() + timeout_ms;
+
+	while (vmp_guest_now_ms() < deadline) {
+		char path[64], st[256] = "";
+		FILE *f;
+
+		/* Gone, or a zombie nobody reaped yet (dead all the same). */
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		f = fopen(path, "r");
+		if (!f)
+			return true;
+		if (!fgets(st, sizeof(st), f))
+			st[0] = '\0';
+		fclose(f);
+		if (strstr(st, ") Z ") || strstr(st, ") X "))
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+/* The watchdog kills a QEMU that outlives its lifetime (a hung test). */
+static void
+test_watchdog(void **state)
+{
+	struct vmp_guest_config cfg = {
+		.name = "overdue", .qmp_dir = qmp_dir, .mem_mib = 128, .lifetime_s = 2,
+	};
+	struct vmp_guest *g = NULL;
+	int64_t deadline;
+
+	assert_int_equal(vmp_guest_start(&cfg, &g), 0);
+	deadline = vmp_guest_now_ms() + 10000;
+	while (vmp_guest_alive(g) && vmp_guest_now_ms() < deadline)
+		usleep(100000);
+	assert_false(vmp_guest_alive(g));
+	vmp_guest_kill(g);
+}
+
+/* QEMU dies with the test process, even when that is SIGKILLed (PR_SET_PDEATHSIG). */
+static void
+test_dies_with_test(void **state)
+{
+	int fds[2];
+	pid_t child, qemu = 0;
+	char dir[64] = "", cmd[200];
+
+	assert_int_equal(pipe(fds), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct vmp_guest_config cfg = {
+			.name = "orphan", .qmp_dir = qmp_dir, .mem_mib = 128, .lifetime_s = 60,
+		};
+		struct vmp_guest *g = NULL;
+		char cdir[64] = "";
+		pid_t p = 0;
+
+		if (vmp_guest_start(&cfg, &g) == 0) {
+			p = vmp_guest_pid(g);
+			snprintf(cdir, sizeof(cdir), "%s", vmp_guest_run_dir(g));
+		}
+		if (write(fds[1], &p, sizeof(p)) < 0 || write(fds[1], cdir, sizeof(cdir)) < 0)
+			_exit(1);
+		pause();   /* until SIGKILLed: no atexit, no handlers run */
+		_exit(0);
+	}
+	close(fds[1]);
+	assert_int_equal(read(fds[0], &qemu, sizeof(qemu)), sizeof(qemu));
+	assert_int_equal(read(fds[0], dir, sizeof(dir)), sizeof(dir));
+	close(fds[0]);
+	assert_true(qemu > 0);
+	assert_int_equal(kill(qemu, 0), 0);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_true(pid_gone(qemu, 10000));
+	/* What the killed test left behind. */
+	dir[sizeof(dir) - 1] = '\0';
+	if (!strncmp(dir, "/tmp/vmp-guest-", 15)) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s/orphan.sock'", dir, qmp_dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 static void
 test_parse_stats(void **state)
 {
@@ -124,6 +212,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_reports_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commands, setup, teardown),
 		cmocka_unit_test(test_kill_by_pid),
+		cmocka_unit_test(test_watchdog),
+		cmocka_unit_test(test_dies_with_test),
 	};
 	int r;
 
