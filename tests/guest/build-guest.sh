@@ -48,6 +48,7 @@ key=$( {
 } | sha256sum | cut -c1-16)
 out=$cache/$kver-$key
 if [ $force = 0 ] && [ -r "$out/kernel" ] && [ -r "$out/initramfs.cpio.gz" ]; then
+	touch "$out"   # last use, for the pruning below
 	echo "$out"
 	exit 0
 fi
@@ -108,4 +109,8 @@ rm -rf "$out"
 mv "$tmp" "$out"
 trap - EXIT
 chmod 755 "$out"
+# Images unused for two days (other kernels, older versions of these files) go: each is
+# ~70 MB. A day's margin keeps an image a running test may still be about to boot.
+find "$cache" -mindepth 1 -maxdepth 1 -type d -name '*-*' ! -name '.*' -mmin +2880 \
+	-exec rm -rf {} + 2>/dev/null || true
 echo "$out"

@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -348,15 +349,30 @@ cmd_agent(const char *name)
 			continue;
 		}
 		for (;;) {
-			ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			ssize_t n;
 			char *nl;
 
-			reap();
-			if (n <= 0) {
-				/* Host side closed (or nothing connected yet): reopen. */
-				if (n < 0 && errno == EINTR)
-					continue;
+			/*
+			 * Never close the port while the host is away: the guest kernel drops
+			 * the port's unread data on close, which loses a command that raced
+			 * a host reconnect (e.g. right after a migration). poll() says POLLHUP
+			 * while no host is connected, POLLIN when a command arrived.
+			 */
+			if (poll(&pfd, 1, 1000) < 0 && errno != EINTR)
 				break;
+			reap();
+			if (!(pfd.revents & POLLIN)) {
+				if (pfd.revents & (POLLHUP | POLLERR))
+					usleep(100000);
+				continue;
+			}
+			n = read(fd, buf + len, sizeof(buf) - 1 - len);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				usleep(100000);
+				continue;
 			}
 			len += (size_t)n;
 			buf[len] = '\0';
