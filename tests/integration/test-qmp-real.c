@@ -53,6 +53,9 @@ kill_fault_guests(void **state)
 	return 0;
 }
 static struct vmp_backend *src_b, *dst_b;
+/* The namespace test_migrate_netns made, deleted by the group teardown even on failure. */
+static char netns_name[32];
+static unsigned netns_id;
 
 static void remove_cgroups(void);
 
@@ -115,6 +118,16 @@ group_teardown(void **state)
 	vmp_guest_kill(ns_guest);
 	src_guest = dst_guest = ns_guest = NULL;
 	remove_cgroups();
+	if (netns_name[0]) {
+		char cmd[160];
+
+		/* Its QEMU is dead: the namespace and its veth pair go. */
+		snprintf(cmd, sizeof(cmd), "ip netns del %s 2>/dev/null; ip link del vmpm%u-a "
+			 "2>/dev/null; true", netns_name, netns_id);
+		if (system(cmd) != 0)
+			fprintf(stderr, "qmp: cannot remove netns '%s'\n", netns_name);
+		netns_name[0] = '\0';
+	}
 	return 0;
 }
 
@@ -462,6 +475,8 @@ test_migrate_netns(void **state)
 
 	assert_non_null(dst_guest);
 	snprintf(ns, sizeof(ns), "vmp-mig-%u", id);
+	snprintf(netns_name, sizeof(netns_name), "%s", ns);
+	netns_id = id;
 	/* The loopback destination (root namespace) migrates into namespace ns over veth. */
 	snprintf(cmd, sizeof(cmd),
 		 "ip netns add %s && ip link add vmpm%u-a type veth peer name vmpm%u-b && "
@@ -487,7 +502,8 @@ test_migrate_netns(void **state)
 	/* QEMU in the namespace dies first, then the namespace and its veth go. */
 	vmp_guest_kill(ns_guest);
 	ns_guest = NULL;
-	run(cmd);
+	if (run(cmd))
+		netns_name[0] = '\0';
 	free(dest_uri);
 	assert_true(ok);
 }
