@@ -62,6 +62,14 @@ struct vmp_cli_parser {
 int vmp_cli_next_option(const struct vmp_cli_command *cmd, struct vmp_cli_parser *p,
 			int argc, char **argv);
 
+/*
+ * Ends the option loop of a command that takes no operands, given the loop's last
+ * result id: returns VMP_EXIT_OK after --help, VMP_EXIT_USAGE after a reported error
+ * or an operand (reported here), or -1 when the command should go on.
+ */
+int vmp_cli_end_options(const struct vmp_cli_command *cmd, const struct vmp_cli_parser *p,
+			int id, int argc, char **argv);
+
 /* Prints the help of one command, generated from its table. */
 void vmp_cli_print_command_help(const struct vmp_cli_command *cmd, FILE *out);
 /* Prints "vmpilot CMD: message" and a hint to use --help; returns VMP_EXIT_USAGE. */

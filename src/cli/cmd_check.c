@@ -156,16 +156,10 @@ run_check(const struct vmp_cli_command *cmd, int argc, char **argv)
 			break;
 		}
 	}
-	if (id == VMP_CLI_HELP) {
-		ret = VMP_EXIT_OK;
+	ret = vmp_cli_end_options(cmd, &p, id, argc, argv);
+	if (ret >= 0)
 		goto out;
-	}
-	if (id == VMP_CLI_ERROR)
-		goto out;
-	if (p.optind < argc) {
-		vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
-		goto out;
-	}
+	ret = VMP_EXIT_USAGE;
 	if (root && *root) {
 		char *proc = xasprintf("%s/proc", root);
 		struct stat st;

@@ -176,12 +176,9 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 			break;
 		}
 	}
-	if (id == VMP_CLI_HELP)
-		return VMP_EXIT_OK;
-	if (id == VMP_CLI_ERROR)
-		return VMP_EXIT_USAGE;
-	if (p.optind < argc)
-		return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
+	rc = vmp_cli_end_options(cmd, &p, id, argc, argv);
+	if (rc >= 0)
+		return rc;
 
 	rc = vmp_replay_load_dir(trace, (size_t)max_vms, params.step_ms / 1000, &set, &err);
 	if (rc < 0) {

@@ -272,12 +272,9 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 			break;
 		}
 	}
-	if (id == VMP_CLI_HELP)
-		return VMP_EXIT_OK;
-	if (id == VMP_CLI_ERROR)
-		return VMP_EXIT_USAGE;
-	if (p.optind < argc)
-		return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
+	r = vmp_cli_end_options(cmd, &p, id, argc, argv);
+	if (r >= 0)
+		return r;
 	if (strcmp(policies, "list") == 0) {
 		list_policies();
 		return VMP_EXIT_OK;

@@ -294,12 +294,9 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 			break;
 		}
 	}
-	if (id == VMP_CLI_HELP)
-		return VMP_EXIT_OK;
-	if (id == VMP_CLI_ERROR)
-		return VMP_EXIT_USAGE;
-	if (p.optind < argc)
-		return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
+	r = vmp_cli_end_options(cmd, &p, id, argc, argv);
+	if (r >= 0)
+		return r;
 	if (count && !watch_s)
 		return vmp_cli_usage_error(cmd, "--count needs --watch");
 

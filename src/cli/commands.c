@@ -73,6 +73,19 @@ vmp_cli_usage_error(const struct vmp_cli_command *cmd, const char *fmt, ...)
 	return VMP_EXIT_USAGE;
 }
 
+int
+vmp_cli_end_options(const struct vmp_cli_command *cmd, const struct vmp_cli_parser *p,
+		    int id, int argc, char **argv)
+{
+	if (id == VMP_CLI_HELP)
+		return VMP_EXIT_OK;
+	if (id == VMP_CLI_ERROR)
+		return VMP_EXIT_USAGE;
+	if (p->optind < argc)
+		return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p->optind]);
+	return -1;
+}
+
 static const struct vmp_cli_option *
 find_long(const struct vmp_cli_command *cmd, const char *name, size_t len)
 {

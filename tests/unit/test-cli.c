@@ -91,6 +91,24 @@ test_help_lists_every_option(void **state)
 }
 
 static void
+test_end_options(void **state)
+{
+	char *argv[] = { "t", "-j", "operand", NULL };
+	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
+	int id;
+
+	while ((id = vmp_cli_next_option(&t_cmd, &p, 3, argv)) > 0)
+		;
+	assert_int_equal(id, VMP_CLI_END);
+	/* an operand where none is taken is a usage error */
+	assert_int_equal(vmp_cli_end_options(&t_cmd, &p, id, 3, argv), VMP_EXIT_USAGE);
+	/* without it the command goes on */
+	assert_int_equal(vmp_cli_end_options(&t_cmd, &p, id, 2, argv), -1);
+	assert_int_equal(vmp_cli_end_options(&t_cmd, &p, VMP_CLI_HELP, 2, argv), VMP_EXIT_OK);
+	assert_int_equal(vmp_cli_end_options(&t_cmd, &p, VMP_CLI_ERROR, 2, argv), VMP_EXIT_USAGE);
+}
+
+static void
 test_command_table(void **state)
 {
 	size_t i, j;
@@ -114,6 +132,7 @@ main(void)
 		cmocka_unit_test(test_grouped_short),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_help_lists_every_option),
+		cmocka_unit_test(test_end_options),
 		cmocka_unit_test(test_command_table),
 	};
 
