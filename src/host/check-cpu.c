@@ -214,38 +214,68 @@ module_bool(struct vmp_check_ctx *ctx, struct vmp_check_result *r, const char *m
 	return err;
 }
 
+/* The fix that turns module parameter param on at the next load of module. */
+static char *
+modprobe_fix(const char *module, const char *param, const char *conf)
+{
+	return xasprintf("echo 'options %s %s=1' > /etc/modprobe.d/%s.conf; modprobe -r %s; modprobe %s",
+			 module, param, conf, module, module);
+}
+
+/*
+ * Reads the boolean parameter param of a KVM vendor module and sets r: PASS with on_msg
+ * when it is on, else off_status with off_msg and a fix that turns it on through
+ * /etc/modprobe.d/CONF.conf. Returns 0, or the negative errno with r UNKNOWN.
+ */
+static int
+module_param_check(struct vmp_check_ctx *ctx, struct vmp_check_result *r, const char *module,
+		   const char *param, const char *conf, enum vmp_check_status off_status,
+		   const char *on_msg, const char *off_msg)
+{
+	char *fix;
+	bool on;
+	int err;
+
+	err = module_bool(ctx, r, module, param, &on);
+	if (err < 0)
+		return err;
+	if (on) {
+		ck_set(r, VMP_CHECK_PASS, NULL, "%s", on_msg);
+		return 0;
+	}
+	fix = modprobe_fix(module, param, conf);
+	ck_set(r, off_status, fix, "%s", off_msg);
+	free(fix);
+	return 0;
+}
+
+/* Sets r to SKIP when no KVM vendor module is loaded. */
+static void
+skip_no_vendor(struct vmp_check_result *r)
+{
+	ck_set(r, VMP_CHECK_SKIP, NULL, "no KVM vendor module loaded (see kvm.module)");
+}
+
 void
 vmp_probe_kvm_paging(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 {
-	bool on;
-
 	switch (kvm_vendor(ctx)) {
 	case KVM_VENDOR_INTEL:
-		if (module_bool(ctx, r, "kvm_intel", "ept", &on) < 0)
-			return;
-		if (on)
-			ck_set(r, VMP_CHECK_PASS, NULL, "EPT on (kvm_intel ept=Y)");
-		else
-			ck_set(r, VMP_CHECK_FAIL,
-			       "echo 'options kvm_intel ept=1' > /etc/modprobe.d/kvm-ept.conf; modprobe -r kvm_intel; modprobe kvm_intel",
-			       "EPT off (kvm_intel ept=N): guest page tables are shadowed, every guest page fault exits");
+		module_param_check(ctx, r, "kvm_intel", "ept", "kvm-ept", VMP_CHECK_FAIL,
+				   "EPT on (kvm_intel ept=Y)",
+				   "EPT off (kvm_intel ept=N): guest page tables are shadowed, every guest page fault exits");
 		break;
 	case KVM_VENDOR_AMD:
-		if (module_bool(ctx, r, "kvm_amd", "npt", &on) < 0)
-			return;
-		if (on)
-			ck_set(r, VMP_CHECK_PASS, NULL, "NPT on (kvm_amd npt=1)");
-		else
-			ck_set(r, VMP_CHECK_FAIL,
-			       "echo 'options kvm_amd npt=1' > /etc/modprobe.d/kvm-npt.conf; modprobe -r kvm_amd; modprobe kvm_amd",
-			       "NPT off (kvm_amd npt=0): guest page tables are shadowed, every guest page fault exits");
+		module_param_check(ctx, r, "kvm_amd", "npt", "kvm-npt", VMP_CHECK_FAIL,
+				   "NPT on (kvm_amd npt=1)",
+				   "NPT off (kvm_amd npt=0): guest page tables are shadowed, every guest page fault exits");
 		break;
 	case KVM_VENDOR_PVM:
 		ck_set(r, VMP_CHECK_WARN, FIX_NESTED_OUTER,
 		       "kvm_pvm has no hardware second-level paging: guest page tables are shadowed in software");
 		break;
 	case KVM_VENDOR_NONE:
-		ck_set(r, VMP_CHECK_SKIP, NULL, "no KVM vendor module loaded (see kvm.module)");
+		skip_no_vendor(r);
 		break;
 	}
 }
@@ -253,18 +283,11 @@ vmp_probe_kvm_paging(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 void
 vmp_probe_kvm_vpid(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 {
-	bool on;
-
 	switch (kvm_vendor(ctx)) {
 	case KVM_VENDOR_INTEL:
-		if (module_bool(ctx, r, "kvm_intel", "vpid", &on) < 0)
-			return;
-		if (on)
-			ck_set(r, VMP_CHECK_PASS, NULL, "VPID on: the TLB survives VM entries and exits");
-		else
-			ck_set(r, VMP_CHECK_WARN,
-			       "echo 'options kvm_intel vpid=1' > /etc/modprobe.d/kvm-vpid.conf; modprobe -r kvm_intel; modprobe kvm_intel",
-			       "VPID off (kvm_intel vpid=N): the TLB is flushed on every VM entry and exit");
+		module_param_check(ctx, r, "kvm_intel", "vpid", "kvm-vpid", VMP_CHECK_WARN,
+				   "VPID on: the TLB survives VM entries and exits",
+				   "VPID off (kvm_intel vpid=N): the TLB is flushed on every VM entry and exit");
 		break;
 	case KVM_VENDOR_AMD:
 		ck_set(r, VMP_CHECK_PASS, NULL, "AMD tags the TLB with ASIDs (always on)");
@@ -273,7 +296,7 @@ vmp_probe_kvm_vpid(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 		ck_set(r, VMP_CHECK_SKIP, NULL, "kvm_pvm: no hardware TLB tagging to configure");
 		break;
 	case KVM_VENDOR_NONE:
-		ck_set(r, VMP_CHECK_SKIP, NULL, "no KVM vendor module loaded (see kvm.module)");
+		skip_no_vendor(r);
 		break;
 	}
 }
@@ -281,20 +304,15 @@ vmp_probe_kvm_vpid(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 void
 vmp_probe_kvm_apicv(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 {
-	char *flags = NULL;
+	char *flags = NULL, *fix;
 	bool on, cpu_avic;
 	int err;
 
 	switch (kvm_vendor(ctx)) {
 	case KVM_VENDOR_INTEL:
-		if (module_bool(ctx, r, "kvm_intel", "enable_apicv", &on) < 0)
-			return;
-		if (on)
-			ck_set(r, VMP_CHECK_PASS, NULL, "APICv on: interrupts and EOIs without VM exits");
-		else
-			ck_set(r, VMP_CHECK_WARN,
-			       "echo 'options kvm_intel enable_apicv=1' > /etc/modprobe.d/kvm-apicv.conf; modprobe -r kvm_intel; modprobe kvm_intel",
-			       "APICv off (kvm_intel enable_apicv=N): every guest interrupt and EOI exits");
+		module_param_check(ctx, r, "kvm_intel", "enable_apicv", "kvm-apicv", VMP_CHECK_WARN,
+				   "APICv on: interrupts and EOIs without VM exits",
+				   "APICv off (kvm_intel enable_apicv=N): every guest interrupt and EOI exits");
 		break;
 	case KVM_VENDOR_AMD:
 		if (module_bool(ctx, r, "kvm_amd", "avic", &on) < 0)
@@ -310,16 +328,18 @@ vmp_probe_kvm_apicv(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 			ck_set(r, VMP_CHECK_PASS, NULL, "AVIC on: interrupts without VM exits");
 		else if (!cpu_avic)
 			ck_set(r, VMP_CHECK_INFO, NULL, "the CPU has no AVIC (no 'avic' flag)");
-		else
-			ck_set(r, VMP_CHECK_WARN,
-			       "echo 'options kvm_amd avic=1' > /etc/modprobe.d/kvm-avic.conf; modprobe -r kvm_amd; modprobe kvm_amd",
+		else {
+			fix = modprobe_fix("kvm_amd", "avic", "kvm-avic");
+			ck_set(r, VMP_CHECK_WARN, fix,
 			       "AVIC off (kvm_amd avic=0) although the CPU has it: every guest interrupt exits");
+			free(fix);
+		}
 		break;
 	case KVM_VENDOR_PVM:
 		ck_set(r, VMP_CHECK_SKIP, NULL, "kvm_pvm: no hardware APIC virtualization");
 		break;
 	case KVM_VENDOR_NONE:
-		ck_set(r, VMP_CHECK_SKIP, NULL, "no KVM vendor module loaded (see kvm.module)");
+		skip_no_vendor(r);
 		break;
 	}
 }
@@ -352,7 +372,7 @@ vmp_probe_kvm_nested(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 		       on ? "; nested_pvm=1 on the kernel command line" : "");
 		return;
 	case KVM_VENDOR_NONE:
-		ck_set(r, VMP_CHECK_SKIP, NULL, "no KVM vendor module loaded (see kvm.module)");
+		skip_no_vendor(r);
 		return;
 	}
 	if (module_bool(ctx, r, module, "nested", &on) < 0)
@@ -360,12 +380,29 @@ vmp_probe_kvm_nested(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 	if (on) {
 		ck_set(r, VMP_CHECK_INFO, NULL, "nested on (%s nested=1): guests may run KVM themselves", module);
 	} else {
-		char *fix = xasprintf("echo 'options %s nested=1' > /etc/modprobe.d/kvm-nested.conf; "
-				      "modprobe -r %s; modprobe %s", module, module, module);
+		char *fix = modprobe_fix(module, "nested", "kvm-nested");
 
 		ck_set(r, VMP_CHECK_INFO, fix, "nested off (%s nested=0): guests cannot run KVM", module);
 		free(fix);
 	}
+}
+
+/*
+ * Reads path into *ret when it exists (else leaves *ret alone); on a read failure sets r
+ * to UNKNOWN and returns the negative errno.
+ */
+static int
+read_optional_u64(struct vmp_check_ctx *ctx, struct vmp_check_result *r, const char *path,
+		  uint64_t *ret)
+{
+	int err;
+
+	if (!ck_exists(ctx, path))
+		return 0;
+	err = ck_read_u64(ctx, path, ret);
+	if (err < 0)
+		ck_unknown(r, path, err);
+	return err;
 }
 
 void
@@ -384,20 +421,9 @@ vmp_probe_kvm_halt_poll(struct vmp_check_ctx *ctx, struct vmp_check_result *r)
 		ck_unknown(r, path, err);
 		return;
 	}
-	if (ck_exists(ctx, "/sys/module/kvm/parameters/halt_poll_ns_grow")) {
-		err = ck_read_u64(ctx, "/sys/module/kvm/parameters/halt_poll_ns_grow", &grow);
-		if (err < 0) {
-			ck_unknown(r, "/sys/module/kvm/parameters/halt_poll_ns_grow", err);
-			return;
-		}
-	}
-	if (ck_exists(ctx, "/sys/module/kvm/parameters/halt_poll_ns_shrink")) {
-		err = ck_read_u64(ctx, "/sys/module/kvm/parameters/halt_poll_ns_shrink", &shrink);
-		if (err < 0) {
-			ck_unknown(r, "/sys/module/kvm/parameters/halt_poll_ns_shrink", err);
-			return;
-		}
-	}
+	if (read_optional_u64(ctx, r, "/sys/module/kvm/parameters/halt_poll_ns_grow", &grow) < 0 ||
+	    read_optional_u64(ctx, r, "/sys/module/kvm/parameters/halt_poll_ns_shrink", &shrink) < 0)
+		return;
 	if (ns == 0)
 		ck_set(r, VMP_CHECK_INFO, "echo 200000 > /sys/module/kvm/parameters/halt_poll_ns",
 		       "halt polling off (halt_poll_ns=0): idle vCPUs sleep at once, lower CPU use but "
