@@ -510,6 +510,19 @@ op_timeout(struct vmp_backend *b)
 	return vmp_backend_timeout_ms(b);
 }
 
+/*
+ * Runs an actuator call once (it is not idempotent: no retry on a new connection) under
+ * the backend's timeout, drops the caller's reference to c and returns run_op's result.
+ */
+static int
+run_actuator(struct vmp_backend *b, struct lv_call *c, const char *what)
+{
+	int r = run_op(b, c, op_timeout(b), false, what);
+
+	call_unref(c);
+	return r;
+}
+
 /* In fn: looks up c->vm; on failure records "cannot WHAT of vm 'X': ..." */
 static virDomainPtr
 lookup(struct lv_call *c, const char *what)
@@ -1130,13 +1143,10 @@ static int
 lv_set_balloon(struct vmp_backend *b, const char *vm, uint64_t target_kib)
 {
 	struct balloon_call *a = call_new(sizeof(*a), do_set_balloon, vm);
-	int r;
 
 	a->kib = target_kib;
 	cache_drop(vmp_backend_priv(b));
-	r = run_op(b, &a->c, op_timeout(b), false, "set balloon");
-	call_unref(&a->c);
-	return r;
+	return run_actuator(b, &a->c, "set balloon");
 }
 
 struct vcpus_call {
@@ -1185,13 +1195,10 @@ static int
 lv_set_vcpus(struct vmp_backend *b, const char *vm, unsigned count)
 {
 	struct vcpus_call *a = call_new(sizeof(*a), do_set_vcpus, vm);
-	int r;
 
 	a->count = count;
 	cache_drop(vmp_backend_priv(b));
-	r = run_op(b, &a->c, op_timeout(b), false, "set vcpus");
-	call_unref(&a->c);
-	return r;
+	return run_actuator(b, &a->c, "set vcpus");
 }
 
 struct pin_call {
@@ -1243,13 +1250,10 @@ static int
 lv_pin_vcpu(struct vmp_backend *b, const char *vm, unsigned vcpu, const char *cpulist)
 {
 	struct pin_call *a = call_new(sizeof(*a), do_pin_vcpu, vm);
-	int r;
 
 	a->vcpu = vcpu;
 	copy_str(a->cpulist, sizeof(a->cpulist), cpulist);
-	r = run_op(b, &a->c, op_timeout(b), false, "pin vcpu");
-	call_unref(&a->c);
-	return r;
+	return run_actuator(b, &a->c, "pin vcpu");
 }
 
 struct quota_call {
@@ -1293,14 +1297,11 @@ lv_set_cpu_quota(struct vmp_backend *b, const char *vm, int64_t quota_us, uint64
 		 uint64_t shares)
 {
 	struct quota_call *a = call_new(sizeof(*a), do_set_cpu_quota, vm);
-	int r;
 
 	a->quota_us = quota_us;
 	a->period_us = period_us;
 	a->shares = shares;
-	r = run_op(b, &a->c, op_timeout(b), false, "set cpu quota");
-	call_unref(&a->c);
-	return r;
+	return run_actuator(b, &a->c, "set cpu quota");
 }
 
 /* ---- live migration ------------------------------------------------------------------------ */
@@ -1568,8 +1569,7 @@ lv_migrate_cancel(struct vmp_backend *b, const char *vm)
 	m->cancel_requested = true;
 	pthread_mutex_unlock(&m->lock);
 	c = call_new(sizeof(*c), do_mig_cancel, vm);
-	r = run_op(b, c, op_timeout(b), false, "cancel migration");
-	call_unref(c);
+	r = run_actuator(b, c, "cancel migration");
 	mig_unref(m);
 	return r;
 }
