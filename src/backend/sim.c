@@ -9,7 +9,6 @@
 #include "trace/trace.h"
 #include "util/util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,24 +34,6 @@ static bool
 sim_accepts(const char *uri)
 {
 	return vmp_str_starts_with(uri, SIM_SCHEME);
-}
-
-static bool
-has_csv(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	bool csv = false;
-
-	if (!d)
-		return false;
-	while (!csv && (de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-
-		csv = n > 4 && strcmp(de->d_name + n - 4, ".csv") == 0;
-	}
-	closedir(d);
-	return csv;
 }
 
 /* Applies one "key=value" of the URI query to p. */
@@ -127,7 +108,7 @@ sim_open(struct vmp_backend *b, const char *uri)
 				     "directory)", uri);
 		goto out;
 	}
-	r = has_csv(dir) ? vmp_trace_read_csv_dir(dir, &p->trace, &err)
+	r = vmp_trace_dir_has_csv(dir) ? vmp_trace_read_csv_dir(dir, &p->trace, &err)
 			 : vmp_trace_read_planetlab(dir, &p->trace, &err);
 	if (r < 0) {
 		vmp_backend_fail(b, r, "cannot open '%s': %s", uri, err);

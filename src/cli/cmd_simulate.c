@@ -12,7 +12,6 @@
 #include "trace/trace.h"
 #include "util/util.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -64,25 +63,6 @@ list_policies(void)
 
 	for (p = vmp_sim_policies; p->name; p++)
 		printf("%-14s %s\n", p->name, p->summary);
-}
-
-/* auto: a directory holding *.csv files is CSV, anything else PlanetLab. */
-static bool
-dir_has_csv(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	bool csv = false;
-
-	if (!d)
-		return false;
-	while (!csv && (de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-
-		csv = n > 4 && strcmp(de->d_name + n - 4, ".csv") == 0;
-	}
-	closedir(d);
-	return csv;
 }
 
 /* KEY=VAL[,KEY=VAL...] into p (names of struct vmp_pilot_params). */
@@ -299,7 +279,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		goto out;
 	}
 
-	csv = strcmp(format, "csv") == 0 || (strcmp(format, "auto") == 0 && dir_has_csv(trace_dir));
+	csv = strcmp(format, "csv") == 0 || (strcmp(format, "auto") == 0 && vmp_trace_dir_has_csv(trace_dir));
 	r = csv ? vmp_trace_read_csv_dir(trace_dir, &trace, &err)
 		: vmp_trace_read_planetlab(trace_dir, &trace, &err);
 	if (r < 0) {

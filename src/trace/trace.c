@@ -573,6 +573,24 @@ grid_fill(const struct vmp_trace_csv *c, const double *src, int64_t start_s, siz
 	free(set);
 }
 
+bool
+vmp_trace_dir_has_csv(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	bool csv = false;
+
+	if (!d)
+		return false;
+	while (!csv && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		csv = n > 4 && strcmp(de->d_name + n - 4, ".csv") == 0;
+	}
+	closedir(d);
+	return csv;
+}
+
 int
 vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret_err)
 {

@@ -10,6 +10,7 @@
 #define VMP_TRACE_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Which optional arrays of struct vmp_trace are filled. */
@@ -96,6 +97,13 @@ int vmp_trace_parse_planetlab(const char *name, const char *buf, size_t len,
  * Returns 0 and *ret_trace, or a negative errno and *ret_err ("file:line: message").
  */
 int vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret_err);
+
+/*
+ * Whether dir holds a file whose name ends in ".csv" (false also when dir cannot be
+ * opened): the "auto" trace format reads such a directory as CSV, anything else as
+ * PlanetLab.
+ */
+bool vmp_trace_dir_has_csv(const char *dir);
 
 /*
  * One parsed CSV file, for vmp_trace_parse_csv(): rows in file order, each field an
