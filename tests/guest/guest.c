@@ -857,6 +857,17 @@ rm_run_dir(const char *dir)
 	rmdir(dir);
 }
 
+/* Kills and reaps pid (if > 0), a process track() registered, and forgets it. */
+static void
+kill_tracked(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	untrack(pid);
+}
+
 void
 vmp_guest_kill(struct vmp_guest *g)
 {
@@ -866,16 +877,8 @@ vmp_guest_kill(struct vmp_guest *g)
 		if (live_guests[i] == g)
 			live_guests[i] = NULL;
 	agent_drop(g);
-	if (g->pid > 0) {
-		kill(g->pid, SIGKILL);
-		waitpid(g->pid, NULL, 0);
-		untrack(g->pid);
-	}
-	if (g->watchdog > 0) {
-		kill(g->watchdog, SIGKILL);
-		waitpid(g->watchdog, NULL, 0);
-		untrack(g->watchdog);
-	}
+	kill_tracked(g->pid);
+	kill_tracked(g->watchdog);
 	if (g->run_dir) {
 		if (g->qmp_socket[0])
 			unlink(g->qmp_socket);
