@@ -362,3 +362,32 @@ vmp_lvd_require(void)
 		exit(1);
 	exit(77);
 }
+
+char *
+vmp_lvd_guest_xml(const char *name, unsigned mem_mib, const char *img_dir)
+{
+	char *xml = NULL;
+
+	if (asprintf(&xml,
+		     "<domain type='qemu'>"
+		     "<name>%s</name>"
+		     "<memory unit='MiB'>%u</memory><currentMemory unit='MiB'>%u</currentMemory>"
+		     "<vcpu placement='static' current='1'>4</vcpu>"
+		     "<os><type arch='x86_64' machine='pc'>hvm</type>"
+		     "<kernel>%s/kernel</kernel><initrd>%s/initramfs.cpio.gz</initrd>"
+		     "<cmdline>console=ttyS0 panic=-1 quiet memhp_default_state=online_movable "
+		     "vmp.interval=1</cmdline></os>"
+		     "<features><acpi/></features>"
+		     "<on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot>"
+		     "<on_crash>destroy</on_crash>"
+		     "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
+		     "<serial type='file'><source path='/run/vmp/serial.log'/><target port='0'/></serial>"
+		     "<channel type='unix'><source mode='bind' path='/run/vmp/agent.sock'/>"
+		     "<target type='virtio' name='vmp.agent'/></channel>"
+		     "<memballoon model='virtio'><stats period='1'/></memballoon>"
+		     "<video><model type='none'/></video>"
+		     "</devices></domain>",
+		     name, mem_mib, mem_mib, img_dir, img_dir) < 0)
+		abort();
+	return xml;
+}

@@ -28,6 +28,15 @@ const char *vmp_lvd_tcp_uri(const struct vmp_lvd *d);
 /* The host path of /run inside the daemon's namespace (DIR/run). */
 const char *vmp_lvd_run_dir(const struct vmp_lvd *d);
 
+/*
+ * The libvirt XML of a test guest: type='qemu' (TCG), the tests/guest image in img_dir
+ * booted directly, mem_mib of RAM, 1 of 4 vCPUs, a balloon with 1-s stats, the serial
+ * log at /run/vmp/serial.log and the agent channel at /run/vmp/agent.sock (paths inside
+ * the daemon's namespace, so a migrated guest gets its own on the destination).
+ * Returns a new string (caller frees).
+ */
+char *vmp_lvd_guest_xml(const char *name, unsigned mem_mib, const char *img_dir);
+
 /* Restarts libvirtd (its QEMUs keep running). */
 int vmp_lvd_restart(struct vmp_lvd *d);
 

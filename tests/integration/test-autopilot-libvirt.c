@@ -70,7 +70,7 @@ pilot_stop(void)
 static int
 setup(void **state)
 {
-	char dir[600], xml[4096], serial[700], agent[700], *img = NULL;
+	char dir[600], *xml = NULL, serial[700], agent[700], *img = NULL;
 	virConnectPtr conn;
 	virDomainPtr dom;
 
@@ -81,29 +81,15 @@ setup(void **state)
 		return -1;
 	if (vmp_guest_image(&img) < 0)
 		return -1;
-	snprintf(xml, sizeof(xml),
-		 "<domain type='qemu'><name>%s</name>"
-		 "<memory unit='MiB'>512</memory><currentMemory unit='MiB'>512</currentMemory>"
-		 "<vcpu placement='static' current='1'>4</vcpu>"
-		 "<os><type arch='x86_64' machine='pc'>hvm</type>"
-		 "<kernel>%s/kernel</kernel><initrd>%s/initramfs.cpio.gz</initrd>"
-		 "<cmdline>console=ttyS0 panic=-1 quiet memhp_default_state=online_movable "
-		 "vmp.interval=1</cmdline></os>"
-		 "<features><acpi/></features>"
-		 "<on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot>"
-		 "<on_crash>destroy</on_crash>"
-		 "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
-		 "<serial type='file'><source path='/run/vmp/serial.log'/><target port='0'/></serial>"
-		 "<channel type='unix'><source mode='bind' path='/run/vmp/agent.sock'/>"
-		 "<target type='virtio' name='vmp.agent'/></channel>"
-		 "<memballoon model='virtio'><stats period='1'/></memballoon>"
-		 "<video><model type='none'/></video>"
-		 "</devices></domain>", VM, img, img);
+	xml = vmp_lvd_guest_xml(VM, 512, img);
 	free(img);
 	conn = virConnectOpen(vmp_lvd_uri(lvd));
-	if (!conn)
+	if (!conn) {
+		free(xml);
 		return -1;
+	}
 	dom = virDomainCreateXML(conn, xml, 0);
+	free(xml);
 	if (!dom) {
 		fprintf(stderr, "cannot create the guest: %s\n", virGetLastErrorMessage());
 		virConnectClose(conn);

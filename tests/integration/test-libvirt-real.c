@@ -183,7 +183,7 @@ test_scenario_hotadd(void **state)
 static int
 setup(void **state)
 {
-	char dir[600], xml[4096], serial[700], agent[700], *img = NULL;
+	char dir[600], *xml = NULL, serial[700], agent[700], *img = NULL;
 	virConnectPtr conn;
 	virDomainPtr dom;
 	int64_t t0;
@@ -200,31 +200,16 @@ setup(void **state)
 		return -1;
 	/* /run/vmp is DIR/run/vmp of each daemon: the destination of a migration gets its
 	 * own serial log and agent socket from the same XML. */
-	snprintf(xml, sizeof(xml),
-		 "<domain type='qemu'>"
-		 "<name>%s</name>"
-		 "<memory unit='MiB'>%d</memory><currentMemory unit='MiB'>%d</currentMemory>"
-		 "<vcpu placement='static' current='1'>4</vcpu>"
-		 "<os><type arch='x86_64' machine='pc'>hvm</type>"
-		 "<kernel>%s/kernel</kernel><initrd>%s/initramfs.cpio.gz</initrd>"
-		 "<cmdline>console=ttyS0 panic=-1 quiet memhp_default_state=online_movable "
-		 "vmp.interval=1</cmdline></os>"
-		 "<features><acpi/></features>"
-		 "<on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot>"
-		 "<on_crash>destroy</on_crash>"
-		 "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
-		 "<serial type='file'><source path='/run/vmp/serial.log'/><target port='0'/></serial>"
-		 "<channel type='unix'><source mode='bind' path='/run/vmp/agent.sock'/>"
-		 "<target type='virtio' name='vmp.agent'/></channel>"
-		 "<memballoon model='virtio'><stats period='1'/></memballoon>"
-		 "<video><model type='none'/></video>"
-		 "</devices></domain>", VM, BOOT_MIB, BOOT_MIB, img, img);
+	xml = vmp_lvd_guest_xml(VM, BOOT_MIB, img);
 	free(img);
 	conn = virConnectOpen(vmp_lvd_uri(lvd_a));
-	if (!conn)
+	if (!conn) {
+		free(xml);
 		return -1;
+	}
 	t0 = vmp_guest_now_ms();
 	dom = virDomainCreateXML(conn, xml, 0);
+	free(xml);
 	if (!dom) {
 		fprintf(stderr, "cannot create the guest: %s\n", virGetLastErrorMessage());
 		virConnectClose(conn);
