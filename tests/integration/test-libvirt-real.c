@@ -31,6 +31,7 @@
 #include "backend/backend.h"
 #include "cli/cli.h"
 #include "guest.h"
+#include "cmdrun.h"
 #include "lvharness.h"
 #include "scenario.h"
 
@@ -96,36 +97,17 @@ static json_t *
 status_json(const char *uri, const char *name)
 {
 	char *argv[] = { "status", "-c", (char *)uri, "--json", NULL };
-	FILE *tmp = tmpfile();
-	json_t *root, *vms, *vm = NULL;
-	json_error_t jerr;
-	char buf[65536];
-	size_t len, i;
-	int saved, rc;
+	char *out = NULL, *err = NULL;
+	json_t *vm;
+	int rc;
 
-	assert_non_null(tmp);
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	dup2(fileno(tmp), STDOUT_FILENO);
-	rc = vmp_cmd_status.run(&vmp_cmd_status, 4, argv);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	rewind(tmp);
-	len = fread(buf, 1, sizeof(buf) - 1, tmp);
-	buf[len] = '\0';
-	fclose(tmp);
+	rc = vmp_test_run_cmd(&vmp_cmd_status, 4, argv, &out);
 	assert_int_equal(rc, VMP_EXIT_OK);
-	root = json_loads(buf, 0, &jerr);
-	if (!root)
-		fail_msg("status --json: %s: %s", jerr.text, buf);
-	vms = json_object_get(root, "vms");
-	for (i = 0; i < json_array_size(vms); i++)
-		if (strcmp(json_string_value(json_object_get(json_array_get(vms, i), "name")),
-			   name) == 0)
-			vm = json_incref(json_array_get(vms, i));
-	json_decref(root);
-	printf("status: %s", buf);
+	vm = vmp_test_status_find_vm(out, name, &err);
+	if (!vm && err)
+		fail_msg("status --json: %s: %s", err, out);
+	printf("status: %s", out);
+	free(out);
 	return vm;
 }
 

@@ -22,6 +22,7 @@
 
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "cmdrun.h"
 #include "guest.h"
 
 #define VM "st1"
@@ -36,40 +37,22 @@ static json_t *
 status_vm(void)
 {
 	char *argv[] = { "status", "-c", uri, "--json", NULL };
-	char *err = NULL;
-	FILE *tmp = tmpfile();
-	json_t *root, *vms, *vm = NULL;
-	json_error_t jerr;
-	char buf[65536];
-	size_t len, i;
-	int saved, rc;
+	char *err = NULL, *out = NULL;
+	json_t *vm;
+	int rc;
 
-	assert_non_null(tmp);
+	/* QEMU serves one QMP client: let go of ours while status connects */
 	vmp_backend_close(be);
 	be = NULL;
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	dup2(fileno(tmp), STDOUT_FILENO);
-	rc = vmp_cmd_status.run(&vmp_cmd_status, 4, argv);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	rewind(tmp);
-	len = fread(buf, 1, sizeof(buf) - 1, tmp);
-	buf[len] = '\0';
-	fclose(tmp);
+	rc = vmp_test_run_cmd(&vmp_cmd_status, 4, argv, &out);
 	if (vmp_backend_open(uri, 10000, &be, &err) < 0)
 		fail_msg("reopen %s: %s", uri, err);
-	printf("status: %s", buf);
+	printf("status: %s", out);
 	assert_int_equal(rc, VMP_EXIT_OK);
-	root = json_loads(buf, 0, &jerr);
-	if (!root)
-		fail_msg("status --json: %s: %s", jerr.text, buf);
-	vms = json_object_get(root, "vms");
-	for (i = 0; i < json_array_size(vms); i++)
-		if (!strcmp(json_string_value(json_object_get(json_array_get(vms, i), "name")), VM))
-			vm = json_incref(json_array_get(vms, i));
-	json_decref(root);
+	vm = vmp_test_status_find_vm(out, VM, &err);
+	if (!vm && err)
+		fail_msg("status --json: %s: %s", err, out);
+	free(out);
 	assert_non_null(vm);
 	return vm;
 }

@@ -18,31 +18,13 @@
 
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "cmdrun.h"
 
 /* Runs `vmpilot status ARGS...` with stdout captured; returns the exit status. */
 static int
 run_capture(char **out, int argc, char **argv)
 {
-	FILE *tmp = tmpfile();
-	int saved, rc;
-	long len;
-
-	assert_non_null(tmp);
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	assert_true(saved >= 0);
-	assert_true(dup2(fileno(tmp), STDOUT_FILENO) >= 0);
-	rc = vmp_cmd_status.run(&vmp_cmd_status, argc, argv);
-	fflush(stdout);
-	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
-	close(saved);
-	len = ftell(tmp);
-	assert_true(len >= 0);
-	*out = calloc(1, (size_t)len + 1);
-	rewind(tmp);
-	assert_int_equal(fread(*out, 1, (size_t)len, tmp), (size_t)len);
-	fclose(tmp);
-	return rc;
+	return vmp_test_run_cmd(&vmp_cmd_status, argc, argv, out);
 }
 
 static void
