@@ -65,33 +65,6 @@ list_policies(void)
 		printf("%-14s %s\n", p->name, p->summary);
 }
 
-/* KEY=VAL[,KEY=VAL...] into p (names of struct vmp_pilot_params). */
-static int
-parse_pilot(struct vmp_pilot_params *p, const char *arg)
-{
-	char *copy = xstrdup(arg), *tok, *save = NULL;
-	int r = 0;
-
-	for (tok = strtok_r(copy, ",", &save); tok && r == 0; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '='), *end;
-		double v;
-
-		if (!eq) {
-			r = -EINVAL;
-			break;
-		}
-		*eq = '\0';
-		errno = 0;
-		v = strtod(eq + 1, &end);
-		if (errno || end == eq + 1 || *end || !isfinite(v))
-			r = -EINVAL;
-		else
-			r = vmp_pilot_params_set(p, vmp_strstrip(tok), v);
-	}
-	free(copy);
-	return r < 0 ? -EINVAL : 0;
-}
-
 /* Mean over the steps of the active hosts. */
 static double
 active_mean(const struct vmp_sim_result *r)
@@ -246,7 +219,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 			report = p.optarg;
 			break;
 		case OPT_PILOT:
-			if (parse_pilot(&pilot, p.optarg) < 0)
+			if (vmp_pilot_params_parse(&pilot, p.optarg) < 0)
 				return vmp_cli_usage_error(cmd, "invalid pilot parameters '%s'",
 							   p.optarg);
 			break;

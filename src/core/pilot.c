@@ -1,28 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmpilot's consolidation policy (pilot.h): decayed demand moments per VM, a Gaussian
- * aggregate per host, cheapest-first relief, all-or-nothing consolidation of nearly idle
- * hosts with hysteresis and a budget. doc/pilot-policy.md derives each rule.
+ * vmpilot's cluster planner (pilot.h): decayed demand moments per VM, a Gaussian
+ * aggregate per host, memory relief, cheapest-first CPU relief, all-or-nothing
+ * consolidation of nearly idle hosts with hysteresis and a budget.
+ * doc/pilot-policy.md derives each rule.
  */
 #include "core/pilot.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct vm_stat {
-	double last;             /* newest demand, MIPS */
-	double mean;             /* decayed mean */
-	double var_step;         /* decayed mean of squared one-step changes */
-	uint32_t n;              /* samples seen (saturates) */
-	int64_t moved_step;      /* step of its last planned move */
-};
-
 struct host_plan {
 	double d;                /* forecast mean: sum of VM means, MIPS */
 	double v;                /* forecast variance: sum of VM variances */
+	double mfree;            /* memory free (planned) */
+	double mshort;           /* memory still to leave it (planned) */
 	int64_t woke_step;       /* step the policy last woke it up */
 	uint32_t first, n;       /* its VMs in pl->by_host[first .. first+n) */
 	bool on;                 /* on now or woken by this plan */
@@ -32,7 +28,7 @@ struct host_plan {
 };
 
 struct undo {
-	double d, v;
+	double d, v, mfree;
 	int64_t moved_step;
 	bool dest;
 };
@@ -45,8 +41,8 @@ struct cand {
 struct vmp_pilot {
 	struct vmp_pilot_params p;
 	size_t nhosts, nvms;
+	size_t capvms;           /* size of the per-VM scratch arrays */
 	int64_t step;
-	struct vm_stat *stat;
 	struct host_plan *hp;
 	int32_t *where;          /* planned host of each VM this step */
 	uint32_t *by_host;       /* VMs grouped by host */
@@ -82,6 +78,7 @@ vmp_pilot_params_default(struct vmp_pilot_params *p)
 	p->hold_steps = 6;
 	p->wake_hold_steps = 6;
 	p->budget_frac = 0.2;
+	p->mem_keep_free_frac = 0;
 }
 
 int
@@ -105,8 +102,50 @@ vmp_pilot_params_set(struct vmp_pilot_params *p, const char *name, double value)
 		p->wake_hold_steps = value < 0 ? 0 : (unsigned)value;
 	else if (strcmp(name, "budget_frac") == 0)
 		p->budget_frac = value;
+	else if (strcmp(name, "mem_keep_free_frac") == 0)
+		p->mem_keep_free_frac = value;
 	else
 		return -ENOENT;
+	return 0;
+}
+
+int
+vmp_pilot_params_parse(struct vmp_pilot_params *p, const char *text)
+{
+	const char *s = text;
+
+	while (*s) {
+		char name[64], *end;
+		size_t n = 0;
+		double v;
+
+		while (isspace((unsigned char)*s))
+			s++;
+		while (*s && *s != '=' && *s != ',' && !isspace((unsigned char)*s)) {
+			if (n + 1 >= sizeof(name))
+				return -EINVAL;
+			name[n++] = *s++;
+		}
+		name[n] = '\0';
+		while (isspace((unsigned char)*s))
+			s++;
+		if (n == 0 || *s != '=')
+			return -EINVAL;
+		s++;
+		errno = 0;
+		v = strtod(s, &end);
+		if (errno || end == s || !isfinite(v))
+			return -EINVAL;
+		s = end;
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s && *s != ',')
+			return -EINVAL;
+		if (*s == ',')
+			s++;
+		if (vmp_pilot_params_set(p, name, v) < 0)
+			return -EINVAL;
+	}
 	return 0;
 }
 
@@ -118,18 +157,48 @@ vmp_pilot_reason_name(enum vmp_pilot_reason r)
 		return "relieve";
 	case VMP_PILOT_CONSOLIDATE:
 		return "consolidate";
+	case VMP_PILOT_RELIEVE_MEMORY:
+		return "relieve-memory";
 	default:
 		return "?";
 	}
 }
 
 int
-vmp_pilot_move_explain(const struct vmp_pilot_move *m, char *buf, size_t size)
+vmp_pilot_move_explain(const struct vmp_pilot_move *m, const char *vm_name,
+		       const char *from_name, const char *to_name, char *buf, size_t size)
 {
-	return snprintf(buf, size, "%s: host %u at %.0f %% of capacity (forecast), vm %u to host "
-			"%u (then %.0f %%), costs %.0f MIPS s", vmp_pilot_reason_name(m->reason),
-			m->from, m->source_forecast_frac * 100, m->vm, m->to,
-			m->dest_forecast_frac * 100, m->cost_mips_s);
+	char vm[32], from[32], to[32], mem[96] = "";
+
+	snprintf(vm, sizeof(vm), "%u", m->vm);
+	snprintf(from, sizeof(from), "%u", m->from);
+	snprintf(to, sizeof(to), "%u", m->to);
+	if (m->reason == VMP_PILOT_RELIEVE_MEMORY)
+		snprintf(mem, sizeof(mem), ", short of %.0f MiB of memory",
+			 m->source_mem_short_kib / 1024);
+	return snprintf(buf, size, "%s: host %s at %.0f %% of CPU capacity (forecast)%s, vm %s "
+			"to host %s%s (then %.0f %%), %.1f s, costs %.0f MIPS s",
+			vmp_pilot_reason_name(m->reason), from_name ? from_name : from,
+			m->source_forecast_frac * 100, mem, vm_name ? vm_name : vm,
+			to_name ? to_name : to, m->wake ? " (woken up)" : "",
+			m->dest_forecast_frac * 100, m->migration_s, m->cost_mips_s);
+}
+
+/* Grows the per-VM scratch arrays to nvms. */
+static void
+reserve_vms(struct vmp_pilot *pl, size_t nvms)
+{
+	if (nvms <= pl->capvms && pl->where)
+		return;
+	free(pl->where);
+	free(pl->by_host);
+	free(pl->tmp);
+	free(pl->undo);
+	pl->capvms = nvms;
+	pl->where = pzalloc(nvms, sizeof(*pl->where));
+	pl->by_host = pzalloc(nvms, sizeof(*pl->by_host));
+	pl->tmp = pzalloc(nvms, sizeof(*pl->tmp));
+	pl->undo = pzalloc(nvms, sizeof(*pl->undo));
 }
 
 int
@@ -142,22 +211,17 @@ vmp_pilot_new(const struct vmp_pilot_params *p, size_t nhosts, size_t nvms,
 	if (!(p->alpha > 0 && p->alpha <= 1) || !(p->k_sigma >= 0) ||
 	    !(p->target_frac > 0 && p->target_frac <= p->high_frac) ||
 	    !(p->low_frac >= 0 && p->low_frac < p->target_frac) || !(p->sigma_floor_frac >= 0) ||
-	    !(p->budget_frac >= 0) || nhosts == 0 || nhosts > INT32_MAX || nvms > INT32_MAX)
+	    !(p->budget_frac >= 0) || !(p->mem_keep_free_frac >= 0 && p->mem_keep_free_frac < 1) ||
+	    nhosts == 0 || nhosts > INT32_MAX || nvms > INT32_MAX)
 		return -EINVAL;
 	pl = pzalloc(1, sizeof(*pl));
 	pl->p = *p;
 	pl->nhosts = nhosts;
 	pl->nvms = nvms;
-	pl->stat = pzalloc(nvms, sizeof(*pl->stat));
 	pl->hp = pzalloc(nhosts, sizeof(*pl->hp));
-	pl->where = pzalloc(nvms, sizeof(*pl->where));
-	pl->by_host = pzalloc(nvms, sizeof(*pl->by_host));
 	pl->on_list = pzalloc(nhosts, sizeof(*pl->on_list));
 	pl->cand = pzalloc(nhosts, sizeof(*pl->cand));
-	pl->tmp = pzalloc(nvms, sizeof(*pl->tmp));
-	pl->undo = pzalloc(nvms, sizeof(*pl->undo));
-	for (i = 0; i < nvms; i++)
-		pl->stat[i].moved_step = INT32_MIN;
+	reserve_vms(pl, nvms);
 	for (i = 0; i < nhosts; i++)
 		pl->hp[i].woke_step = INT32_MIN;
 	*ret_pilot = pl;
@@ -169,7 +233,6 @@ vmp_pilot_free(struct vmp_pilot *pl)
 {
 	if (!pl)
 		return;
-	free(pl->stat);
 	free(pl->hp);
 	free(pl->where);
 	free(pl->by_host);
@@ -203,33 +266,30 @@ vmp_pilot_migration_cost(const struct vmp_pilot_vm *vm, double bw_kib_s)
 }
 
 static double
-vm_sigma(const struct vmp_pilot *pl, const struct vmp_pilot_vm *vm, const struct vm_stat *st)
+vm_sigma(const struct vmp_pilot *pl, const struct vmp_pilot_vm *vm)
 {
 	double floor_mips = pl->p.sigma_floor_frac * vm->mips;
 
-	return st->var_step > floor_mips * floor_mips ? sqrt(st->var_step) : floor_mips;
+	return vm->hist.var_step > floor_mips * floor_mips ? sqrt(vm->hist.var_step) : floor_mips;
 }
 
-int
-vmp_pilot_vm_forecast(const struct vmp_pilot *pl, size_t v, double *ret_mean_mips,
+void
+vmp_pilot_vm_forecast(const struct vmp_pilot_vm *vm, double *ret_mean_mips,
 		      double *ret_sigma_mips)
 {
-	if (v >= pl->nvms)
-		return -EINVAL;
-	*ret_mean_mips = pl->stat[v].last;
-	*ret_sigma_mips = sqrt(pl->stat[v].var_step);
-	return 0;
+	*ret_mean_mips = vm->hist.last;
+	*ret_sigma_mips = sqrt(vm->hist.var_step);
 }
 
 /* Adds each VM's demand now to its decayed moments. */
 static void
-observe(struct vmp_pilot *pl, const struct vmp_pilot_vm *vms)
+observe(struct vmp_pilot *pl, struct vmp_pilot_vm *vms)
 {
 	double a = pl->p.alpha;
 	size_t i;
 
 	for (i = 0; i < pl->nvms; i++) {
-		struct vm_stat *st = &pl->stat[i];
+		struct vmp_pilot_history *st = &vms[i].hist;
 		double x = vms[i].demand_mips, d;
 
 		if (vms[i].host < 0)
@@ -239,6 +299,7 @@ observe(struct vmp_pilot *pl, const struct vmp_pilot_vm *vms)
 			st->last = st->mean = x;
 			st->var_step = 0.01 * vms[i].mips * vms[i].mips;
 			st->n = 1;
+			st->moved_step = INT32_MIN;
 			continue;
 		}
 		d = x - st->last;
@@ -257,9 +318,16 @@ forecast(const struct vmp_pilot *pl, double d, double v)
 }
 
 static double
-vm_mean(const struct vmp_pilot *pl, size_t v)
+vm_mean(const struct vmp_pilot_vm *vms, size_t v)
 {
-	return pl->stat[v].last;
+	return vms[v].hist.last;
+}
+
+/* Watts per MIPS of host h at full load: what a MIPS costs on it at best (0: unknown). */
+static double
+full_w_per_mips(const struct vmp_pilot_host *h)
+{
+	return h->power ? h->power->watts[10] / h->capacity_mips : 0;
 }
 
 /* Groups VMs by host and sums each host's forecast moments. */
@@ -277,6 +345,8 @@ aggregate(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 		h->n = 0;
 		h->on = hosts[i].on;
 		h->source = h->dest = h->emptied = false;
+		h->mfree = hosts[i].mem_free_kib;
+		h->mshort = hosts[i].mem_short_kib;
 	}
 	for (i = 0; i < pl->nvms; i++) {
 		double s;
@@ -284,9 +354,9 @@ aggregate(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 		pl->where[i] = vms[i].host;
 		if (vms[i].host < 0 || (size_t)vms[i].host >= pl->nhosts)
 			continue;
-		s = vm_sigma(pl, &vms[i], &pl->stat[i]);
+		s = vm_sigma(pl, &vms[i]);
 		pl->hp[vms[i].host].n++;
-		pl->hp[vms[i].host].d += vm_mean(pl, i);
+		pl->hp[vms[i].host].d += vm_mean(vms, i);
 		pl->hp[vms[i].host].v += s * s;
 		pl->hp[vms[i].host].on = true;
 	}
@@ -311,13 +381,6 @@ aggregate(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 			pl->on_list[pl->non++] = (uint32_t)i;
 }
 
-/* Watts per MIPS of host h at full load: what a MIPS costs on it at best. */
-static double
-full_w_per_mips(const struct vmp_pilot_host *h)
-{
-	return h->power->watts[10] / h->capacity_mips;
-}
-
 static void
 push_move(struct vmp_pilot *pl, const struct vmp_pilot_move *m)
 {
@@ -330,17 +393,27 @@ push_move(struct vmp_pilot *pl, const struct vmp_pilot_move *m)
 	pl->moves[pl->nmoves++] = *m;
 }
 
+/* Whether host i has the memory for VM v and keeps its share free (always, when unplanned). */
+static bool
+mem_fits(const struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
+	 const struct vmp_pilot_vm *vms, size_t v, size_t i)
+{
+	if (hosts[i].mem_kib <= 0 || vms[v].mem_kib <= 0)
+		return true;
+	return pl->hp[i].mfree - vms[v].mem_kib >= pl->p.mem_keep_free_frac * hosts[i].mem_kib;
+}
+
 /*
- * The destination for VM v: the on host (not a source, not being emptied) that stays
- * below target after taking it and is the fullest such host (best fit: it leaves the
- * others emptier, to be switched off); if wake, else an off host of the cheapest
- * type per MIPS. Returns the host or -1.
+ * The destination for VM v: the on host (reachable, accepting VMs, not a source, not
+ * being emptied) that stays below target after taking it, has the memory, and is the
+ * fullest such host (best fit: it leaves the others emptier, to be switched off); if
+ * wake, else an off host of the cheapest type per MIPS. Returns the host or -1.
  */
 static int
 find_dest(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 	  const struct vmp_pilot_vm *vms, size_t v, int32_t exclude, bool wake)
 {
-	double mu = vm_mean(pl, v), s = vm_sigma(pl, &vms[v], &pl->stat[v]);
+	double mu = vm_mean(vms, v), s = vm_sigma(pl, &vms[v]);
 	double best = -1, best_cost = INFINITY;
 	int pick = -1;
 	size_t k;
@@ -350,12 +423,13 @@ find_dest(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 		const struct host_plan *h = &pl->hp[i];
 		double cap = hosts[i].capacity_mips, f;
 
-		if ((int32_t)i == exclude || h->source || h->emptied)
+		if ((int32_t)i == exclude || h->source || h->emptied || hosts[i].unreachable ||
+		    hosts[i].refuses_vms)
 			continue;
 		if (vms[v].mips > hosts[i].core_mips)
 			continue;
 		f = forecast(pl, h->d + mu, h->v + s * s) / cap;
-		if (f > pl->p.target_frac)
+		if (f > pl->p.target_frac || !mem_fits(pl, hosts, vms, v, i))
 			continue;
 		if (f > best) {
 			best = f;
@@ -368,7 +442,8 @@ find_dest(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 		const struct host_plan *h = &pl->hp[k];
 		double c;
 
-		if (h->on || vms[v].mips > hosts[k].core_mips)
+		if (h->on || vms[v].mips > hosts[k].core_mips || hosts[k].unreachable ||
+		    hosts[k].refuses_vms || !mem_fits(pl, hosts, vms, v, k))
 			continue;
 		if (forecast(pl, mu, s * s) > pl->p.target_frac * hosts[k].capacity_mips)
 			continue;
@@ -384,22 +459,30 @@ find_dest(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 /* Moves v (planning only) from its planned host to host to. */
 static void
 plan_move(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
-	  const struct vmp_pilot_vm *vms, size_t v, uint32_t to, enum vmp_pilot_reason why)
+	  struct vmp_pilot_vm *vms, size_t v, uint32_t to, enum vmp_pilot_reason why)
 {
 	uint32_t from = (uint32_t)pl->where[v];
 	struct host_plan *hf = &pl->hp[from], *ht = &pl->hp[to];
-	double mu = vm_mean(pl, v), s = vm_sigma(pl, &vms[v], &pl->stat[v]);
+	double mu = vm_mean(vms, v), s = vm_sigma(pl, &vms[v]), mem = vms[v].mem_kib;
 	struct vmp_pilot_move m;
 
+	memset(&m, 0, sizeof(m));
 	m.vm = (uint32_t)v;
 	m.from = from;
 	m.to = to;
 	m.reason = why;
+	m.wake = !ht->on;
 	m.source_forecast_frac = forecast(pl, hf->d, hf->v) / hosts[from].capacity_mips;
+	m.source_mem_short_kib = hf->mshort;
 	hf->d -= mu;
 	hf->v -= s * s;
 	ht->d += mu;
 	ht->v += s * s;
+	if (mem > 0) {
+		hf->mfree += mem;
+		hf->mshort = hf->mshort > mem ? hf->mshort - mem : 0;
+		ht->mfree -= mem;
+	}
 	ht->dest = true;
 	if (!ht->on) {
 		ht->on = true;
@@ -407,9 +490,11 @@ plan_move(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 		pl->on_list[pl->non++] = to;
 	}
 	m.dest_forecast_frac = forecast(pl, ht->d, ht->v) / hosts[to].capacity_mips;
+	m.dest_mem_free_kib = ht->mfree;
+	m.migration_s = vmp_pilot_migration_s(&vms[v], hosts[from].bw_kib_s);
 	m.cost_mips_s = vmp_pilot_migration_cost(&vms[v], hosts[from].bw_kib_s);
 	pl->where[v] = (int32_t)to;
-	pl->stat[v].moved_step = pl->step;
+	vms[v].hist.moved_step = pl->step;
 	push_move(pl, &m);
 }
 
@@ -420,7 +505,7 @@ plan_move(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
  */
 static void
 relieve(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
-	const struct vmp_pilot_vm *vms, uint32_t hi)
+	struct vmp_pilot_vm *vms, uint32_t hi)
 {
 	struct host_plan *h = &pl->hp[hi];
 	double cap = hosts[hi].capacity_mips, target = pl->p.target_frac * cap;
@@ -436,10 +521,10 @@ relieve(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 			uint32_t v = pl->by_host[h->first + k];
 			double mu, s, after, t, cost;
 
-			if (pl->where[v] != (int32_t)hi || vms[v].migrating)
+			if (pl->where[v] != (int32_t)hi || vms[v].migrating || vms[v].pinned)
 				continue;
-			mu = vm_mean(pl, v);
-			s = vm_sigma(pl, &vms[v], &pl->stat[v]);
+			mu = vm_mean(vms, v);
+			s = vm_sigma(pl, &vms[v]);
 			after = forecast(pl, h->d - mu, h->v - s * s);
 			t = vmp_pilot_migration_s(&vms[v], hosts[hi].bw_kib_s);
 			cost = t * (mu + 0.01 * vms[v].mips);
@@ -463,23 +548,71 @@ relieve(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 }
 
 /*
+ * Memory relief of host hi: takes off the smallest VM whose memory covers what is still
+ * short and that has a destination, else the largest that has one (then repeats), until
+ * the shortage is covered or no VM fits elsewhere. Least memory copied, fewest moves.
+ */
+static void
+relieve_memory(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
+	       struct vmp_pilot_vm *vms, uint32_t hi)
+{
+	struct host_plan *h = &pl->hp[hi];
+	uint32_t k;
+
+	h->source = true;
+	while (h->mshort > 0) {
+		int cover = -1, cover_to = -1, big = -1, big_to = -1;
+
+		for (k = 0; k < h->n; k++) {
+			uint32_t v = pl->by_host[h->first + k];
+			int to;
+
+			if (pl->where[v] != (int32_t)hi || vms[v].migrating || vms[v].pinned ||
+			    vms[v].mem_kib <= 0)
+				continue;
+			to = find_dest(pl, hosts, vms, v, (int32_t)hi, true);
+			if (to < 0)
+				continue;
+			if (vms[v].mem_kib >= h->mshort &&
+			    (cover < 0 || vms[v].mem_kib < vms[cover].mem_kib)) {
+				cover = (int)v;
+				cover_to = to;
+			}
+			if (big < 0 || vms[v].mem_kib > vms[big].mem_kib) {
+				big = (int)v;
+				big_to = to;
+			}
+		}
+		if (cover >= 0)
+			plan_move(pl, hosts, vms, (size_t)cover, (uint32_t)cover_to,
+				  VMP_PILOT_RELIEVE_MEMORY);
+		else if (big >= 0)
+			plan_move(pl, hosts, vms, (size_t)big, (uint32_t)big_to,
+				  VMP_PILOT_RELIEVE_MEMORY);
+		else
+			break;
+	}
+}
+
+/*
  * Tries to empty host hi onto other on hosts, all its VMs or none. Returns the number
  * of moves planned (0 if it could not).
  */
 static size_t
 empty_host(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
-	   const struct vmp_pilot_vm *vms, uint32_t hi, size_t budget)
+	   struct vmp_pilot_vm *vms, uint32_t hi, size_t budget)
 {
 	struct host_plan *h = &pl->hp[hi];
 	size_t first = pl->nmoves, n = 0, k, j;
-	double save_d = h->d, save_v = h->v;
+	double save_d = h->d, save_v = h->v, save_mfree = h->mfree, save_mshort = h->mshort;
 
 	for (k = 0; k < h->n; k++) {
 		uint32_t v = pl->by_host[h->first + k];
 
 		if (pl->where[v] != (int32_t)hi)
 			continue;
-		if (vms[v].migrating || pl->step - pl->stat[v].moved_step < pl->p.hold_steps)
+		if (vms[v].migrating || vms[v].pinned ||
+		    pl->step - vms[v].hist.moved_step < pl->p.hold_steps)
 			return 0;
 		pl->tmp[n++] = v;
 	}
@@ -489,7 +622,7 @@ empty_host(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 	for (k = 1; k < n; k++) {
 		uint32_t x = pl->tmp[k];
 
-		for (j = k; j > 0 && vm_mean(pl, pl->tmp[j - 1]) < vm_mean(pl, x); j--)
+		for (j = k; j > 0 && vm_mean(vms, pl->tmp[j - 1]) < vm_mean(vms, x); j--)
 			pl->tmp[j] = pl->tmp[j - 1];
 		pl->tmp[j] = x;
 	}
@@ -503,12 +636,15 @@ empty_host(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 			break;
 		u->d = pl->hp[to].d;
 		u->v = pl->hp[to].v;
+		u->mfree = pl->hp[to].mfree;
 		u->dest = pl->hp[to].dest;
-		u->moved_step = pl->stat[v].moved_step;
+		u->moved_step = vms[v].hist.moved_step;
 		plan_move(pl, hosts, vms, v, (uint32_t)to, VMP_PILOT_CONSOLIDATE);
 	}
-	if (k == n)
+	if (k == n) {
+		pl->moves[pl->nmoves - 1].empties_source = true;
 		return n;
+	}
 	/* undo in reverse order: the destinations' sums, the VMs' places and move times */
 	while (pl->nmoves > first) {
 		const struct vmp_pilot_move *m = &pl->moves[--pl->nmoves];
@@ -516,12 +652,15 @@ empty_host(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts,
 
 		pl->hp[m->to].d = u->d;
 		pl->hp[m->to].v = u->v;
+		pl->hp[m->to].mfree = u->mfree;
 		pl->hp[m->to].dest = u->dest;
 		pl->where[m->vm] = (int32_t)hi;
-		pl->stat[m->vm].moved_step = u->moved_step;
+		vms[m->vm].hist.moved_step = u->moved_step;
 	}
 	h->d = save_d;
 	h->v = save_v;
+	h->mfree = save_mfree;
+	h->mshort = save_mshort;
 	h->emptied = false;
 	return 0;
 }
@@ -541,25 +680,31 @@ cmp_cand(const void *a, const void *b)
 
 int
 vmp_pilot_plan(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts, size_t nhosts,
-	       const struct vmp_pilot_vm *vms, size_t nvms,
-	       const struct vmp_pilot_move **ret_moves)
+	       struct vmp_pilot_vm *vms, size_t nvms, const struct vmp_pilot_move **ret_moves)
 {
 	size_t i, ncand = 0, budget, nrelief;
 
-	if (nhosts != pl->nhosts || nvms != pl->nvms)
+	if (nhosts != pl->nhosts || nvms > INT32_MAX)
 		return -EINVAL;
+	reserve_vms(pl, nvms);
+	pl->nvms = nvms;
 	pl->nmoves = 0;
 	pl->step++;
 	observe(pl, vms);
 	aggregate(pl, hosts, vms);
 
-	/* 1. relieve hosts overloaded now or forecast above high */
+	/* 1. relieve hosts short of memory */
+	for (i = 0; i < nhosts; i++)
+		if (pl->hp[i].n > 0 && pl->hp[i].mshort > 0 && !hosts[i].unreachable)
+			relieve_memory(pl, hosts, vms, (uint32_t)i);
+
+	/* 2. relieve hosts overloaded now or forecast above high */
 	for (i = 0; i < nhosts; i++) {
 		const struct host_plan *h = &pl->hp[i];
 		double cap = hosts[i].capacity_mips, now = 0;
 		uint32_t k;
 
-		if (h->n == 0)
+		if (h->n == 0 || hosts[i].unreachable)
 			continue;
 		for (k = 0; k < h->n; k++)
 			now += vms[pl->by_host[h->first + k]].demand_mips;
@@ -568,14 +713,14 @@ vmp_pilot_plan(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts, size_t 
 	}
 	nrelief = pl->nmoves;
 
-	/* 2. empty nearly idle hosts, the least loaded first, within the budget */
+	/* 3. empty nearly idle hosts, the least loaded first, within the budget */
 	budget = (size_t)(pl->p.budget_frac * (double)nvms);
 	if (budget < 1)
 		budget = 1;
 	for (i = 0; i < nhosts; i++) {
 		const struct host_plan *h = &pl->hp[i];
 
-		if (!h->on || h->n == 0 || h->source || h->dest ||
+		if (!h->on || h->n == 0 || h->source || h->dest || hosts[i].unreachable ||
 		    pl->step - h->woke_step < pl->p.wake_hold_steps)
 			continue;
 		if (forecast(pl, h->d, h->v) >= pl->p.low_frac * hosts[i].capacity_mips)

@@ -135,10 +135,10 @@ vmp_simrun(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 				if (vmp_sim_migrate(s, moves[k].vm, moves[k].to) < 0)
 					continue;
 				started++;
-				if (moves[k].reason == VMP_PILOT_RELIEVE)
-					ret->pilot_relieve++;
-				else
+				if (moves[k].reason == VMP_PILOT_CONSOLIDATE)
 					ret->pilot_consolidate++;
+				else
+					ret->pilot_relieve++;
 			}
 			if (nsteps < cap)
 				mig[nsteps] = started;

@@ -104,6 +104,7 @@ cluster(struct vmp_pilot_host *h, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		memset(&h[i], 0, sizeof(h[i]));
 		h[i].capacity_mips = 1000;
 		h[i].core_mips = 1000;
 		h[i].bw_kib_s = 1024 * 1024;     /* 1 GiB/s: a GiB of RAM takes 1 s */
@@ -165,9 +166,12 @@ test_pilot_relieves_cheapest(void **state)
 	{
 		char line[160];
 
-		vmp_pilot_move_explain(&m[0], line, sizeof(line));
-		assert_string_equal(line, "relieve: host 0 at 110 % of capacity (forecast), vm 0 "
-				    "to host 1 (then 85 %), costs 60 MIPS s");
+		vmp_pilot_move_explain(&m[0], NULL, NULL, NULL, line, sizeof(line));
+		assert_string_equal(line, "relieve: host 0 at 110 % of CPU capacity (forecast), vm 0 "
+				    "to host 1 (then 85 %), 1.0 s, costs 60 MIPS s");
+		vmp_pilot_move_explain(&m[0], "web", "a", "b", line, sizeof(line));
+		assert_string_equal(line, "relieve: host a at 110 % of CPU capacity (forecast), vm web "
+				    "to host b (then 85 %), 1.0 s, costs 60 MIPS s");
 	}
 	assert_int_equal(vmp_pilot_plan(pl, h, 2, v, 4, &m), -EINVAL);
 	vmp_pilot_free(pl);
@@ -272,16 +276,15 @@ test_pilot_forecast_and_cost(void **state)
 	assert_int_equal(vmp_pilot_new(&p, 1, 1, &pl), 0);
 	assert_int_equal(vmp_pilot_plan(pl, h, 1, v, 1, &m), 0);
 	/* first sample: the prior spread is a tenth of the VM's size */
-	assert_int_equal(vmp_pilot_vm_forecast(pl, 0, &mean, &sigma), 0);
+	vmp_pilot_vm_forecast(&v[0], &mean, &sigma);
 	assert_close(mean, 100);
 	assert_close(sigma, 100);
 	v[0].demand_mips = 300;
 	vmp_pilot_plan(pl, h, 1, v, 1, &m);
 	var = 0.5 * 10000 + 0.5 * 200 * 200;
-	assert_int_equal(vmp_pilot_vm_forecast(pl, 0, &mean, &sigma), 0);
+	vmp_pilot_vm_forecast(&v[0], &mean, &sigma);
 	assert_close(mean, 300);
 	assert_close(sigma, sqrt(var));
-	assert_int_equal(vmp_pilot_vm_forecast(pl, 1, &mean, &sigma), -EINVAL);
 	vmp_pilot_free(pl);
 
 	/* pre-copy with a dirty rate of half the link takes twice as long */
@@ -297,8 +300,124 @@ test_pilot_forecast_and_cost(void **state)
 	assert_int_equal(vmp_pilot_params_set(&p, "k_sigma", 3), 0);
 	assert_close(p.k_sigma, 3);
 	assert_int_equal(vmp_pilot_params_set(&p, "nope", 3), -ENOENT);
+	assert_int_equal(vmp_pilot_params_parse(&p, " k_sigma = 1.5,budget_frac=1 "), 0);
+	assert_close(p.k_sigma, 1.5);
+	assert_close(p.budget_frac, 1);
+	assert_int_equal(vmp_pilot_params_parse(&p, ""), 0);
+	assert_int_equal(vmp_pilot_params_parse(&p, "k_sigma"), -EINVAL);
+	assert_int_equal(vmp_pilot_params_parse(&p, "k_sigma=x"), -EINVAL);
+	assert_int_equal(vmp_pilot_params_parse(&p, "k_sigma=1 2"), -EINVAL);
+	assert_int_equal(vmp_pilot_params_parse(&p, "nope=1"), -EINVAL);
+	assert_int_equal(vmp_pilot_params_parse(&p, "k_sigma=inf"), -EINVAL);
 	p.low_frac = p.target_frac;
 	assert_int_equal(vmp_pilot_new(&p, 1, 1, &pl), -EINVAL);
+}
+
+/*
+ * Memory relief (what core/balance.c used to do for the daemon): the smallest VM that
+ * covers the shortage and has a destination, to a host that keeps its free share; a
+ * pinned VM never moves; unreachable and refusing hosts receive nothing.
+ */
+static void
+test_pilot_memory_relief(void **state)
+{
+	struct vmp_pilot_params p;
+	struct vmp_pilot_host h[3];
+	struct vmp_pilot_vm v[4];
+	const struct vmp_pilot_move *m;
+	struct vmp_pilot *pl;
+	double gib = 1024 * 1024;
+	size_t i;
+	char line[200];
+
+	(void)state;
+	exact_params(&p);
+	p.mem_keep_free_frac = 0.2;
+	p.low_frac = 0.05;        /* no consolidation here */
+	cluster(h, 3);
+	for (i = 0; i < 3; i++)
+		h[i].mem_kib = 16 * gib;
+	h[0].mem_free_kib = 1 * gib;
+	h[0].mem_short_kib = 2 * gib;
+	h[1].mem_free_kib = 6 * gib;       /* 6 - 4 = 2 < 0.2 x 16: too little */
+	h[2].mem_free_kib = 12 * gib;
+	vm(&v[0], 0, 100, 1);             /* too small to cover */
+	vm(&v[1], 0, 100, 4);             /* covers it, the smallest that does */
+	vm(&v[2], 0, 100, 8);
+	vm(&v[3], 1, 100, 3);
+	for (i = 0; i < 4; i++)
+		v[i].mem_kib = v[i].ram_kib;
+	assert_int_equal(vmp_pilot_new(&p, 3, 4, &pl), 0);
+	assert_int_equal(vmp_pilot_plan(pl, h, 3, v, 4, &m), 1);
+	assert_int_equal(m[0].vm, 1);
+	assert_int_equal(m[0].to, 2);
+	assert_int_equal(m[0].reason, VMP_PILOT_RELIEVE_MEMORY);
+	assert_close(m[0].source_mem_short_kib, 2 * gib);
+	assert_close(m[0].dest_mem_free_kib, 8 * gib);
+	vmp_pilot_move_explain(&m[0], NULL, NULL, NULL, line, sizeof(line));
+	assert_string_equal(line, "relieve-memory: host 0 at 30 % of CPU capacity (forecast), "
+			    "short of 2048 MiB of memory, vm 1 to host 2 (then 10 %), 4.0 s, "
+			    "costs 40 MIPS s");
+	vmp_pilot_free(pl);
+
+	/* the covering VM pinned: the largest that fits goes, then the shortage is covered */
+	v[1].pinned = true;
+	assert_int_equal(vmp_pilot_new(&p, 3, 4, &pl), 0);
+	assert_int_equal(vmp_pilot_plan(pl, h, 3, v, 4, &m), 1);
+	assert_int_equal(m[0].vm, 2);
+	assert_int_equal(m[0].to, 2);
+	vmp_pilot_free(pl);
+
+	/* host 2 unreachable: only VM 0 (1 GiB) fits anywhere (host 1): it goes, alone */
+	h[2].unreachable = true;
+	assert_int_equal(vmp_pilot_new(&p, 3, 4, &pl), 0);
+	assert_int_equal(vmp_pilot_plan(pl, h, 3, v, 4, &m), 1);
+	assert_int_equal(m[0].vm, 0);
+	assert_int_equal(m[0].to, 1);
+	vmp_pilot_free(pl);
+	/* and host 1 refusing VMs: nothing moves */
+	h[1].refuses_vms = true;
+	assert_int_equal(vmp_pilot_new(&p, 3, 4, &pl), 0);
+	assert_int_equal(vmp_pilot_plan(pl, h, 3, v, 4, &m), 0);
+	vmp_pilot_free(pl);
+}
+
+/*
+ * The daemon's case: VMs come and go between steps (nvms changes) and a VM's history
+ * travels in its snapshot; a pinned VM keeps its host from being emptied.
+ */
+static void
+test_pilot_snapshot_changes(void **state)
+{
+	struct vmp_pilot_params p;
+	struct vmp_pilot_host h[2];
+	struct vmp_pilot_vm v[3];
+	const struct vmp_pilot_move *m;
+	struct vmp_pilot *pl;
+	double mean, sigma;
+
+	(void)state;
+	exact_params(&p);
+	cluster(h, 2);
+	vm(&v[0], 0, 500, 1);
+	assert_int_equal(vmp_pilot_new(&p, 2, 1, &pl), 0);
+	assert_int_equal(vmp_pilot_plan(pl, h, 2, v, 1, &m), 0);
+	/* a second and third VM appear: host 1 holds 100 MIPS, below low: emptied to host 0 */
+	vm(&v[1], 1, 60, 1);
+	vm(&v[2], 1, 40, 1);
+	assert_int_equal(vmp_pilot_plan(pl, h, 2, v, 3, &m), 2);
+	assert_int_equal(m[0].reason, VMP_PILOT_CONSOLIDATE);
+	assert_false(m[0].empties_source);
+	assert_true(m[1].empties_source);
+	/* the history stayed with VM 0 */
+	vmp_pilot_vm_forecast(&v[0], &mean, &sigma);
+	assert_close(mean, 500);
+	assert_true(v[0].hist.n == 2);
+	/* VM 2 pinned: host 1 cannot be emptied */
+	v[2].pinned = true;
+	v[1].hist.moved_step = INT32_MIN;
+	assert_int_equal(vmp_pilot_plan(pl, h, 2, v, 3, &m), 0);
+	vmp_pilot_free(pl);
 }
 
 /* ----------------------------------------------------------------- simrun -- */
@@ -435,6 +554,8 @@ main(void)
 		cmocka_unit_test(test_pilot_consolidates_all_or_nothing),
 		cmocka_unit_test(test_pilot_hysteresis_and_budget),
 		cmocka_unit_test(test_pilot_forecast_and_cost),
+		cmocka_unit_test(test_pilot_memory_relief),
+		cmocka_unit_test(test_pilot_snapshot_changes),
 		cmocka_unit_test(test_simrun),
 		cmocka_unit_test(test_progress_format),
 		cmocka_unit_test(test_report),
