@@ -79,7 +79,10 @@ run(size_t n, unsigned cycles, const char *path)
 
 	vmp_config_init(&cfg);
 	o.cfg = &cfg;
-	o.journal = path ? fopen(path, "w") : NULL;
+	if (path && (unlink(path), vmp_journal_open(path, NULL, &o.journal, &err)) < 0) {
+		fprintf(stderr, "loop-cost: %s\n", err);
+		exit(1);
+	}
 	if (vmp_loop_new(&o, &l, &err) < 0) {
 		fprintf(stderr, "loop-cost: %s\n", err);
 		exit(1);
@@ -93,8 +96,7 @@ run(size_t n, unsigned cycles, const char *path)
 		t += cpu_s() - t0;
 	}
 	vmp_loop_free(l);
-	if (o.journal)
-		fclose(o.journal);
+	vmp_journal_close(o.journal);
 	free(h.vms);
 	vmp_config_release(&cfg);
 	return t;

@@ -36,15 +36,15 @@ static const struct vmp_cli_option why_options[] = {
 	{ 0 },
 };
 
-/* Steady-state non-actions are noise for "why"; refusals and actions are not. */
-static bool
-interesting(const json_t *e)
+/* A skipped line of the journal: said on stderr, the answer goes on. */
+static void
+why_warn(void *opaque, const char *msg)
 {
-	const char *action = json_string_value(json_object_get(e, "action"));
-	const char *reason = json_string_value(json_object_get(e, "reason"));
+	char *p = vmp_str_printable(msg);
 
-	return strcmp(action, "none") != 0 || (strcmp(reason, "steady") != 0 &&
-					       strcmp(reason, "learning") != 0);
+	(void)opaque;
+	fprintf(stderr, "vmpilot why: warning: %s\n", p);
+	free(p);
 }
 
 static int
@@ -52,7 +52,8 @@ run_why(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
 	const char *journal = NULL, *config = NULL, *vm;
-	json_t *entries = NULL, *shown, *e;
+	json_t *entries = NULL, *e;
+	struct vmp_journal_query q = { 0 };
 	uint64_t last = 5;
 	bool json = false, all = false;
 	char *err = NULL, *path = NULL;
@@ -103,31 +104,32 @@ run_why(const struct vmp_cli_command *cmd, int argc, char **argv)
 		path = xstrdup(c.journal);
 		vmp_config_release(&c);
 	}
-	rc = vmp_journal_read(path, vm, 0, &entries, &err);
+	q.vm = vm;
+	q.max = (size_t)last;
+	q.all = all;
+	q.rotated = true;
+	q.warn = why_warn;
+	rc = vmp_journal_query(path, &q, &entries, &err);
 	if (rc < 0) {
 		fprintf(stderr, "vmpilot why: %s\n", err);
 		free(err);
 		free(path);
 		return VMP_EXIT_USAGE;
 	}
-	shown = json_array();
-	json_array_foreach(entries, i, e)
-		if (all || interesting(e))
-			json_array_append(shown, e);
-	while (json_array_size(shown) > last)
-		json_array_remove(shown, 0);
 	if (json) {
-		json_dumpf(shown, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_dumpf(entries, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
-	} else if (json_array_size(shown) == 0) {
-		printf("%s: no %sdecisions about vm '%s' in the journal (%zu entries in all)\n",
-		       path, all ? "" : "actions or refusals; try --all for ", vm,
-		       json_array_size(entries));
+	} else if (json_array_size(entries) == 0) {
+		char *pp = vmp_str_printable(path), *v = vmp_str_printable(vm);
+
+		printf("%s: no %sdecisions about vm '%s' in the journal\n", pp,
+		       all ? "" : "actions or refusals; try --all for ", v);
+		free(pp);
+		free(v);
 	} else {
-		json_array_foreach(shown, i, e)
+		json_array_foreach(entries, i, e)
 			vmp_journal_explain(e, stdout);
 	}
-	json_decref(shown);
 	json_decref(entries);
 	free(path);
 	return VMP_EXIT_OK;
@@ -138,9 +140,11 @@ const struct vmp_cli_command vmp_cmd_why = {
 	.summary = "explain the autopilot's last decisions about a VM from its journal",
 	.synopsis = "VM",
 	.description =
-		"Reads the decision journal (JSON lines) and prints the last decisions about VM:\n"
-		"what was done or deliberately not done, every threshold checked (crossed or\n"
-		"not) and every alternative rejected with its reason.",
+		"Reads the decision journal (JSON lines, with its rotated files FILE.1, FILE.2,\n"
+		"... and their indexes) and prints the last decisions about VM: what was done\n"
+		"or deliberately not done, every threshold checked (crossed or not) and every\n"
+		"alternative rejected with its reason, and the faults recorded for it. A line\n"
+		"that is not a journal entry is skipped with a warning naming FILE:LINE.",
 	.options = why_options,
 	.run = run_why,
 };

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/journal.h"
 #include "util/fileio.h"
 #include "util/util.h"
 
@@ -29,6 +30,11 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "decide and journal, but do not act (yes/no)", false },
 	{ "journal", VMP_CONFIG_STRING, false, G(journal), 0, 0, "/var/lib/vmpilot/journal.jsonl",
 	  "decision journal, one JSON object per line (path)", false },
+	{ "journal_max_bytes", VMP_CONFIG_INT, false, G(journal_max_bytes), 0,
+	  1024ll * 1024 * 1024 * 1024, "67108864",
+	  "the journal is rotated before it grows past this; 0 = never (bytes)", false },
+	{ "journal_keep", VMP_CONFIG_INT, false, G(journal_keep), 1, VMP_JOURNAL_KEEP_MAX, "8",
+	  "rotated journal files kept (journal.1 ... journal.N), the oldest deleted (count)", false },
 	/* Memory right-sizing. */
 	{ "mem_target_pct", VMP_CONFIG_INT, false, G(mem_target_pct), 50, 100, "95",
 	  "percentile of the demand peaks used as target (%)", false },
@@ -507,7 +513,7 @@ vmp_config_load(const char *path, struct vmp_config *c, char **ret_err)
 
 	rc = vmp_read_file(NULL, path, &buf, &len);
 	if (rc < 0) {
-		*ret_err = xasprintf("cannot read config '%s': %s", path, strerror(-rc));
+		*ret_err = xasprintf("cannot read config '%s': %s", path, vmp_file_strerror(rc));
 		return rc;
 	}
 	rc = vmp_config_parse(path, buf, len, c, ret_err);

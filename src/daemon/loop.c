@@ -68,7 +68,8 @@ struct vmp_loop {
 	struct vmp_cpu_params cpu_p;
 	struct vmp_overcommit_params oc_p;
 	bool dry_run;
-	FILE *journal;
+	struct vmp_journal *journal;    /* borrowed; NULL = none */
+	struct vmp_loop_counters counters;
 	void (*log)(void *opaque, enum vmp_log_level level, const char *msg);
 	void *opaque;
 	struct loop_host *hosts;
@@ -81,7 +82,6 @@ struct vmp_loop {
 	struct vmp_ksm_setting ksm_last;
 	char ksm_fault[FAULT_MAX];
 	uint64_t cycle;
-	int journal_err;
 	/* per cycle */
 	int64_t now_ms, wall_ms;
 	struct vmp_loop_report rep;
@@ -104,6 +104,52 @@ say(struct vmp_loop *l, enum vmp_log_level level, const char *fmt, ...)
 	free(msg);
 }
 
+/*
+ * The journal could not be written: from now on the loop acts as in dry-run (decides,
+ * tries to journal, never acts) until a line and its fsync succeed again (see
+ * journal_recover()). Said once.
+ */
+static void
+journal_failed(struct vmp_loop *l, int r)
+{
+	struct vmp_loop_counters *c = &l->counters;
+
+	c->journal_errors++;
+	c->journal_lines_lost++;
+	if (c->journal_failing)
+		return;
+	c->journal_failing = true;
+	c->faults[VMP_FAULT_JOURNAL]++;
+	snprintf(c->journal_error, sizeof(c->journal_error), "%s", strerror(-r));
+	say(l, VMP_LOG_ERR, "cannot write the decision journal '%s': %s: acting as dry run "
+	    "until it can be written again", vmp_journal_path(l->journal), strerror(-r));
+}
+
+/* Writes a line through the journal, with the bookkeeping of a failure. */
+static int
+journal_line(struct vmp_loop *l, const struct vmp_journal_record *rec,
+	     const struct vmp_journal_event *ev)
+{
+	char *w;
+	int r;
+
+	if (!l->journal)
+		return 0;
+	r = rec ? vmp_journal_write(l->journal, rec) : vmp_journal_write_event(l->journal, ev);
+	w = vmp_journal_take_warning(l->journal);
+	if (w) {
+		say(l, VMP_LOG_WARN, "%s", w);
+		free(w);
+	}
+	if (r < 0) {
+		journal_failed(l, r);
+		return r;
+	}
+	l->rep.journaled++;
+	l->counters.journal_lines++;
+	return 0;
+}
+
 /* Writes one decision to the journal; inputs (may be NULL) is stolen. */
 static void
 journal_put(struct vmp_loop *l, const struct loop_host *h, const char *vm, const char *policy,
@@ -111,21 +157,80 @@ journal_put(struct vmp_loop *l, const struct loop_host *h, const char *vm, const
 {
 	struct vmp_journal_record rec = {
 		.time_ms = l->wall_ms, .vm = vm ? vm : "", .policy = policy, .decision = d,
-		.dry_run = l->dry_run, .acted = acted, .error = error, .host = h->uri,
-		.inputs = inputs,
+		.dry_run = l->dry_run || l->counters.journal_failing, .acted = acted,
+		.error = error, .host = h->uri, .inputs = inputs,
+	};
+
+	journal_line(l, &rec, NULL);
+	json_decref(inputs);
+}
+
+/* Writes an event line (a fault, a recovery). */
+static int
+journal_event(struct vmp_loop *l, const char *host, const char *vm, const char *event,
+	      const char *message)
+{
+	struct vmp_journal_event ev = {
+		.time_ms = l->wall_ms, .vm = vm ? vm : "", .host = host, .event = event,
+		.message = message,
+	};
+
+	return journal_line(l, NULL, &ev);
+}
+
+/*
+ * The gate in front of every action: true when the loop may act on decision d. Outside
+ * dry-run the decision is first written as an intent line and made durable (fsync):
+ * no action is ever taken without its journal line. When that fails the loop turns
+ * to dry-run (journal_failed()) and the action is not taken. inputs is borrowed.
+ */
+static bool
+act_begin(struct vmp_loop *l, const struct loop_host *h, const char *vm, const char *policy,
+	  const struct vmp_decision *d, json_t *inputs)
+{
+	struct vmp_journal_record rec = {
+		.time_ms = l->wall_ms, .vm = vm ? vm : "", .policy = policy, .decision = d,
+		.host = h->uri, .inputs = inputs, .intent = true,
 	};
 	int r;
 
-	if (l->journal) {
-		r = vmp_journal_append(l->journal, &rec);
-		if (r < 0 && !l->journal_err) {
-			l->journal_err = r;
-			say(l, VMP_LOG_ERR, "cannot write the decision journal: %s", strerror(-r));
-		}
-		if (r == 0)
-			l->rep.journaled++;
+	if (l->dry_run || l->counters.journal_failing)
+		return false;
+	if (!l->journal)
+		return true;
+	if (journal_line(l, &rec, NULL) < 0)
+		return false;
+	r = vmp_journal_sync(l->journal);
+	if (r < 0) {
+		journal_failed(l, r);
+		return false;
 	}
-	json_decref(inputs);
+	return true;
+}
+
+/* While the journal is failing: a line and its fsync that succeed end dry-run. */
+static void
+journal_recover(struct vmp_loop *l)
+{
+	struct vmp_loop_counters *c = &l->counters;
+	char *msg;
+	int r;
+
+	if (!c->journal_failing || !l->journal)
+		return;
+	msg = xasprintf("the journal can be written again after '%s'; %llu line%s could not be "
+			"written; acting again", c->journal_error,
+			(unsigned long long)c->journal_lines_lost,
+			c->journal_lines_lost == 1 ? "" : "s");
+	r = journal_event(l, NULL, NULL, "journal_recovered", msg);
+	if (r == 0)
+		r = vmp_journal_sync(l->journal);
+	if (r == 0) {
+		c->journal_failing = false;
+		c->journal_error[0] = '\0';
+		say(l, VMP_LOG_INFO, "%s", msg);
+	}
+	free(msg);
 }
 
 /* Reports a fault of a host (vm NULL) or a VM once; "" clears it (and says so). */
@@ -225,6 +330,18 @@ vmp_loop_free(struct vmp_loop *l)
 	}
 	free(l->hosts);
 	free(l);
+}
+
+void
+vmp_loop_set_journal(struct vmp_loop *l, struct vmp_journal *j)
+{
+	l->journal = j;
+}
+
+const struct vmp_loop_counters *
+vmp_loop_counters(const struct vmp_loop *l)
+{
+	return &l->counters;
 }
 
 void
@@ -633,7 +750,7 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 				    l->now_ms, &final)) {
 			uint64_t to = (uint64_t)final.to;
 
-			if (!l->dry_run) {
+			if (act_begin(l, h, cv->v->name, policy, &final, inputs)) {
 				int r = vmp_backend_set_balloon(h->b, cv->v->name, to);
 
 				result = act_result(l, h, cv->v, r, &acted);
@@ -678,7 +795,7 @@ host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t
 				   "vcpus_max", (int)cv->o->info.vcpus_max);
 		if (vmp_budget_gate(&h->budget, VMP_BUDGET_HOTPLUG, cv->migrating, cv->lim.opt_out,
 				    l->now_ms, &cv->cpu_d)) {
-			if (!l->dry_run) {
+			if (act_begin(l, h, cv->v->name, "rightsize-vcpus", &cv->cpu_d, inputs)) {
 				int r = vmp_backend_set_vcpus(h->b, cv->v->name, (unsigned)cv->cpu_d.to);
 
 				result = act_result(l, h, cv->v, r, &acted);
@@ -763,6 +880,7 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 	char *path = NULL, *msg;
 	const char *error = NULL;
 	bool acted = false;
+	json_t *inputs;
 	size_t i;
 	int r;
 
@@ -795,7 +913,13 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 	    set.pages_to_scan == l->ksm_last.pages_to_scan &&
 	    set.sleep_millisecs == l->ksm_last.sleep_millisecs && (bool)now.run == set.run)
 		return;
-	if (!l->dry_run) {
+	inputs = json_pack("{s:b,s:b,s:i,s:i,s:I,s:I,s:I}", "run", set.run,
+			   "advisor", set.use_advisor, "pages_to_scan", (int)set.pages_to_scan,
+			   "sleep_millisecs", (int)set.sleep_millisecs,
+			   "total_kib", (json_int_t)in.total_kib,
+			   "free_kib", (json_int_t)in.free_kib,
+			   "committed_kib", (json_int_t)in.committed_kib);
+	if (act_begin(l, h, NULL, "ksm", &d, inputs)) {
 		if (!l->ksm_saved) {
 			l->ksm_orig = now;
 			l->ksm_saved = true;
@@ -804,7 +928,7 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 		if (r < 0) {
 			msg = xasprintf("cannot write '%s': %s", path ? path : "ksm", strerror(-r));
 			ksm_fault(l, msg);
-			journal_put(l, h, NULL, "ksm", &d, NULL, false, msg);
+			journal_put(l, h, NULL, "ksm", &d, inputs, false, msg);
 			free(msg);
 			free(path);
 			return;
@@ -814,14 +938,7 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 	}
 	l->ksm_last = set;
 	l->ksm_journaled = true;
-	journal_put(l, h, NULL, "ksm", &d,
-		    json_pack("{s:b,s:b,s:i,s:i,s:I,s:I,s:I}", "run", set.run,
-			      "advisor", set.use_advisor, "pages_to_scan", (int)set.pages_to_scan,
-			      "sleep_millisecs", (int)set.sleep_millisecs,
-			      "total_kib", (json_int_t)in.total_kib,
-			      "free_kib", (json_int_t)in.free_kib,
-			      "committed_kib", (json_int_t)in.committed_kib),
-		    acted, error);
+	journal_put(l, h, NULL, "ksm", &d, inputs, acted, error);
 }
 
 /* Journals how a migration this loop started ended (policy "migration"). */
@@ -864,6 +981,12 @@ poll_migrations(struct vmp_loop *l, struct loop_host *h)
 		}
 		if (p.state == VMP_MIGRATE_ACTIVE) {
 			if (l->now_ms - v->mig_start_ms > l->cfg->migration_timeout_ms) {
+				/* Journaled (durably) before it is cancelled, like any action. */
+				if (l->counters.journal_failing ||
+				    journal_event(l, h->uri, v->name, "migration_timeout",
+						  "ran over migration_timeout_ms: cancelling") < 0 ||
+				    (l->journal && vmp_journal_sync(l->journal) < 0))
+					continue;
 				r = vmp_backend_migrate_cancel(h->b, v->name);
 				migration_result(l, h, v, &p, r < 0 ? vmp_backend_error(h->b) :
 						 "ran over migration_timeout_ms: cancelled");
@@ -954,7 +1077,7 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 			l->rep.decisions++;
 			if (vmp_budget_gate(&h->budget, VMP_BUDGET_MIGRATION, cv->migrating,
 					    cv->lim.opt_out, l->now_ms, &d)) {
-				if (!l->dry_run) {
+				if (act_begin(l, h, cv->v->name, "balance", &d, inputs)) {
 					/*
 					 * A QMP monitor serves one client at a time and our own
 					 * connection to the destination host may hold the incoming
@@ -971,7 +1094,7 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 					}
 				}
 			}
-			if (acted || l->dry_run) {
+			if (acted || l->dry_run || l->counters.journal_failing) {
 				/* The destination counts the VM from now on. */
 				bh[dest].available_kib -= bh[dest].available_kib > bv[vi].mem_kib ?
 							  bv[vi].mem_kib : bh[dest].available_kib;
@@ -998,7 +1121,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 	l->now_ms = now_ms;
 	l->wall_ms = wall_ms;
 	memset(&l->rep, 0, sizeof(l->rep));
-	l->journal_err = 0;
+	journal_recover(l);
 	for (i = 0; i < l->n_hosts; i++) {
 		struct loop_host *h = &l->hosts[i];
 		const struct vmp_loop_host_obs *o = &obs[i];
@@ -1075,9 +1198,17 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		free(cvs[i]);
 	free(cvs);
 	free(ncv);
+	/* Every line of the cycle durable before the next one starts. */
+	if (l->journal && !l->counters.journal_failing) {
+		int r = vmp_journal_sync(l->journal);
+
+		if (r < 0)
+			journal_failed(l, r);
+	}
+	l->rep.journal_failing = l->counters.journal_failing;
 	if (ret)
 		*ret = l->rep;
-	return l->journal_err;
+	return l->counters.journal_failing ? -EIO : 0;
 }
 
 int

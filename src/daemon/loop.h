@@ -7,6 +7,11 @@
  * ops table (set_balloon, set_vcpus, migrate_*) unless in dry-run mode, and writes
  * every action and deliberate non-action to the decision journal.
  *
+ * The journal comes first: an action is taken only after its intent line is written
+ * and fsynced; every cycle's lines are fsynced at its end. When the journal cannot be
+ * written the loop acts as in dry-run (it still decides) until a line can be written
+ * again, says so once through the log callback and shows it in its counters.
+ *
  * Faults (a backend erroring or timing out, a VM disappearing, stats missing fields)
  * are reported once through the log callback and the journal; the VM or host is
  * skipped for that cycle and the loop keeps running. A VM whose stats are missing or
@@ -23,16 +28,40 @@
 
 #include "backend/backend.h"
 #include "daemon/config.h"
+#include "daemon/journal.h"
 #include "util/log.h"
 
 struct vmp_loop;
+
+/* The kinds of fault the loop records (journal events and counters). */
+enum vmp_loop_fault {
+	VMP_FAULT_VM_GONE,          /* a VM vanished or its QEMU died without a clean shutdown */
+	VMP_FAULT_SOCKET_GONE,      /* a VM's monitor socket was removed or refused */
+	VMP_FAULT_HOST_UNREACHABLE, /* a host could not be listed */
+	VMP_FAULT_BACKEND_ERROR,    /* a call to a backend failed (stats, an action) */
+	VMP_FAULT_JOURNAL,          /* the journal could not be written */
+	VMP_FAULT_MAX,
+};
+
+/*
+ * What the loop has seen since it started, for status and metrics (the API reads it
+ * with vmp_loop_counters()). Owned by the loop; valid until vmp_loop_free().
+ */
+struct vmp_loop_counters {
+	uint64_t faults[VMP_FAULT_MAX];     /* new faults of each kind */
+	uint64_t journal_lines;             /* lines written */
+	uint64_t journal_errors;            /* writes or fsyncs that failed */
+	uint64_t journal_lines_lost;        /* lines not written since the last recovery */
+	bool journal_failing;               /* acting as dry run until the journal works */
+	char journal_error[128];            /* why, while failing */
+};
 
 struct vmp_loop_options {
 	const char *const *uris;  /* the --connect URIs, one host each */
 	size_t n_uris;
 	const struct vmp_config *cfg;   /* borrowed: must outlive the loop or be replaced */
 	bool dry_run;             /* decide and journal, never act (or cfg->dry_run) */
-	FILE *journal;            /* borrowed; NULL = no journal */
+	struct vmp_journal *journal;    /* borrowed; NULL = no journal */
 	/*
 	 * KSM: the sysfs root ("/" for this machine, a fixture tree in tests) of the host
 	 * uris[ksm_host], whose KSM the loop tunes while the config's ksm_enabled is set;
@@ -55,17 +84,24 @@ void vmp_loop_free(struct vmp_loop *l);   /* closes the backends; accepts NULL *
 /* Swaps in a new configuration (borrowed) from the next cycle on; history is kept. */
 void vmp_loop_set_config(struct vmp_loop *l, const struct vmp_config *cfg);
 
+/* Swaps in another journal (borrowed; a reopened one after SIGHUP). */
+void vmp_loop_set_journal(struct vmp_loop *l, struct vmp_journal *j);
+
+/* The loop's counters (see struct vmp_loop_counters). */
+const struct vmp_loop_counters *vmp_loop_counters(const struct vmp_loop *l);
+
 /* What one cycle saw and did. */
 struct vmp_loop_report {
 	unsigned hosts_ok, hosts_failed;
 	unsigned vms_seen, vms_skipped;     /* skipped: no stats, not running, migrating */
 	unsigned decisions, actions, failed_actions, journaled;
+	bool journal_failing;               /* the cycle ran as dry run: journal not writable */
 };
 
 /*
  * Runs one cycle at now_ms (CLOCK_MONOTONIC, ms) and wall_ms (Unix time, for the
- * journal). Returns 0 (faults are reported, not returned) or -errno when the journal
- * cannot be written.
+ * journal). Returns 0 (faults are reported, not returned) or -EIO while the journal
+ * cannot be written (the cycle then acted as dry run).
  */
 int vmp_loop_cycle(struct vmp_loop *l, int64_t now_ms, int64_t wall_ms,
 		   struct vmp_loop_report *ret);

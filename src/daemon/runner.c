@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int64_t
 clock_ms(clockid_t id)
@@ -72,6 +73,26 @@ config_free(struct vmp_config *c)
 	free(c);
 }
 
+/* The journal named by -J or the config ("-" = stdout), or NULL after logging why. */
+static struct vmp_journal *
+journal_open(const struct vmp_runner_args *a, const struct vmp_config *cfg)
+{
+	const char *path = a->journal_path ? a->journal_path : cfg->journal;
+	struct vmp_journal_limits lim = { (uint64_t)cfg->journal_max_bytes,
+					  (unsigned)cfg->journal_keep };
+	struct vmp_journal *j = NULL;
+	char *err = NULL;
+
+	if (!strcmp(path, "-"))
+		return vmp_journal_open_fd(STDOUT_FILENO);
+	if (vmp_journal_open(path, &lim, &j, &err) < 0) {
+		log_err("%s", err);
+		free(err);
+		return NULL;
+	}
+	return j;
+}
+
 int
 vmp_runner_main(const struct vmp_runner_args *a)
 {
@@ -79,8 +100,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	struct vmp_config *cfg;
 	struct vmp_loop *l = NULL;
 	sigset_t set, old;
-	FILE *journal = NULL;
-	const char *jpath;
+	struct vmp_journal *journal = NULL;
 	char *err = NULL;
 	uint64_t done = 0;
 	int64_t next_ms;
@@ -101,16 +121,10 @@ vmp_runner_main(const struct vmp_runner_args *a)
 		config_free(cfg);
 		return 2;
 	}
-	jpath = a->journal_path ? a->journal_path : cfg->journal;
-	if (!strcmp(jpath, "-")) {
-		journal = stdout;
-	} else {
-		journal = fopen(jpath, "ae");
-		if (!journal) {
-			log_err("cannot open journal '%s': %s", jpath, strerror(errno));
-			config_free(cfg);
-			return 1;
-		}
+	journal = journal_open(a, cfg);
+	if (!journal) {
+		config_free(cfg);
+		return 1;
 	}
 	/* Blocked before the backends start threads, so only sigtimedwait() sees them. */
 	sigemptyset(&set);
@@ -141,7 +155,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	}
 	log_info("watching %zu host%s every %lld ms%s, journal %s", a->n_uris,
 		 a->n_uris == 1 ? "" : "s", (long long)cfg->interval_ms,
-		 o.dry_run ? " (dry run)" : "", jpath);
+		 o.dry_run ? " (dry run)" : "", vmp_journal_path(journal));
 
 	next_ms = clock_ms(CLOCK_MONOTONIC);
 	for (;;) {
@@ -161,6 +175,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 			sig = wait_signal(&set, next_ms - clock_ms(CLOCK_MONOTONIC));
 			if (sig == SIGHUP) {
 				struct vmp_config *n;
+				struct vmp_journal *nj;
 
 				if (!a->config_path) {
 					log_info("SIGHUP: no config file to reload");
@@ -171,6 +186,19 @@ vmp_runner_main(const struct vmp_runner_args *a)
 					config_free(cfg);
 					cfg = n;
 					log_info("configuration reloaded from %s", a->config_path);
+				}
+				/*
+				 * The journal is reopened (rotated away by logrotate, or a new
+				 * `journal =`); if that fails the old one is kept.
+				 */
+				nj = journal_open(a, cfg);
+				if (nj) {
+					vmp_loop_set_journal(l, nj);
+					vmp_journal_close(journal);
+					journal = nj;
+					log_info("journal reopened: %s", vmp_journal_path(journal));
+				} else {
+					log_err("keeping the journal '%s'", vmp_journal_path(journal));
 				}
 				sig = 0;
 				continue;
@@ -188,8 +216,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 out:
 	vmp_loop_free(l);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (journal && journal != stdout)
-		fclose(journal);
+	vmp_journal_close(journal);
 	config_free(cfg);
 	return rc;
 }

@@ -250,7 +250,7 @@ read_one(const char *dir, const char *name, char **ret_path, char **ret_buf, siz
 	int r = vmp_read_file(NULL, path, ret_buf, ret_len);
 
 	if (r < 0) {
-		*ret_err = xasprintf("cannot read trace file '%s': %s", path, strerror(-r));
+		*ret_err = xasprintf("cannot read trace file '%s': %s", path, vmp_file_strerror(r));
 		free(path);
 		return r;
 	}

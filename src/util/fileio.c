@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Whole-file reads below a root prefix. See fileio.h. */
+/* Opening regular files only, and whole-file reads below a root prefix. See fileio.h. */
 #include "util/fileio.h"
 #include "util/util.h"
 
@@ -7,7 +7,47 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+int
+vmp_open_regular(const char *path, int flags, mode_t mode)
+{
+	struct stat st;
+	int fd, fl;
+
+	if ((flags & O_ACCMODE) != O_RDONLY)
+		flags |= O_NOFOLLOW;
+	do
+		fd = open(path, flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return errno == ENXIO ? -VMP_ENOTREG : -errno; /* a FIFO without a reader */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int r = -VMP_ENOTREG;
+
+		if (fstat(fd, &st) < 0)
+			r = -errno;
+		close(fd);
+		return r;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+const char *
+vmp_file_strerror(int r)
+{
+	if (r == -VMP_ENOTREG || r == VMP_ENOTREG)
+		return "not a regular file";
+	return strerror(r < 0 ? -r : r);
+}
 
 char *
 vmp_root_path(const char *root, const char *path)
@@ -25,9 +65,9 @@ vmp_read_file(const char *root, const char *path, char **ret_buf, size_t *ret_le
 	size_t len = 0, alloc = 0;
 	int fd, r = 0;
 
-	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = vmp_open_regular(full, O_RDONLY, 0);
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
 		goto out;
 	}
 	for (;;) {

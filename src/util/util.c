@@ -118,6 +118,45 @@ vmp_strstrip(char *s)
 	return s;
 }
 
+char *
+vmp_str_printable(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out, *o;
+
+	if (!s)
+		return xstrdup("");
+	out = o = xmalloc(strlen(s) + 1);
+	while (*p) {
+		size_t n = 0, i;
+
+		/* The length of a valid UTF-8 sequence starting here (0: not one). */
+		if (*p >= 0x20 && *p < 0x7f)
+			n = 1;
+		else if (*p >= 0xc2 && *p <= 0xdf)
+			n = 2;
+		else if (*p >= 0xe0 && *p <= 0xef)
+			n = 3;
+		else if (*p >= 0xf0 && *p <= 0xf4)
+			n = 4;
+		for (i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				n = 0;
+		if (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f)
+			n = 0; /* U+0080..U+009F: the C1 controls */
+		if (n == 0) {
+			*o++ = '?';
+			p++;
+			continue;
+		}
+		memcpy(o, p, n);
+		o += n;
+		p += n;
+	}
+	*o = '\0';
+	return out;
+}
+
 bool
 vmp_str_starts_with(const char *s, const char *prefix)
 {

@@ -37,6 +37,14 @@ char *vmp_strstrip(char *s);
 bool vmp_str_starts_with(const char *s, const char *prefix);
 
 /*
+ * For the terminal: s with every control character (C0, DEL, and the C1 range as
+ * UTF-8 or raw bytes) replaced by '?', so a string from a peer or a file cannot move
+ * the cursor, recolour or retitle the terminal. Returns a new string (caller frees);
+ * NULL gives "".
+ */
+char *vmp_str_printable(const char *s);
+
+/*
  * Strict number parsing: the whole string (after stripping white space) must be a
  * number in range. Returns 0, or -EINVAL (not a number) / -ERANGE; *ret untouched on
  * failure.

@@ -24,6 +24,10 @@
 #include "daemon/journal.h"
 #include "daemon/loop.h"
 
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
 #define URI "test:///default"
 static char uri2[1024];     /* test:///.../tests/data/libvirt/host2.xml: an empty host */
 #define MIB 1024ull
@@ -32,6 +36,7 @@ struct fx {
 	struct vmp_config cfg;
 	struct vmp_loop *l;
 	FILE *journal;
+	struct vmp_journal *jw;         /* writing to journal's fd */
 	int logs;
 	char last_log[512];
 	struct vmp_vm_info info;   /* the domain as listed at setup */
@@ -62,7 +67,8 @@ fx_open(struct fx *f, bool dry_run, size_t n_hosts)
 
 	f->journal = tmpfile();
 	assert_non_null(f->journal);
-	o.journal = f->journal;
+	f->jw = vmp_journal_open_fd(fileno(f->journal));
+	o.journal = f->jw;
 	assert_int_equal(vmp_loop_new(&o, &f->l, &err), 0);
 	/* The test driver keeps its state while a connection is open: reset it. */
 	assert_int_equal(vmp_backend_set_balloon(vmp_loop_backend(f->l, 0), "test", 2048 * MIB), 0);
@@ -102,6 +108,7 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	vmp_loop_free(f->l);
+	vmp_journal_close(f->jw);
 	if (f->journal)
 		fclose(f->journal);
 	vmp_config_release(&f->cfg);
@@ -699,6 +706,7 @@ test_why(void **state)
 	char path[64], *out = NULL, *err = NULL;
 	size_t outlen = 0, i;
 	json_t *entries = NULL, *e;
+	struct vmp_journal_query q = { .vm = "test", .all = true };
 	FILE *o;
 
 	fx_open(f, false, 1);
@@ -706,8 +714,10 @@ test_why(void **state)
 	cycle_obs(f, &h, &rep);
 	fflush(f->journal);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fileno(f->journal));
-	assert_int_equal(vmp_journal_read(path, "test", 0, &entries, &err), 0);
-	assert_int_equal(json_array_size(entries), 2);
+	assert_int_equal(vmp_journal_query(path, &q, &entries, &err), 0);
+	/* The grow's intent (written and synced before acting), its outcome, the vCPUs. */
+	assert_int_equal(json_array_size(entries), 3);
+	assert_true(json_is_true(json_object_get(json_array_get(entries, 0), "intent")));
 	o = open_memstream(&out, &outlen);
 	json_array_foreach(entries, i, e)
 		vmp_journal_explain(e, o);
@@ -719,12 +729,94 @@ test_why(void **state)
 	json_decref(entries);
 }
 
+/*
+ * The journal cannot be written (a real kernel fault: RLIMIT_FSIZE makes every write
+ * fail): no action is taken, the loop runs as dry run and says so once; when writing
+ * works again it says so in the journal and acts, each action after its intent line.
+ */
+static void
+test_journal_failure_means_dry_run(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	struct rlimit old, zero;
+	char dir[] = "/tmp/vmp-loopj-XXXXXX", path[64], *err = NULL;
+	struct vmp_journal *j = NULL;
+	const struct vmp_loop_counters *c;
+	uint64_t before;
+	json_t *all = NULL, *e;
+	size_t i;
+	int intent_at = -1, outcome_at = -1, recovered_at = -1;
+	int logs;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/j.jsonl", dir);
+	fx_open(f, false, 1);
+	assert_int_equal(vmp_journal_open(path, NULL, &j, &err), 0);
+	vmp_loop_set_journal(f->l, j);
+	before = current_kib(f);
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	zero = old;
+	zero.rlim_cur = 0;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &zero), 0);
+	/* Pressure: the loop wants to grow the balloon, three cycles in a row. */
+	logs = f->logs;
+	for (i = 1; i <= 3; i++) {
+		obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, i);
+		f->now_ms += 1000;
+		assert_int_equal(vmp_loop_cycle_observed(f->l, &h, f->now_ms,
+							 1795000000000 + f->now_ms, &rep), -EIO);
+		assert_true(rep.journal_failing);
+		assert_int_equal(rep.actions, 0);
+	}
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(current_kib(f), before); /* nothing done */
+	assert_int_equal(f->logs - logs, 1);    /* said once */
+	assert_non_null(strstr(f->last_log, "acting as dry run"));
+	c = vmp_loop_counters(f->l);
+	assert_true(c->journal_failing);
+	assert_int_equal(c->faults[VMP_FAULT_JOURNAL], 1);
+	assert_true(c->journal_lines_lost >= 3);
+	/* Space again: recovered, journaled, acting. */
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 4);
+	cycle_obs(f, &h, &rep);
+	assert_false(rep.journal_failing);
+	assert_int_equal(rep.actions, 1);
+	assert_true(current_kib(f) > before);
+	assert_false(c->journal_failing);
+	{
+		struct vmp_journal_query q = { .vm = NULL, .all = true };
+
+		assert_int_equal(vmp_journal_query(path, &q, &all, &err), 0);
+	}
+	json_array_foreach(all, i, e) {
+		if (s_of(e, "event") && !strcmp(s_of(e, "event"), "journal_recovered"))
+			recovered_at = (int)i;
+		else if (json_is_true(json_object_get(e, "intent")))
+			intent_at = (int)i;
+		else if (json_is_true(json_object_get(e, "acted")))
+			outcome_at = (int)i;
+	}
+	assert_true(recovered_at >= 0 && recovered_at < intent_at && intent_at < outcome_at);
+	json_decref(all);
+	vmp_loop_set_journal(f->l, f->jw);
+	vmp_journal_close(j);
+	unlink(path);
+	strcat(path, ".idx");
+	unlink(path);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
 	snprintf(uri2, sizeof(uri2), "test://%s/data/libvirt/host2.xml", getenv("VMP_TESTS_DIR"));
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_real_cycles_without_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_failure_means_dry_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pressure_grows_balloon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_does_not_act, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_shrinks_to_floor, setup, teardown),
