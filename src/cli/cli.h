@@ -10,18 +10,31 @@
 #define VMP_CLI_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
-/* Exit statuses shared by every command. */
+/*
+ * Exit statuses shared by every command (doc/cli.md "Exit status"): 0 the command did
+ * its job and found nothing wrong; 1 it found a problem (a FAIL in check, a VM the
+ * journal does not know) or could not do its job (a hypervisor, a file, a trace that
+ * failed); 2 the command line itself was wrong (unknown option, bad value, missing
+ * operand).
+ */
 enum {
 	VMP_EXIT_OK = 0,
-	VMP_EXIT_FINDING = 1, /* the command ran and found a problem (e.g. a FAIL in check) */
-	VMP_EXIT_USAGE = 2,   /* bad usage or internal error */
+	VMP_EXIT_FINDING = 1, /* found a problem, or failed */
+	VMP_EXIT_FAILURE = 1, /* the same status, for "could not do its job" */
+	VMP_EXIT_USAGE = 2,   /* bad command line */
 };
 
+/*
+ * One option of a command. A short flag means the same option in every command: it
+ * must be the row of vmp_cli_short_flags[] with this long name (the parser refuses a
+ * table that breaks this, and tests/unit/test-cli.c walks every command).
+ */
 struct vmp_cli_option {
 	const char *name;      /* long name, without "--" */
-	char short_name;       /* 0 if none */
+	char short_name;       /* 0 if none; else as in vmp_cli_short_flags[] */
 	const char *arg;       /* metavar if the option takes an argument, else NULL */
 	const char *help;      /* one line */
 	int id;                /* returned by vmp_cli_next_option(); must be > 0 */
@@ -30,15 +43,33 @@ struct vmp_cli_option {
 struct vmp_cli_command {
 	const char *name;
 	const char *summary;           /* one line for `vmpilot --help` */
-	const char *synopsis;          /* arguments after the options, e.g. "[VM...]" */
+	const char *synopsis;          /* the operands, e.g. "[VM...]" */
 	const char *description;       /* paragraph for `vmpilot CMD --help` */
 	const struct vmp_cli_option *options; /* terminated by a zeroed row */
 	int (*run)(const struct vmp_cli_command *cmd, int argc, char **argv);
+	const char *progname;          /* NULL: "vmpilot NAME"; else the whole name ("vmpilotd") */
 };
 
 /* NULL-terminated; defined in commands.c. */
 extern const struct vmp_cli_command *const vmp_commands[];
 const struct vmp_cli_command *vmp_cli_find_command(const char *name);
+
+/*
+ * The one table of short flags (doc/cli.md): each letter names one long option,
+ * whatever the command. Zero-terminated. -h is --help everywhere and is not listed.
+ */
+struct vmp_cli_short_flag {
+	char short_name;
+	const char *name;
+};
+extern const struct vmp_cli_short_flag vmp_cli_short_flags[];
+
+/*
+ * Checks cmd's option table against vmp_cli_short_flags[]: every short flag is listed
+ * there with the same long name, no long or short name is used twice, ids are > 0 and
+ * "help"/'h' are not redefined. Returns 0, or -EINVAL with *ret_msg (caller frees).
+ */
+int vmp_cli_check_table(const struct vmp_cli_command *cmd, char **ret_msg);
 
 /* Option ids reserved by the parser. */
 enum {
@@ -49,15 +80,19 @@ enum {
 
 /*
  * Parser state for one command. Initialise with VMP_CLI_PARSER_INIT, then call
- * vmp_cli_next_option() until it returns VMP_CLI_END (operands start at p.optind),
- * VMP_CLI_ERROR or VMP_CLI_HELP. --help/-h is accepted by every command.
+ * vmp_cli_next_option() until it returns VMP_CLI_END, VMP_CLI_ERROR or VMP_CLI_HELP.
+ * Options and operands may come in any order ("why web1 --journal F"); "--" ends the
+ * options. The parser moves the operands, in their order, to the end of argv: after
+ * VMP_CLI_END they are argv[p.optind..argc-1]. --help/-h is accepted by every command.
+ * A command whose option table breaks vmp_cli_check_table() gets VMP_CLI_ERROR.
  */
 struct vmp_cli_parser {
 	int optind;
 	const char *optarg;
 	int shortpos; /* position inside a group of short options, e.g. -jv */
+	int end;      /* argv[end..argc-1] are the operands moved so far; 0 = not started */
 };
-#define VMP_CLI_PARSER_INIT { 1, NULL, 0 }
+#define VMP_CLI_PARSER_INIT { 1, NULL, 0, 0 }
 
 int vmp_cli_next_option(const struct vmp_cli_command *cmd, struct vmp_cli_parser *p,
 			int argc, char **argv);
@@ -78,6 +113,33 @@ int vmp_cli_usage_error(const struct vmp_cli_command *cmd, const char *fmt, ...)
 
 /* true when stdout is a terminal and NO_COLOR is unset. */
 bool vmp_cli_use_color(FILE *out);
+
+/*
+ * The URI used when no --connect is given: $LIBVIRT_DEFAULT_URI when set and not
+ * empty (as virsh), else NULL.
+ */
+const char *vmp_cli_default_uri(void);
+
+/*
+ * Option values with units (util/units.h), with the command's usage error on failure:
+ * a duration option's bare number is in seconds; min_ms..max_ms bound the result.
+ * Return VMP_EXIT_OK, or VMP_EXIT_USAGE after printing "--NAME needs ...".
+ */
+int vmp_cli_parse_duration(const struct vmp_cli_command *cmd, const char *opt,
+			   const char *arg, int64_t min_ms, int64_t max_ms, int64_t *ret_ms);
+/* A count: a whole number in min..max. */
+int vmp_cli_parse_count(const struct vmp_cli_command *cmd, const char *opt, const char *arg,
+			uint64_t min, uint64_t max, uint64_t *ret);
+
+/*
+ * The directory of vmpilot's bundled data (traces): $VMPILOT_DATADIR when set; the
+ * source tree's data/ when this binary runs from its build directory; else the
+ * installed data directory (meson's datadir/vmpilot, e.g. /usr/share/vmpilot).
+ * Returns a static string.
+ */
+const char *vmp_cli_datadir(void);
+/* vmp_cli_datadir()/rel as a new string. */
+char *vmp_cli_data_path(const char *rel);
 
 /* The commands, one file each (cmd_NAME.c). */
 extern const struct vmp_cli_command vmp_cmd_check;

@@ -2,7 +2,8 @@
 /*
  * `vmpilot check`: runs the host check table (src/host/check.h) on this host or on a
  * fixture tree (--root) and prints an aligned table, or JSON (--json, schema in
- * doc/check-json.md). Exit status: 0 no FAIL, 1 a FAIL, 2 usage or internal error.
+ * doc/check-json.md). Exit status: 0 no FAIL, 1 a FAIL or a check that could not run,
+ * 2 usage (doc/cli.md).
  */
 #include "cli/cli.h"
 #include "host/check.h"
@@ -140,6 +141,7 @@ run_check(const struct vmp_cli_command *cmd, int argc, char **argv)
 			if (r < 0) {
 				fprintf(stderr, "vmpilot check: cannot read /dev/kvm facts below '%s': %s\n",
 					root ? root : "/", strerror(-r));
+				ret = VMP_EXIT_FAILURE;
 				goto out;
 			}
 			if (!f.present) {
@@ -175,6 +177,7 @@ run_check(const struct vmp_cli_command *cmd, int argc, char **argv)
 	if (vmp_check_report_run(&ctx, (const char *const *)only, n_only, &rep) < 0) {
 		fprintf(stderr, "vmpilot check: unknown check id\n");
 		vmp_check_ctx_clear(&ctx);
+		ret = VMP_EXIT_FAILURE;
 		goto out;
 	}
 	if (list_inputs) {
@@ -193,7 +196,7 @@ run_check(const struct vmp_cli_command *cmd, int argc, char **argv)
 	ret = rep.counts[VMP_CHECK_FAIL] ? VMP_EXIT_FINDING : VMP_EXIT_OK;
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "vmpilot check: cannot write the report: %s\n", strerror(errno));
-		ret = VMP_EXIT_USAGE;
+		ret = VMP_EXIT_FAILURE;
 	}
 	vmp_check_report_clear(&rep);
 out:
@@ -213,7 +216,8 @@ const struct vmp_cli_command vmp_cmd_check = {
 		"and idle states, NUMA, swap, dirty writeback, I/O schedulers, cgroups, vhost,\n"
 		"tun, PSI and CPU mitigations. Each check gives PASS, INFO, SKIP, WARN, FAIL or\n"
 		"UNKNOWN with one line of finding; every WARN and FAIL comes with the exact fix.\n"
-		"Exit status: 0 no FAIL, 1 at least one FAIL, 2 usage or internal error.",
+		"Exit status: 0 no FAIL, 1 at least one FAIL (or the checks could not run),\n"
+		"2 a wrong command line.",
 	.options = check_options,
 	.run = run_check,
 };

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_TRACE "data/traces/bitbrains-rnd"
+#define DEFAULT_TRACE "traces/bitbrains-rnd" /* below the data directory */
 
 enum {
 	OPT_TRACE = 1,
@@ -31,10 +31,10 @@ enum {
 };
 
 static const struct vmp_cli_option replay_options[] = {
-	{ "trace", 't', "DIR", "directory of per-VM CSV files (default " DEFAULT_TRACE ")",
-	  OPT_TRACE },
+	{ "trace", 't', "DIR", "directory of per-VM CSV files (default: the bundled "
+	  DEFAULT_TRACE ")", OPT_TRACE },
 	{ "json", 'j', NULL, "print one JSON document", OPT_JSON },
-	{ "max-vms", 'n', "N", "replay only the first N VMs (sorted by file name)", OPT_MAX_VMS },
+	{ "max-vms", 0, "N", "replay only the first N VMs (sorted by file name)", OPT_MAX_VMS },
 	{ "vms-per-host", 0, "N", "VMs sharing one host (default 25)", OPT_PER_HOST },
 	{ "overcommit", 0, "RATIO", "host memory = provisioned sum / RATIO (default 1.0)",
 	  OPT_OVERCOMMIT },
@@ -126,7 +126,8 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 	struct vmp_replay_result res[VMP_REPLAY_POLICY_MAX];
 	struct vmp_replay_params params;
 	struct vmp_replay_set *set = NULL;
-	const char *trace = DEFAULT_TRACE, *journal = NULL;
+	static char default_trace[4096];
+	const char *trace = NULL, *journal = NULL;
 	struct journal_ctx jctx = { 0 };
 	bool json = false;
 	uint64_t max_vms = 0, per_host;
@@ -144,15 +145,14 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 			json = true;
 			break;
 		case OPT_MAX_VMS:
-			if (vmp_parse_u64(p.optarg, &max_vms) < 0 || max_vms == 0)
-				return vmp_cli_usage_error(cmd, "'%s' is not a positive count",
-							   p.optarg);
+			if (vmp_cli_parse_count(cmd, "max-vms", p.optarg, 1, UINT32_MAX,
+						&max_vms) != 0)
+				return VMP_EXIT_USAGE;
 			break;
 		case OPT_PER_HOST:
-			if (vmp_parse_u64(p.optarg, &per_host) < 0 || per_host == 0 ||
-			    per_host > 100000)
-				return vmp_cli_usage_error(cmd, "'%s' is not a count of VMs (1-100000)",
-							   p.optarg);
+			if (vmp_cli_parse_count(cmd, "vms-per-host", p.optarg, 1, 100000,
+						&per_host) != 0)
+				return VMP_EXIT_USAGE;
 			params.vms_per_host = (unsigned)per_host;
 			break;
 		case OPT_OVERCOMMIT:
@@ -179,12 +179,17 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 	rc = vmp_cli_end_options(cmd, &p, id, argc, argv);
 	if (rc >= 0)
 		return rc;
+	if (!trace) {
+		snprintf(default_trace, sizeof(default_trace), "%s/%s", vmp_cli_datadir(),
+			 DEFAULT_TRACE);
+		trace = default_trace;
+	}
 
 	rc = vmp_replay_load_dir(trace, (size_t)max_vms, params.step_ms / 1000, &set, &err);
 	if (rc < 0) {
 		fprintf(stderr, "vmpilot replay: %s\n", err);
 		free(err);
-		return VMP_EXIT_USAGE;
+		return VMP_EXIT_FAILURE;
 	}
 	if (journal) {
 		jctx.f = fopen(journal, "ae");
@@ -192,7 +197,7 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 			fprintf(stderr, "vmpilot replay: cannot open journal '%s': %s\n", journal,
 				strerror(errno));
 			vmp_replay_set_free(set);
-			return VMP_EXIT_USAGE;
+			return VMP_EXIT_FAILURE;
 		}
 		jctx.set = set;
 	}
@@ -209,14 +214,14 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 			vmp_replay_set_free(set);
 			if (jctx.f)
 				fclose(jctx.f);
-			return VMP_EXIT_USAGE;
+			return VMP_EXIT_FAILURE;
 		}
 	}
 	if (jctx.f && (fclose(jctx.f) != 0 || jctx.error < 0)) {
 		fprintf(stderr, "vmpilot replay: cannot write journal '%s': %s\n", journal,
 			strerror(jctx.error < 0 ? -jctx.error : errno));
 		vmp_replay_set_free(set);
-		return VMP_EXIT_USAGE;
+		return VMP_EXIT_FAILURE;
 	}
 	if (json) {
 		json_t *doc = json_pack("{s:s, s:I, s:I, s:f, s:[]}", "trace", trace,

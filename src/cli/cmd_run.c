@@ -21,11 +21,13 @@ enum { OPT_CONNECT = 1, OPT_CONFIG, OPT_DRY_RUN, OPT_INTERVAL, OPT_JOURNAL, OPT_
        OPT_CHECK, OPT_VERBOSE, OPT_SAMPLE };
 
 static const struct vmp_cli_option run_options[] = {
-	{ "connect", 'c', "URI", "a host to watch (repeat for several hosts)", OPT_CONNECT },
+	{ "connect", 'c', "URI", "a host to watch (repeat for several hosts; default "
+	  "$LIBVIRT_DEFAULT_URI)", OPT_CONNECT },
 	{ "config", 'f', "FILE", "configuration file (default " DEFAULT_CONFIG " if it exists)",
 	  OPT_CONFIG },
 	{ "dry-run", 'd', NULL, "decide and journal, never act", OPT_DRY_RUN },
-	{ "interval", 'i', "S", "seconds between cycles (overrides interval_ms)", OPT_INTERVAL },
+	{ "interval", 'i', "DURATION", "time between cycles, e.g. 30s (overrides interval_ms)",
+	  OPT_INTERVAL },
 	{ "journal", 'J', "FILE", "decision journal, JSON lines ('-' = stdout)", OPT_JOURNAL },
 	{ "cycles", 'N', "N", "stop after N cycles (default: until SIGTERM/SIGINT)", OPT_CYCLES },
 	{ "check", 'n', NULL, "check the configuration file and exit", OPT_CHECK },
@@ -42,6 +44,7 @@ run_parse(const struct vmp_cli_command *cmd, int argc, char **argv,
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
 	size_t alloc = 0, n = 0;
+	int64_t interval_ms;
 	int id;
 
 	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
@@ -57,18 +60,18 @@ run_parse(const struct vmp_cli_command *cmd, int argc, char **argv,
 			a->dry_run = true;
 			break;
 		case OPT_INTERVAL:
-			if (vmp_parse_double(p.optarg, &a->interval_s) < 0 || a->interval_s < 0.1 ||
-			    a->interval_s > 86400)
-				return vmp_cli_usage_error(cmd, "--interval needs seconds in "
-							   "0.1..86400, not '%s'", p.optarg);
+			if (vmp_cli_parse_duration(cmd, "interval", p.optarg, 100, 86400000,
+						   &interval_ms) != 0)
+				return VMP_EXIT_USAGE;
+			a->interval_s = (double)interval_ms / 1000.0;
 			break;
 		case OPT_JOURNAL:
 			a->journal_path = p.optarg;
 			break;
 		case OPT_CYCLES:
-			if (vmp_parse_u64(p.optarg, &a->cycles) < 0 || a->cycles == 0)
-				return vmp_cli_usage_error(cmd, "--cycles needs a positive number, "
-							   "not '%s'", p.optarg);
+			if (vmp_cli_parse_count(cmd, "cycles", p.optarg, 1, UINT32_MAX,
+						&a->cycles) != 0)
+				return VMP_EXIT_USAGE;
 			break;
 		case OPT_CHECK:
 			a->check_only = true;
@@ -89,8 +92,14 @@ run_parse(const struct vmp_cli_command *cmd, int argc, char **argv,
 		return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
 	if (!a->config_path && (a->check_only || access(DEFAULT_CONFIG, F_OK) == 0))
 		a->config_path = DEFAULT_CONFIG;
+	if (!a->check_only && n == 0 && vmp_cli_default_uri()) {
+		/* as virsh: no --connect means $LIBVIRT_DEFAULT_URI */
+		xgrow((void **)uris, &alloc, n + 1, sizeof(**uris));
+		(*uris)[n++] = vmp_cli_default_uri();
+	}
 	if (!a->check_only && n == 0)
-		return vmp_cli_usage_error(cmd, "give at least one --connect URI");
+		return vmp_cli_usage_error(cmd, "give at least one --connect URI (or set "
+					   "LIBVIRT_DEFAULT_URI)");
 	a->uris = *uris;
 	a->n_uris = n;
 	return 0;
@@ -111,6 +120,11 @@ vmp_cli_run_loop(const struct vmp_cli_command *cmd, const char *progname, int ar
 	}
 	vmp_log_init(progname, verbose >= 2 ? VMP_LOG_DEBUG : verbose ? VMP_LOG_INFO
 								     : VMP_LOG_WARN);
+	if (!cmd->progname) {
+		/* `vmpilot run` in a terminal: a line per cycle; a summary at exit anyway */
+		a.progress = isatty(STDERR_FILENO) ? stderr : NULL;
+		a.summary = stderr;
+	}
 	r = vmp_runner_main(&a);
 	free(uris);
 	return r == 0 ? VMP_EXIT_OK : r == 1 ? VMP_EXIT_FINDING : VMP_EXIT_USAGE;
@@ -134,7 +148,8 @@ const struct vmp_cli_command vmp_cmd_run = {
 		"non-action with its reason to the decision journal ('vmpilot why VM' reads\n"
 		"it). SIGHUP reloads --config\n"
 		"(an invalid file is refused and the running config kept); SIGTERM or SIGINT\n"
-		"stop after the current cycle. vmpilotd runs the same loop. -n checks the\n"
+		"stop after the current cycle. On a terminal each cycle prints one line; a\n"
+		"summary follows at exit. vmpilotd runs the same loop. -n checks the\n"
 		"configuration file and exits: 0 when valid, 1 with 'file:line: message' when\n"
 		"not. --sample-config prints every key with its default and unit.",
 	.options = run_options,

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-#define DEFAULT_TRACE "data/traces/planetlab/20110303"
+#define DEFAULT_TRACE "traces/planetlab/20110303" /* below the data directory */
 
 enum {
 	OPT_TRACE = 1,
@@ -33,14 +33,15 @@ enum {
 };
 
 static const struct vmp_cli_option simulate_options[] = {
-	{ "trace", 't', "DIR", "trace directory (default " DEFAULT_TRACE ")", OPT_TRACE },
+	{ "trace", 't', "DIR", "trace directory (default: the bundled " DEFAULT_TRACE ")",
+	  OPT_TRACE },
 	{ "format", 0, "FMT", "trace format: planetlab, csv or auto (default auto)", OPT_FORMAT },
 	{ "policy", 'p', "NAME[,NAME...]", "policies to run (default lr-mmt-1.2); 'list' lists them",
 	  OPT_POLICY },
 	{ "hosts", 0, "N", "number of hosts, alternating HP ML110 G4/G5 (default 800)", OPT_HOSTS },
 	{ "compat", 0, "cloudsim", "reproduce CloudSim 3.0.3's quirks as well", OPT_COMPAT },
 	{ "json", 'j', NULL, "print JSON instead of a table", OPT_JSON },
-	{ "report", 'r', "FILE.html", "also write an HTML report with plots over the day",
+	{ "report", 0, "FILE.html", "also write an HTML report with plots over the day",
 	  OPT_REPORT },
 	{ "pilot", 0, "KEY=VAL[,...]", "set parameters of the vmpilot policy (doc/pilot-policy.md)",
 	  OPT_PILOT },
@@ -170,7 +171,7 @@ static int
 run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
-	const char *trace_dir = DEFAULT_TRACE, *policies = "lr-mmt-1.2", *format = "auto";
+	const char *trace_dir = NULL, *policies = "lr-mmt-1.2", *format = "auto";
 	const char *report = NULL;
 	struct vmp_progress bar;
 	struct vmp_pilot_params pilot;
@@ -178,7 +179,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 	struct vmp_trace *trace = NULL;
 	struct run *runs = NULL;
 	size_t nruns = 0, i;
-	char *err = NULL, *list = NULL, *tok, *save;
+	char *err = NULL, *list = NULL, *tok, *save, *default_trace = NULL;
 	bool json = false, csv;
 	int id, r, rc = VMP_EXIT_USAGE;
 
@@ -201,8 +202,8 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		case OPT_HOSTS: {
 			uint64_t n;
 
-			if (vmp_parse_u64(p.optarg, &n) < 0 || n == 0 || n > 10000000)
-				return vmp_cli_usage_error(cmd, "invalid host count '%s'", p.optarg);
+			if (vmp_cli_parse_count(cmd, "hosts", p.optarg, 1, 10000000, &n) != 0)
+				return VMP_EXIT_USAGE;
 			cfg.nhosts = (size_t)n;
 			break;
 		}
@@ -252,12 +253,14 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		goto out;
 	}
 
+	if (!trace_dir)
+		trace_dir = default_trace = vmp_cli_data_path(DEFAULT_TRACE);
 	csv = strcmp(format, "csv") == 0 || (strcmp(format, "auto") == 0 && vmp_trace_dir_has_csv(trace_dir));
 	r = csv ? vmp_trace_read_csv_dir(trace_dir, &trace, &err)
 		: vmp_trace_read_planetlab(trace_dir, &trace, &err);
 	if (r < 0) {
 		fprintf(stderr, "vmpilot simulate: %s\n", err);
-		rc = VMP_EXIT_USAGE;
+		rc = VMP_EXIT_FAILURE;
 		goto out;
 	}
 	for (i = 0; i < nruns; i++) {
@@ -272,6 +275,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		if (r < 0) {
 			fprintf(stderr, "vmpilot simulate: cannot simulate policy '%s': %s\n",
 				runs[i].policy->name, strerror(-r));
+			rc = VMP_EXIT_FAILURE;
 			nruns = i;
 			goto out;
 		}
@@ -290,7 +294,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		if (r < 0) {
 			fprintf(stderr, "vmpilot simulate: cannot write report '%s': %s\n", report,
 				strerror(-r));
-			rc = VMP_EXIT_USAGE;
+			rc = VMP_EXIT_FAILURE;
 			goto out;
 		}
 	}
@@ -305,6 +309,7 @@ out:
 	free(runs);
 	free(list);
 	free(err);
+	free(default_trace);
 	vmp_trace_free(trace);
 	return rc;
 }

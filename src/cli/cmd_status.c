@@ -23,11 +23,12 @@
 enum { OPT_CONNECT = 1, OPT_JSON, OPT_WATCH, OPT_COUNT, OPT_TIMEOUT };
 
 static const struct vmp_cli_option status_options[] = {
-	{ "connect", 'c', "URI", "hypervisor URI (default " STATUS_DEFAULT_URI ")", OPT_CONNECT },
+	{ "connect", 'c', "URI", "hypervisor URI (default $LIBVIRT_DEFAULT_URI, else "
+	  STATUS_DEFAULT_URI ")", OPT_CONNECT },
 	{ "json", 'j', NULL, "print JSON (one document per refresh)", OPT_JSON },
-	{ "watch", 'w', "N", "refresh every N seconds, like top", OPT_WATCH },
-	{ "count", 'n', "K", "with --watch: stop after K refreshes (default: never)", OPT_COUNT },
-	{ "timeout", 't', "MS", "bound on each hypervisor call (default 10000)", OPT_TIMEOUT },
+	{ "watch", 'w', "DURATION", "refresh every DURATION (e.g. 2s), like top", OPT_WATCH },
+	{ "count", 0, "K", "with --watch: stop after K refreshes (default: never)", OPT_COUNT },
+	{ "timeout", 0, "DURATION", "bound on each hypervisor call (default 10s)", OPT_TIMEOUT },
 	{ 0 },
 };
 
@@ -261,9 +262,10 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
 	struct status_sample prev = { 0 }, cur = { 0 };
-	const char *uri = STATUS_DEFAULT_URI;
+	const char *uri = NULL;
 	struct vmp_backend *b = NULL;
-	uint64_t watch_s = 0, count = 0, timeout_ms = 10000, done = 0;
+	int64_t watch_ms = 0, timeout_ms = 10000;
+	uint64_t count = 0, done = 0;
 	bool json = false, clear;
 	char *err = NULL;
 	int id, r, rc = VMP_EXIT_OK;
@@ -277,28 +279,28 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 			json = true;
 			break;
 		case OPT_WATCH:
-			if (vmp_parse_u64(p.optarg, &watch_s) < 0 || watch_s == 0 || watch_s > 86400)
-				return vmp_cli_usage_error(cmd, "--watch needs seconds in 1..86400, "
-							   "not '%s'", p.optarg);
+			if (vmp_cli_parse_duration(cmd, "watch", p.optarg, 100, 86400000,
+						   &watch_ms) != 0)
+				return VMP_EXIT_USAGE;
 			break;
 		case OPT_COUNT:
-			if (vmp_parse_u64(p.optarg, &count) < 0 || count == 0)
-				return vmp_cli_usage_error(cmd, "--count needs a positive number, "
-							   "not '%s'", p.optarg);
+			if (vmp_cli_parse_count(cmd, "count", p.optarg, 1, UINT32_MAX, &count) != 0)
+				return VMP_EXIT_USAGE;
 			break;
 		case OPT_TIMEOUT:
-			if (vmp_parse_u64(p.optarg, &timeout_ms) < 0 || timeout_ms == 0 ||
-			    timeout_ms > 3600000)
-				return vmp_cli_usage_error(cmd, "--timeout needs milliseconds in "
-							   "1..3600000, not '%s'", p.optarg);
+			if (vmp_cli_parse_duration(cmd, "timeout", p.optarg, 1, 3600000,
+						   &timeout_ms) != 0)
+				return VMP_EXIT_USAGE;
 			break;
 		}
 	}
 	r = vmp_cli_end_options(cmd, &p, id, argc, argv);
 	if (r >= 0)
 		return r;
-	if (count && !watch_s)
+	if (count && !watch_ms)
 		return vmp_cli_usage_error(cmd, "--count needs --watch");
+	if (uri == NULL)
+		uri = vmp_cli_default_uri() ? vmp_cli_default_uri() : STATUS_DEFAULT_URI;
 
 	r = vmp_backend_open(uri, (unsigned)timeout_ms, &b, &err);
 	if (r < 0) {
@@ -306,13 +308,13 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 		free(err);
 		return r == -EPROTONOSUPPORT ? VMP_EXIT_USAGE : VMP_EXIT_FINDING;
 	}
-	clear = watch_s && !json && isatty(STDOUT_FILENO);
+	clear = watch_ms && !json && isatty(STDOUT_FILENO);
 	r = sample_take(b, &prev);
 	if (r < 0)
 		goto fail;
 	for (;;) {
 		/* The first frame comes after 1 s, later ones every --watch seconds. */
-		sleep_ms(done == 0 ? STATUS_FIRST_GAP_MS : (unsigned)watch_s * 1000);
+		sleep_ms(done == 0 ? STATUS_FIRST_GAP_MS : (unsigned)watch_ms);
 		r = sample_take(b, &cur);
 		if (r < 0)
 			goto fail;
@@ -329,7 +331,7 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 		prev = cur;
 		cur = (struct status_sample){ 0 };
 		done++;
-		if (!watch_s || (count && done >= count))
+		if (!watch_ms || (count && done >= count))
 			break;
 	}
 	sample_free(&prev);

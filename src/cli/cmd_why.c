@@ -27,9 +27,9 @@ enum {
 static const struct vmp_cli_option why_options[] = {
 	{ "journal", 'J', "FILE", "decision journal (default: the config's 'journal')",
 	  OPT_JOURNAL },
-	{ "config", 'c', "FILE", "configuration naming the journal (default " DEFAULT_CONFIG ")",
+	{ "config", 'f', "FILE", "configuration naming the journal (default " DEFAULT_CONFIG ")",
 	  OPT_CONFIG },
-	{ "last", 'n', "N", "show the last N decisions (default 5)", OPT_LAST },
+	{ "last", 0, "N", "show the last N decisions (default 5)", OPT_LAST },
 	{ "all", 'a', NULL, "include non-actions (steady, learning, ...); default: only changes "
 	  "and refusals", OPT_ALL },
 	{ "json", 'j', NULL, "print the journal entries as a JSON array", OPT_JSON },
@@ -45,6 +45,28 @@ why_warn(void *opaque, const char *msg)
 	(void)opaque;
 	fprintf(stderr, "vmpilot why: warning: %s\n", p);
 	free(p);
+}
+
+/* true when the journal at path holds any entry about vm, steady ones included. */
+static bool
+known_vm(const char *path, const char *vm)
+{
+	struct vmp_journal_query q = { 0 };
+	json_t *any = NULL;
+	char *err = NULL;
+	bool known;
+
+	q.vm = vm;
+	q.max = 1;
+	q.all = true;
+	q.rotated = true;
+	if (vmp_journal_query(path, &q, &any, &err) < 0) {
+		free(err);
+		return false;
+	}
+	known = json_array_size(any) > 0;
+	json_decref(any);
+	return known;
 }
 
 static int
@@ -69,9 +91,8 @@ run_why(const struct vmp_cli_command *cmd, int argc, char **argv)
 			config = p.optarg;
 			break;
 		case OPT_LAST:
-			if (vmp_parse_u64(p.optarg, &last) < 0 || last == 0 || last > 1000000)
-				return vmp_cli_usage_error(cmd, "'%s' is not a count (1-1000000)",
-							   p.optarg);
+			if (vmp_cli_parse_count(cmd, "last", p.optarg, 1, 1000000, &last) != 0)
+				return VMP_EXIT_USAGE;
 			break;
 		case OPT_JSON:
 			json = true;
@@ -99,7 +120,7 @@ run_why(const struct vmp_cli_command *cmd, int argc, char **argv)
 			fprintf(stderr, "vmpilot why: %s (or name the journal with --journal)\n", err);
 			free(err);
 			vmp_config_release(&c);
-			return VMP_EXIT_USAGE;
+			return VMP_EXIT_FAILURE;
 		}
 		path = xstrdup(c.journal);
 		vmp_config_release(&c);
@@ -114,7 +135,18 @@ run_why(const struct vmp_cli_command *cmd, int argc, char **argv)
 		fprintf(stderr, "vmpilot why: %s\n", err);
 		free(err);
 		free(path);
-		return VMP_EXIT_USAGE;
+		return VMP_EXIT_FAILURE;
+	}
+	if (json_array_size(entries) == 0 && !known_vm(path, vm)) {
+		/* a VM the journal never saw: a typo or the wrong journal, not "no news" */
+		char *pp = vmp_str_printable(path), *v = vmp_str_printable(vm);
+
+		fprintf(stderr, "vmpilot why: nothing about vm '%s' in journal '%s'\n", v, pp);
+		free(pp);
+		free(v);
+		json_decref(entries);
+		free(path);
+		return VMP_EXIT_FINDING;
 	}
 	if (json) {
 		json_dumpf(entries, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -144,7 +176,9 @@ const struct vmp_cli_command vmp_cmd_why = {
 		"... and their indexes) and prints the last decisions about VM: what was done\n"
 		"or deliberately not done, every threshold checked (crossed or not) and every\n"
 		"alternative rejected with its reason, and the faults recorded for it. A line\n"
-		"that is not a journal entry is skipped with a warning naming FILE:LINE.",
+		"that is not a journal entry is skipped with a warning naming FILE:LINE. Exit\n"
+		"status 1 when the journal holds nothing about VM (a misspelt name, the wrong\n"
+		"journal).",
 	.options = why_options,
 	.run = run_why,
 };

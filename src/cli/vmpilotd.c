@@ -9,16 +9,33 @@
 #include <stdio.h>
 #include <string.h>
 
+static int
+run_vmpilotd(const struct vmp_cli_command *cmd, int argc, char **argv)
+{
+	return vmp_cli_run_loop(cmd, "vmpilotd", argc, argv);
+}
+
 int
 main(int argc, char **argv)
 {
-	static struct vmp_cli_command cmd;
+	/* `vmpilot run`'s options, under vmpilotd's own name and help */
+	const struct vmp_cli_command cmd = {
+		.name = "vmpilotd",
+		.progname = "vmpilotd",
+		.summary = "the vmpilot autopilot loop as a foreground daemon",
+		.synopsis = "",
+		.description =
+			"Runs the loop of 'vmpilot run' (same options, same configuration file)\n"
+			"until SIGTERM or SIGINT; SIGHUP reloads --config. Meant for systemd or\n"
+			"another supervisor: it stays in the foreground and logs to stderr.\n"
+			"-n checks the configuration file and exits. See vmpilotd(8).",
+		.options = vmp_cmd_run.options,
+		.run = run_vmpilotd,
+	};
 
-	cmd = vmp_cmd_run;
-	cmd.name = "run"; /* the help names `vmpilot run`, whose options these are */
 	if (argc > 1 && !strcmp(argv[1], "--version")) {
 		printf("vmpilotd %s\n", VMP_VERSION);
-		return 0;
+		return VMP_EXIT_OK;
 	}
-	return vmp_cli_run_loop(&cmd, "vmpilotd", argc, argv);
+	return cmd.run(&cmd, argc, argv);
 }

@@ -9,6 +9,7 @@
 
 #include "daemon/journal.h"
 #include "util/fileio.h"
+#include "util/units.h"
 #include "util/util.h"
 
 #define G(field) offsetof(struct vmp_config, field)
@@ -183,6 +184,35 @@ parse_bool(const char *s, bool *ret)
 	return -EINVAL;
 }
 
+/*
+ * The unit of a numeric key, from its name: "_ms" keys take durations (500ms, 30s, 5m,
+ * 1h; a bare number is ms), "_kib" keys sizes (512M, 4G; a bare number is KiB), the
+ * others plain integers. Returns 0, -EINVAL or -ERANGE (util/units.h).
+ */
+static int
+parse_number(const struct vmp_config_key *k, const char *value, int64_t *ret)
+{
+	size_t len = strlen(k->name);
+	uint64_t u;
+	int r;
+
+	if (len > 3 && !strcmp(k->name + len - 3, "_ms")) {
+		r = vmp_parse_duration_ms(value, 1, ret);
+	} else if (len > 4 && !strcmp(k->name + len - 4, "_kib")) {
+		r = vmp_parse_size_kib(value, 1, &u);
+		if (r == 0 && u > (uint64_t)INT64_MAX)
+			r = -ERANGE;
+		if (r == 0)
+			*ret = (int64_t)u;
+	} else {
+		return vmp_parse_i64(value, ret);
+	}
+	/* a negative plain number is "out of bounds", which names the bounds */
+	if (r == -EINVAL && vmp_parse_i64(value, ret) == 0)
+		r = 0;
+	return r;
+}
+
 /* Stores value (a NUL-terminated, stripped string) for key k into base. */
 static int
 set_value(const struct vmp_config_key *k, void *base, const char *value, char **ret_msg)
@@ -190,6 +220,7 @@ set_value(const struct vmp_config_key *k, void *base, const char *value, char **
 	char *field = (char *)base + k->offset;
 	int64_t v;
 	bool b;
+	int r;
 
 	switch (k->type) {
 	case VMP_CONFIG_BOOL:
@@ -215,8 +246,24 @@ set_value(const struct vmp_config_key *k, void *base, const char *value, char **
 	case VMP_CONFIG_INT:
 	case VMP_CONFIG_U64:
 	case VMP_CONFIG_UINT:
-		if (vmp_parse_i64(value, &v) < 0) {
-			*ret_msg = xasprintf("'%s' must be an integer, not '%s'", k->name, value);
+		r = parse_number(k, value, &v);
+		if (r == -ERANGE) {
+			*ret_msg = xasprintf("'%s' is out of range: '%s'", k->name, value);
+			return -ERANGE;
+		}
+		if (r < 0) {
+			size_t n = strlen(k->name);
+
+			if (n > 3 && !strcmp(k->name + n - 3, "_ms"))
+				*ret_msg = xasprintf("'%s' must be a duration (e.g. 500ms, 30s, 5m, "
+						     "1h; a bare number is ms), not '%s'", k->name,
+						     value);
+			else if (n > 4 && !strcmp(k->name + n - 4, "_kib"))
+				*ret_msg = xasprintf("'%s' must be a size (e.g. 512M, 4G; a bare "
+						     "number is KiB), not '%s'", k->name, value);
+			else
+				*ret_msg = xasprintf("'%s' must be an integer, not '%s'", k->name,
+						     value);
 			return -EINVAL;
 		}
 		if (v < k->min || v > k->max) {
@@ -530,8 +577,10 @@ vmp_config_write_sample(FILE *out)
 	fputs("# vmpilot.conf: the configuration of the vmpilot autopilot (vmpilot run, vmpilotd).\n"
 	      "# Generated from the key table in src/daemon/config.c by `vmpilot run --sample-config`.\n"
 	      "# Syntax: `key = value`, `#` starts a comment, units are in the key names\n"
-	      "# (_ms milliseconds, _kib KiB, _pct percent). Every key below is shown commented out\n"
-	      "# with its default. Global keys come first; per-VM bounds go in [vm NAME] sections.\n"
+	      "# (_ms milliseconds, _kib KiB, _pct percent). A _ms key also takes a duration with\n"
+	      "# a unit (500ms, 30s, 5m, 1h, 1d), a _kib key a size (512M, 4G: powers of 1024).\n"
+	      "# Every key below is shown commented out with its default. Global keys come first;\n"
+	      "# per-VM bounds go in [vm NAME] sections.\n"
 	      "# Check a file with: vmpilot run -n --config FILE\n", out);
 	for (k = vmp_config_keys; k->name; k++) {
 		if (k->per_vm && !vm_header) {

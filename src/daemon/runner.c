@@ -93,6 +93,58 @@ journal_open(const struct vmp_runner_args *a, const struct vmp_config *cfg)
 	return j;
 }
 
+/* What the runner did, for the per-cycle line and the summary at exit. */
+struct runner_totals {
+	uint64_t cycles, decisions, actions, failed_actions, host_failures;
+	int64_t start_ms;
+};
+
+static void
+print_cycle(FILE *out, uint64_t n, uint64_t of, const struct vmp_loop_report *rep)
+{
+	char when[16] = "";
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&now, &tm))
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+	fprintf(out, "%s cycle %llu%s%.0llu: %u host%s ok%s%.0u%s, %u vm%s (%u skipped), "
+		"%u decision%s, %u action%s", when, (unsigned long long)n, of ? "/" : "",
+		(unsigned long long)of, rep->hosts_ok, rep->hosts_ok == 1 ? "" : "s",
+		rep->hosts_failed ? " " : "", rep->hosts_failed,
+		rep->hosts_failed ? " failed" : "", rep->vms_seen, rep->vms_seen == 1 ? "" : "s",
+		rep->vms_skipped, rep->decisions, rep->decisions == 1 ? "" : "s", rep->actions,
+		rep->actions == 1 ? "" : "s");
+	if (rep->failed_actions)
+		fprintf(out, " (%u failed)", rep->failed_actions);
+	fputc('\n', out);
+	fflush(out);
+}
+
+static void
+print_summary(const struct vmp_runner_args *a, const struct runner_totals *t, bool dry_run,
+	      const char *jpath)
+{
+	char *line = xasprintf("%llu cycle%s in %.1f s: %llu decision%s, %llu action%s%s "
+			       "(%llu failed), %llu host sample%s failed; journal %s",
+			       (unsigned long long)t->cycles, t->cycles == 1 ? "" : "s",
+			       (double)(clock_ms(CLOCK_MONOTONIC) - t->start_ms) / 1000.0,
+			       (unsigned long long)t->decisions, t->decisions == 1 ? "" : "s",
+			       (unsigned long long)t->actions, t->actions == 1 ? "" : "s",
+			       dry_run ? " (dry run: journaled, not taken)" : "",
+			       (unsigned long long)t->failed_actions,
+			       (unsigned long long)t->host_failures,
+			       t->host_failures == 1 ? "" : "s", jpath);
+
+	if (a->summary) {
+		fprintf(a->summary, "%s\n", line);
+		fflush(a->summary);
+	} else {
+		log_info("%s", line);
+	}
+	free(line);
+}
+
 int
 vmp_runner_main(const struct vmp_runner_args *a)
 {
@@ -102,7 +154,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	sigset_t set, old;
 	struct vmp_journal *journal = NULL;
 	char *err = NULL;
-	uint64_t done = 0;
+	struct runner_totals tot = { 0 };
 	int64_t next_ms;
 	int r, rc = 0;
 
@@ -156,6 +208,14 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	log_info("watching %zu host%s every %lld ms%s, journal %s", a->n_uris,
 		 a->n_uris == 1 ? "" : "s", (long long)cfg->interval_ms,
 		 o.dry_run ? " (dry run)" : "", vmp_journal_path(journal));
+	if (a->progress) {
+		fprintf(a->progress, "watching %zu host%s every %.1f s%s, journal %s; %s\n",
+			a->n_uris, a->n_uris == 1 ? "" : "s", (double)cfg->interval_ms / 1000.0,
+			o.dry_run ? " (dry run: nothing is changed)" : "", vmp_journal_path(journal),
+			a->cycles ? "stops after --cycles" : "Ctrl-C stops");
+		fflush(a->progress);
+	}
+	tot.start_ms = clock_ms(CLOCK_MONOTONIC);
 
 	next_ms = clock_ms(CLOCK_MONOTONIC);
 	for (;;) {
@@ -167,7 +227,14 @@ vmp_runner_main(const struct vmp_runner_args *a)
 			  "%u actions (%u failed)", rep.hosts_ok, rep.hosts_failed, rep.vms_seen,
 			  rep.vms_skipped, rep.decisions, rep.actions, rep.failed_actions);
 		(void)r; /* a journal error was logged once; keep controlling */
-		if (a->cycles && ++done >= a->cycles)
+		tot.cycles++;
+		tot.decisions += rep.decisions;
+		tot.actions += rep.actions;
+		tot.failed_actions += rep.failed_actions;
+		tot.host_failures += rep.hosts_failed;
+		if (a->progress)
+			print_cycle(a->progress, tot.cycles, a->cycles, &rep);
+		if (a->cycles && tot.cycles >= a->cycles)
 			break;
 		next_ms += cfg->interval_ms;
 		sig = 0;
@@ -213,6 +280,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 		if (next_ms < clock_ms(CLOCK_MONOTONIC))
 			next_ms = clock_ms(CLOCK_MONOTONIC); /* a slow cycle: do not catch up */
 	}
+	print_summary(a, &tot, o.dry_run, vmp_journal_path(journal));
 out:
 	vmp_loop_free(l);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct vmp_runner_args {
 	const char *const *uris;
@@ -21,6 +22,8 @@ struct vmp_runner_args {
 	const char *journal_path;  /* NULL: from the config; "-" = stdout */
 	uint64_t cycles;           /* 0 = until a signal */
 	bool check_only;           /* -n: check the config and exit */
+	FILE *progress;            /* NULL, or one line per cycle here (a terminal) */
+	FILE *summary;             /* NULL: the summary at exit is logged; else written here */
 };
 
 /*

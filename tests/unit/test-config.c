@@ -127,17 +127,19 @@ test_values_and_vm_sections(void **state)
 	char *err;
 
 	assert_int_equal(parse("# comment\n"
-			       "interval_ms = 30000   # trailing comment\n"
+			       "interval_ms = 30s   # trailing comment\n"
+			       "stale_ms = 1.5m\n"
 			       "dry_run = yes\n"
 			       "journal = /tmp/j.jsonl\n"
 			       "\n"
 			       "[vm web1]\n"
-			       "mem_min_kib = 1048576\n"
+			       "mem_min_kib = 1G\n"
 			       "mem_max_kib = 8388608\n"
 			       "vcpus_max = 4\n"
 			       "[vm \"db 2\"]\n"
 			       "opt_out = yes\n", &c, &err), 0);
 	assert_int_equal(c.interval_ms, 30000);
+	assert_int_equal(c.stale_ms, 90000);
 	assert_true(c.dry_run);
 	assert_string_equal(c.journal, "/tmp/j.jsonl");
 	assert_int_equal(c.nvms, 2);
@@ -195,7 +197,13 @@ test_bad_input_names_the_line(void **state)
 		{ "mem_dead_band_pct = 150\n",
 		  "t.conf:1: 'mem_dead_band_pct' must be between 0 and 100, not 150" },
 		{ "interval_ms = 10\n", "t.conf:1: 'interval_ms' must be between 1000 and 3600000" },
-		{ "interval_ms = 1m\n", "t.conf:1: 'interval_ms' must be an integer, not '1m'" },
+		{ "interval_ms = 1x\n", "t.conf:1: 'interval_ms' must be a duration (e.g. 500ms" },
+		{ "interval_ms = 1.5ms\n", "t.conf:1: 'interval_ms' must be a duration" },
+		{ "interval_ms = 2h\n", "t.conf:1: 'interval_ms' must be between 1000 and 3600000, "
+		  "not 7200000" },
+		{ "[vm a]\nmem_min_kib = 4GB\n", "t.conf:2: 'mem_min_kib' must be a size (e.g. 512M" },
+		{ "mem_major_faults_min = 5k\n",
+		  "t.conf:1: 'mem_major_faults_min' must be an integer, not '5k'" },
 		{ "dry_run = maybe\n", "t.conf:1: 'dry_run' must be yes or no, not 'maybe'" },
 		{ "journal =\n", "t.conf:1: 'journal' must not be empty" },
 		{ "\n\njust words\n", "t.conf:3: expected 'key = value'" },

@@ -81,7 +81,7 @@ test_json_follows_backend(void **state)
 static void
 test_watch_count(void **state)
 {
-	char *argv[] = { "status", "-c", "test:///default", "-j", "-w", "1", "-n", "2", NULL };
+	char *argv[] = { "status", "-c", "test:///default", "-j", "-w", "1s", "--count", "2", NULL };
 	char *out = NULL, *nl;
 	int lines = 0;
 

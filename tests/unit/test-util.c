@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/fileio.h"
+#include "util/units.h"
 #include "util/util.h"
 
 static void
@@ -99,12 +100,90 @@ test_root_path(void **state)
 	free(p);
 }
 
+static void
+test_durations(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t bare, want;
+		int rc;
+	} cases[] = {
+		{ "500ms", 0, 500, 0 }, { "30s", 0, 30000, 0 }, { "5m", 0, 300000, 0 },
+		{ "5min", 0, 300000, 0 }, { "1.5h", 0, 5400000, 0 }, { "2d", 0, 172800000, 0 },
+		{ " 0.1s\n", 0, 100, 0 }, { "0s", 0, 0, 0 }, { "60000", 1, 60000, 0 },
+		{ "2", 1000, 2000, 0 }, { "0.25", 1000, 250, 0 }, { "1.000000000000s", 0, 1000, 0 },
+		{ "60000", 0, 0, -EINVAL },      /* a unit is required */
+		{ "1.5ms", 0, 0, -EINVAL },      /* finer than 1 ms */
+		{ "0.0001s", 0, 0, -EINVAL },
+		{ "5 s", 0, 0, -EINVAL }, { "-5s", 0, 0, -EINVAL }, { "s", 0, 0, -EINVAL },
+		{ ".s", 0, 0, -EINVAL }, { "5S", 0, 0, -EINVAL }, { "5sec", 0, 0, -EINVAL },
+		{ "", 1, 0, -EINVAL }, { "1e3s", 0, 0, -EINVAL }, { "0x10s", 0, 0, -EINVAL },
+		{ "99999999999999999999s", 0, 0, -ERANGE }, { "9223372036854775808ms", 0, 0, -ERANGE },
+		{ "200000000000000d", 0, 0, -ERANGE },
+	};
+	size_t i;
+
+	for (i = 0; i < VMP_ARRAY_SIZE(cases); i++) {
+		int64_t v = -7;
+		int rc = vmp_parse_duration_ms(cases[i].s, cases[i].bare, &v);
+
+		if (rc != cases[i].rc || (rc == 0 && v != cases[i].want) || (rc != 0 && v != -7))
+			fail_msg("'%s': rc %d value %lld", cases[i].s, rc, (long long)v);
+	}
+}
+
+static void
+test_sizes(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t bare, want;
+		int rc;
+	} cases[] = {
+		{ "512M", 0, 524288, 0 }, { "4G", 0, 4194304, 0 }, { "4GiB", 0, 4194304, 0 },
+		{ "4g", 0, 4194304, 0 }, { "1.5G", 0, 1572864, 0 }, { "1T", 0, 1073741824, 0 },
+		{ "100K", 0, 100, 0 }, { "2048B", 0, 2, 0 }, { "102400", 1, 102400, 0 },
+		{ "0", 1, 0, 0 },
+		{ "1000B", 0, 0, -EINVAL },       /* not whole KiB */
+		{ "102400", 0, 0, -EINVAL }, { "4GB", 0, 0, -EINVAL }, { "4 G", 0, 0, -EINVAL },
+		{ "G", 0, 0, -EINVAL }, { "-1G", 0, 0, -EINVAL }, { "1.1B", 0, 0, -EINVAL },
+		{ "99999999999T", 0, 0, -ERANGE },
+	};
+	size_t i;
+
+	for (i = 0; i < VMP_ARRAY_SIZE(cases); i++) {
+		uint64_t v = 7;
+		int rc = vmp_parse_size_kib(cases[i].s, cases[i].bare, &v);
+
+		if (rc != cases[i].rc || (rc == 0 && v != cases[i].want) || (rc != 0 && v != 7))
+			fail_msg("'%s': rc %d value %llu", cases[i].s, rc, (unsigned long long)v);
+	}
+}
+
+static void
+test_format_duration(void **state)
+{
+	char buf[32];
+
+	vmp_format_duration_ms(90000, buf, sizeof(buf));
+	assert_string_equal(buf, "90s");
+	vmp_format_duration_ms(3600000, buf, sizeof(buf));
+	assert_string_equal(buf, "1h");
+	vmp_format_duration_ms(1500, buf, sizeof(buf));
+	assert_string_equal(buf, "1500ms");
+	vmp_format_duration_ms(0, buf, sizeof(buf));
+	assert_string_equal(buf, "0ms");
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_parse_u64_and_double),
+		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_strstrip),
 		cmocka_unit_test(test_read_file_under_root),
 		cmocka_unit_test(test_root_path),
