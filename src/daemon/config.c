@@ -186,8 +186,8 @@ parse_bool(const char *s, bool *ret)
 
 /*
  * The unit of a numeric key, from its name: "_ms" keys take durations (500ms, 30s, 5m,
- * 1h; a bare number is ms), "_kib" keys sizes (512M, 4G; a bare number is KiB), the
- * others plain integers. Returns 0, -EINVAL or -ERANGE (util/units.h).
+ * 1h; a bare number is ms), "_kib" and "_bytes" keys sizes (512M, 4G; a bare number is
+ * KiB, or bytes), the others plain integers. Returns 0, -EINVAL or -ERANGE (util/units.h).
  */
 static int
 parse_number(const struct vmp_config_key *k, const char *value, int64_t *ret)
@@ -198,8 +198,10 @@ parse_number(const struct vmp_config_key *k, const char *value, int64_t *ret)
 
 	if (len > 3 && !strcmp(k->name + len - 3, "_ms")) {
 		r = vmp_parse_duration_ms(value, 1, ret);
-	} else if (len > 4 && !strcmp(k->name + len - 4, "_kib")) {
-		r = vmp_parse_size_kib(value, 1, &u);
+	} else if ((len > 4 && !strcmp(k->name + len - 4, "_kib")) ||
+		   (len > 6 && !strcmp(k->name + len - 6, "_bytes"))) {
+		r = k->name[len - 1] == 'b' ? vmp_parse_size_kib(value, 1, &u)
+					    : vmp_parse_size_bytes(value, &u);
 		if (r == 0 && u > (uint64_t)INT64_MAX)
 			r = -ERANGE;
 		if (r == 0)
@@ -261,6 +263,9 @@ set_value(const struct vmp_config_key *k, void *base, const char *value, char **
 			else if (n > 4 && !strcmp(k->name + n - 4, "_kib"))
 				*ret_msg = xasprintf("'%s' must be a size (e.g. 512M, 4G; a bare "
 						     "number is KiB), not '%s'", k->name, value);
+			else if (n > 6 && !strcmp(k->name + n - 6, "_bytes"))
+				*ret_msg = xasprintf("'%s' must be a size (e.g. 512M, 4G; a bare "
+						     "number is bytes), not '%s'", k->name, value);
 			else
 				*ret_msg = xasprintf("'%s' must be an integer, not '%s'", k->name,
 						     value);
@@ -578,7 +583,8 @@ vmp_config_write_sample(FILE *out)
 	      "# Generated from the key table in src/daemon/config.c by `vmpilot run --sample-config`.\n"
 	      "# Syntax: `key = value`, `#` starts a comment, units are in the key names\n"
 	      "# (_ms milliseconds, _kib KiB, _pct percent). A _ms key also takes a duration with\n"
-	      "# a unit (500ms, 30s, 5m, 1h, 1d), a _kib key a size (512M, 4G: powers of 1024).\n"
+	      "# a unit (500ms, 30s, 5m, 1h, 1d), a _kib or _bytes key a size (512M, 4G: powers\n"
+	      "# of 1024).\n"
 	      "# Every key below is shown commented out with its default. Global keys come first;\n"
 	      "# per-VM bounds go in [vm NAME] sections.\n"
 	      "# Check a file with: vmpilot run -n --config FILE\n", out);

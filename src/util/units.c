@@ -129,6 +129,12 @@ vmp_parse_size_kib(const char *s, uint64_t bare_unit_kib, uint64_t *ret_kib)
 	return parse_quantity(s, size_units, bare, 1024, ret_kib);
 }
 
+int
+vmp_parse_size_bytes(const char *s, uint64_t *ret_bytes)
+{
+	return parse_quantity(s, size_units, 1, 1, ret_bytes);
+}
+
 void
 vmp_format_duration_ms(int64_t ms, char *buf, size_t size)
 {

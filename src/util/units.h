@@ -30,6 +30,9 @@ int vmp_parse_duration_ms(const char *s, int64_t bare_unit_ms, int64_t *ret_ms);
  */
 int vmp_parse_size_kib(const char *s, uint64_t bare_unit_kib, uint64_t *ret_kib);
 
+/* The same in bytes: a bare number is bytes; any whole number of bytes is allowed. */
+int vmp_parse_size_bytes(const char *s, uint64_t *ret_bytes);
+
 /* Writes ms as the shortest exact form among d, h, m, s, ms ("90s", "1500ms"). */
 void vmp_format_duration_ms(int64_t ms, char *buf, size_t size);
 

@@ -202,6 +202,7 @@ test_bad_input_names_the_line(void **state)
 		{ "interval_ms = 2h\n", "t.conf:1: 'interval_ms' must be between 1000 and 3600000, "
 		  "not 7200000" },
 		{ "[vm a]\nmem_min_kib = 4GB\n", "t.conf:2: 'mem_min_kib' must be a size (e.g. 512M" },
+		{ "journal_max_bytes = 1.5B\n", "t.conf:1: 'journal_max_bytes' must be a size" },
 		{ "mem_major_faults_min = 5k\n",
 		  "t.conf:1: 'mem_major_faults_min' must be an integer, not '5k'" },
 		{ "dry_run = maybe\n", "t.conf:1: 'dry_run' must be yes or no, not 'maybe'" },

@@ -161,6 +161,21 @@ test_sizes(void **state)
 }
 
 static void
+test_size_bytes(void **state)
+{
+	uint64_t v = 7;
+
+	assert_int_equal(vmp_parse_size_bytes("1000", &v), 0);
+	assert_int_equal(v, 1000);
+	assert_int_equal(vmp_parse_size_bytes("64M", &v), 0);
+	assert_int_equal(v, 64ull << 20);
+	assert_int_equal(vmp_parse_size_bytes("0.5K", &v), 0);
+	assert_int_equal(v, 512);
+	assert_int_equal(vmp_parse_size_bytes("0.3B", &v), -EINVAL);
+	assert_int_equal(v, 512);
+}
+
+static void
 test_format_duration(void **state)
 {
 	char buf[32];
@@ -183,6 +198,7 @@ main(void)
 		cmocka_unit_test(test_parse_u64_and_double),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_sizes),
+		cmocka_unit_test(test_size_bytes),
 		cmocka_unit_test(test_format_duration),
 		cmocka_unit_test(test_strstrip),
 		cmocka_unit_test(test_read_file_under_root),
