@@ -125,14 +125,15 @@ static void
 print_summary(const struct vmp_runner_args *a, const struct runner_totals *t, bool dry_run,
 	      const char *jpath)
 {
-	char *line = xasprintf("%llu cycle%s in %.1f s: %llu decision%s, %llu action%s%s "
-			       "(%llu failed), %llu host sample%s failed; journal %s",
+	char *line = xasprintf("%llu cycle%s in %.1f s: %llu decision%s, %llu action%s%s, "
+			       "%llu failed action%s, %llu failed host sample%s; journal %s",
 			       (unsigned long long)t->cycles, t->cycles == 1 ? "" : "s",
 			       (double)(clock_ms(CLOCK_MONOTONIC) - t->start_ms) / 1000.0,
 			       (unsigned long long)t->decisions, t->decisions == 1 ? "" : "s",
 			       (unsigned long long)t->actions, t->actions == 1 ? "" : "s",
-			       dry_run ? " (dry run: journaled, not taken)" : "",
+			       dry_run ? " (dry run)" : "",
 			       (unsigned long long)t->failed_actions,
+			       t->failed_actions == 1 ? "" : "s",
 			       (unsigned long long)t->host_failures,
 			       t->host_failures == 1 ? "" : "s", jpath);
 
