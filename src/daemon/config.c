@@ -36,6 +36,9 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "the journal is rotated before it grows past this; 0 = never (bytes)", false },
 	{ "journal_keep", VMP_CONFIG_INT, false, G(journal_keep), 1, VMP_JOURNAL_KEEP_MAX, "8",
 	  "rotated journal files kept (journal.1 ... journal.N), the oldest deleted (count)", false },
+	{ "state_db", VMP_CONFIG_STRING, false, G(state_db), 0, 0, "/var/lib/vmpilot/state.db",
+	  "SQLite database of learned state, budgets and history; none = keep nothing (path)",
+	  false },
 	/* Memory right-sizing. */
 	{ "mem_target_pct", VMP_CONFIG_INT, false, G(mem_target_pct), 50, 100, "95",
 	  "percentile of the demand peaks used as target (%)", false },
@@ -346,6 +349,7 @@ vmp_config_release(struct vmp_config *c)
 	if (!c)
 		return;
 	free(c->journal);
+	free(c->state_db);
 	free(c->cpu_overload_detector);
 	for (i = 0; i < c->nvms; i++)
 		free(c->vms[i].name);

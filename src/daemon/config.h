@@ -46,6 +46,7 @@ struct vmp_config {
 	bool dry_run;
 	char *journal;
 	int64_t journal_max_bytes, journal_keep;
+	char *state_db;            /* "none" = no state kept */
 	int64_t mem_target_pct, mem_margin_pct, mem_peak_window_ms, mem_half_life_ms;
 	int64_t mem_headroom_pct, mem_dead_band_pct, mem_cooldown_ms, mem_step_max_pct;
 	int64_t mem_floor_margin_pct, mem_floor_window_ms, mem_pressure_add_kib;

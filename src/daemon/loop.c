@@ -42,6 +42,16 @@ struct loop_vm {
 	bool journaled[RES_MAX];
 	int last_action[RES_MAX], last_reason[RES_MAX];
 	double last_from[RES_MAX];
+	/* The last cycle's sample and decisions, for vmp_loop_foreach_vm(). */
+	bool sampled;
+	enum vmp_vm_state state;
+	uint64_t alloc_kib, max_kib;
+	bool have_cpu;
+	double cpu_cores;
+	unsigned vcpus, vcpus_max;
+	bool have_d[RES_MAX], last_acted[RES_MAX];
+	struct vmp_decision last_d[RES_MAX];
+	const char *last_policy[RES_MAX];
 };
 
 struct loop_host {
@@ -56,6 +66,8 @@ struct loop_host {
 	size_t n_cpu_hist;
 	bool have_prev_cpu;
 	uint64_t prev_busy_ns, prev_total_ns;
+	bool have_stats;               /* the last host sample, for the views */
+	struct vmp_host_stats stats;
 	/* this cycle, for the balance step */
 	bool ok;
 	struct vmp_balance_host bal;
@@ -82,6 +94,7 @@ struct vmp_loop {
 	struct vmp_ksm_setting ksm_last;
 	char ksm_fault[FAULT_MAX];
 	uint64_t cycle;
+	struct vmp_loop_decision_counts dcounts;
 	/* per cycle */
 	int64_t now_ms, wall_ms;
 	struct vmp_loop_report rep;
@@ -231,6 +244,27 @@ journal_recover(struct vmp_loop *l)
 		say(l, VMP_LOG_INFO, "%s", msg);
 	}
 	free(msg);
+}
+
+/* Counts decision d of policy (a static name) by its outcome, for vmp_loop_decision_counts(). */
+static void
+count_decision(struct vmp_loop *l, const char *policy, const struct vmp_decision *d, bool acted,
+	       const char *error)
+{
+	struct vmp_loop_decision_counts *c = &l->dcounts;
+	enum vmp_loop_outcome o = acted ? VMP_LOOP_ACTED : error ? VMP_LOOP_FAILED :
+				  d->action != VMP_ACT_NONE ? VMP_LOOP_HELD : VMP_LOOP_NONE;
+	size_t i;
+
+	for (i = 0; i < c->n_policies; i++)
+		if (!strcmp(c->policy[i], policy))
+			break;
+	if (i == c->n_policies) {
+		if (i == VMP_LOOP_POLICIES_MAX)
+			return;
+		c->policy[c->n_policies++] = policy;
+	}
+	c->decisions[i][o]++;
 }
 
 /* Reports a fault of a host (vm NULL) or a VM once; "" clears it (and says so). */
@@ -472,6 +506,11 @@ journal_decision(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int
 		 const char *policy, const struct vmp_decision *d, json_t *inputs, bool acted,
 		 const char *result)
 {
+	count_decision(l, policy, d, acted, result);
+	v->have_d[res] = true;
+	v->last_d[res] = *d;
+	v->last_policy[res] = policy;
+	v->last_acted[res] = acted;
 	if (d->action == VMP_ACT_NONE && v->journaled[res] &&
 	    v->last_action[res] == VMP_ACT_NONE && v->last_reason[res] == (int)d->reason &&
 	    v->last_from[res] == d->from) {
@@ -656,6 +695,7 @@ act_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int r, bo
 		return NULL;
 	}
 	l->rep.failed_actions++;
+	l->dcounts.backend_errors++;
 	fault(l, h, v, vmp_backend_error(h->b));
 	return vmp_backend_error(h->b);
 }
@@ -928,7 +968,8 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 		if (r < 0) {
 			msg = xasprintf("cannot write '%s': %s", path ? path : "ksm", strerror(-r));
 			ksm_fault(l, msg);
-			journal_put(l, h, NULL, "ksm", &d, inputs, false, msg);
+			count_decision(l, "ksm", &d, false, msg);
+			journal_put(l, h, NULL, "ksm", &d, NULL, false, msg);
 			free(msg);
 			free(path);
 			return;
@@ -938,7 +979,15 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 	}
 	l->ksm_last = set;
 	l->ksm_journaled = true;
-	journal_put(l, h, NULL, "ksm", &d, inputs, acted, error);
+	count_decision(l, "ksm", &d, acted, error);
+	journal_put(l, h, NULL, "ksm", &d,
+		    json_pack("{s:b,s:b,s:i,s:i,s:I,s:I,s:I}", "run", set.run,
+			      "advisor", set.use_advisor, "pages_to_scan", (int)set.pages_to_scan,
+			      "sleep_millisecs", (int)set.sleep_millisecs,
+			      "total_kib", (json_int_t)in.total_kib,
+			      "free_kib", (json_int_t)in.free_kib,
+			      "committed_kib", (json_int_t)in.committed_kib),
+		    acted, error);
 }
 
 /* Journals how a migration this loop started ended (policy "migration"). */
@@ -957,6 +1006,7 @@ migration_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v,
 	say(l, error ? VMP_LOG_WARN : VMP_LOG_INFO, "%s: vm %s: migration to '%s' %s%s", h->uri,
 	    v->name, l->hosts[v->mig_dest].uri, error ? "failed: " : "completed",
 	    error ? error : "");
+	count_decision(l, "migration", &d, !error, error);
 	journal_put(l, h, v->name, "migration", &d, inputs, !error, error);
 	v->migrating = false;
 }
@@ -1042,6 +1092,8 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 		r = vmp_balance_plan(&bp, bh, l->n_hosts, bv, total, i, &d, &vi, &dest);
 		if (r <= 0) {
 			if (r == 0)
+				count_decision(l, "balance", &d, false, NULL);
+			if (r == 0)
 				journal_put(l, h, NULL, "balance", &d, json_pack("{s:I,s:f,s:f}",
 					    "unmet_kib", (json_int_t)bh[i].unmet_kib,
 					    "cpu_used", bh[i].cpu_used, "cpu_capacity",
@@ -1118,6 +1170,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 	size_t i, j;
 
 	l->cycle++;
+	l->dcounts.cycles++;
 	l->now_ms = now_ms;
 	l->wall_ms = wall_ms;
 	memset(&l->rep, 0, sizeof(l->rep));
@@ -1128,6 +1181,11 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 
 		memset(&h->bal, 0, sizeof(h->bal));
 		h->ok = o->list_ret >= 0;
+		h->have_stats = o->stats_ret == 0;
+		if (h->have_stats)
+			h->stats = o->stats;
+		else
+			l->dcounts.backend_errors++;
 		if (!h->ok) {
 			char *msg = xasprintf("host skipped this cycle: %s", o->error);
 
@@ -1154,6 +1212,13 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 			cv->o = &o->vms[j];
 			cv->v = vm_get(l, h, cv->o->info.name);
 			cv->v->seen = true;
+			cv->v->sampled = false;
+			cv->v->state = cv->o->info.state;
+			cv->v->alloc_kib = cv->o->info.memory_current_kib;
+			cv->v->max_kib = cv->o->info.memory_max_kib;
+			cv->v->vcpus = cv->o->info.vcpus_current;
+			cv->v->vcpus_max = cv->o->info.vcpus_max;
+			cv->v->have_cpu = false;
 			l->rep.vms_seen++;
 			cv->lim = vmp_config_vm_limits(l->cfg, cv->o->info.name);
 			cv->running = cv->o->info.state == VMP_VM_RUNNING;
@@ -1180,6 +1245,11 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 				continue;
 			}
 			prepare_vm(l, h, cv);
+			if (cv->o->stats_ret < 0)
+				l->dcounts.backend_errors++;
+			cv->v->sampled = cv->o->stats_ret == 0;
+			cv->v->have_cpu = cv->cpu_in.have_stats;
+			cv->v->cpu_cores = cv->cpu_in.usage_cores;
 			if (!cv->stats_ok)
 				l->rep.vms_skipped++;
 		}
@@ -1225,4 +1295,113 @@ vmp_loop_cycle(struct vmp_loop *l, int64_t now_ms, int64_t wall_ms, struct vmp_l
 		free(obs[i].vms);
 	free(obs);
 	return r;
+}
+
+void
+vmp_loop_foreach_vm(struct vmp_loop *l,
+		    void (*fn)(void *opaque, const struct vmp_loop_vm_view *v), void *opaque)
+{
+	size_t i, j, r;
+
+	for (i = 0; i < l->n_hosts; i++)
+		for (j = 0; j < l->hosts[i].n_vms; j++) {
+			const struct loop_vm *v = l->hosts[i].vms[j];
+			struct vmp_loop_vm_view w = {
+				.host = i, .name = v->name, .mem = &v->mem, .cpu = &v->cpu,
+				.migrating = v->migrating, .mig_dest = v->mig_dest,
+				.mig_start_ms = v->mig_start_ms, .sampled = v->sampled,
+				.state = v->state, .mem_alloc_kib = v->alloc_kib,
+				.mem_max_kib = v->max_kib, .mem_demand_kib = v->mem.demand_kib,
+				.have_cpu = v->have_cpu, .cpu_cores = v->cpu_cores,
+				.vcpus = v->vcpus, .vcpus_max = v->vcpus_max, .fault = v->fault,
+			};
+
+			for (r = 0; r < RES_MAX; r++)
+				if (v->have_d[r]) {
+					w.decision[w.n_decisions] = &v->last_d[r];
+					w.policy[w.n_decisions] = v->last_policy[r];
+					w.acted[w.n_decisions++] = v->last_acted[r];
+				}
+			fn(opaque, &w);
+		}
+}
+
+void
+vmp_loop_host_view(struct vmp_loop *l, size_t host, struct vmp_loop_host_view *ret)
+{
+	struct loop_host *h = &l->hosts[host];
+	int k;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->uri = h->uri;
+	ret->ok = h->ok;
+	ret->fault = h->fault;
+	ret->have_stats = h->have_stats;
+	ret->stats = h->stats;
+	ret->cpu_used = h->bal.cpu_used;
+	ret->cpu_capacity = h->bal.cpu_capacity;
+	ret->mem_total_kib = h->bal.total_kib;
+	ret->mem_available_kib = h->bal.available_kib;
+	for (k = 0; k < VMP_BUDGET_KIND_MAX; k++)
+		ret->budget_left[k] = vmp_budget_left(&h->budget, (enum vmp_budget_kind)k, l->now_ms);
+}
+
+int
+vmp_loop_vm_restore(struct vmp_loop *l, size_t host, const char *name,
+		    const struct vmp_mem_state *mem, const struct vmp_cpu_state *cpu,
+		    long mig_dest, int64_t mig_start_ms)
+{
+	struct loop_vm *v;
+
+	if (host >= l->n_hosts || (mig_dest >= 0 && (size_t)mig_dest >= l->n_hosts))
+		return -EINVAL;
+	v = vm_get(l, &l->hosts[host], name);
+	v->seen = true;       /* survives a sweep before its first cycle */
+	if (mem)
+		v->mem = *mem;
+	if (cpu)
+		v->cpu = *cpu;
+	if (mig_dest >= 0) {
+		v->migrating = true;
+		v->mig_dest = (size_t)mig_dest;
+		v->mig_start_ms = mig_start_ms;
+	}
+	return 0;
+}
+
+const char *
+vmp_loop_host_uri(const struct vmp_loop *l, size_t host)
+{
+	return host < l->n_hosts ? l->hosts[host].uri : "";
+}
+
+struct vmp_budget *
+vmp_loop_budget(struct vmp_loop *l, size_t host)
+{
+	return host < l->n_hosts ? &l->hosts[host].budget : NULL;
+}
+
+void
+vmp_loop_params(const struct vmp_loop *l, struct vmp_mem_params *ret_mem,
+		struct vmp_cpu_params *ret_cpu)
+{
+	*ret_mem = l->mem_p;
+	*ret_cpu = l->cpu_p;
+}
+
+const char *
+vmp_loop_outcome_name(enum vmp_loop_outcome o)
+{
+	static const char *const names[VMP_LOOP_OUTCOME_MAX] = {
+		[VMP_LOOP_NONE] = "none", [VMP_LOOP_ACTED] = "acted",
+		[VMP_LOOP_FAILED] = "failed", [VMP_LOOP_HELD] = "held",
+	};
+
+	return (unsigned)o < VMP_LOOP_OUTCOME_MAX ? names[o] : "?";
+}
+
+const struct vmp_loop_decision_counts *
+vmp_loop_decision_counts(const struct vmp_loop *l)
+{
+	return &l->dcounts;
 }

@@ -27,6 +27,8 @@
 #include <stdio.h>
 
 #include "backend/backend.h"
+#include "core/budget.h"
+#include "core/rightsize.h"
 #include "daemon/config.h"
 #include "daemon/journal.h"
 #include "util/log.h"
@@ -144,5 +146,96 @@ size_t vmp_loop_hosts(const struct vmp_loop *l);
  * serves one client) and reopens it at the next sample.
  */
 struct vmp_backend *vmp_loop_backend(struct vmp_loop *l, size_t host);
+
+/*
+ * What the loop knows about one VM, for the state store (daemon/state.c), the API and
+ * the metrics. Pointers point into the loop: valid until the next cycle, a restore or
+ * vmp_loop_free(). Read only (the loop thread calls the visitor).
+ */
+struct vmp_loop_vm_view {
+	size_t host;                       /* index of its host */
+	const char *name;
+	const struct vmp_mem_state *mem;   /* learned memory history and bounds */
+	const struct vmp_cpu_state *cpu;   /* learned CPU history */
+	bool migrating;                    /* a migration this loop started is running */
+	size_t mig_dest;                   /* its destination host */
+	int64_t mig_start_ms;              /* CLOCK_MONOTONIC ms */
+	/* The last cycle's sample ("sampled" false: not running or no stats). */
+	bool sampled;
+	enum vmp_vm_state state;
+	uint64_t mem_alloc_kib;            /* balloon target / current allocation */
+	uint64_t mem_max_kib;
+	uint64_t mem_demand_kib;           /* the memory policy's demand (0 = unknown) */
+	bool have_cpu;
+	double cpu_cores;                  /* vCPU time over wall time */
+	unsigned vcpus, vcpus_max;
+	const char *fault;                 /* "" = none */
+	/* The last decision per resource (what it would do now and why). */
+	size_t n_decisions;
+	const struct vmp_decision *decision[3];
+	const char *policy[3];
+	bool acted[3];
+};
+
+/* One host, as for the VM view. */
+struct vmp_loop_host_view {
+	const char *uri;
+	bool ok;                           /* listed its VMs in the last cycle */
+	const char *fault;
+	bool have_stats;
+	struct vmp_host_stats stats;       /* the last host sample */
+	double cpu_used, cpu_capacity;     /* cores (balance step's view) */
+	uint64_t mem_total_kib, mem_available_kib;  /* after the last cycle's plan */
+	unsigned budget_left[VMP_BUDGET_KIND_MAX];  /* at the last cycle */
+};
+
+/* Visits every VM the loop remembers, host by host. */
+void vmp_loop_foreach_vm(struct vmp_loop *l,
+			 void (*fn)(void *opaque, const struct vmp_loop_vm_view *v), void *opaque);
+/* Fills *ret with host i (i < vmp_loop_hosts()). */
+void vmp_loop_host_view(struct vmp_loop *l, size_t host, struct vmp_loop_host_view *ret);
+
+/*
+ * Gives VM name of host the learned state mem and cpu (copied; times in the loop's
+ * CLOCK_MONOTONIC ms) and, when mig_dest >= 0, a migration in flight to that host
+ * since mig_start_ms, as if the loop had kept it across a restart. A VM that the next
+ * cycle does not list is dropped at its end, as usual. Returns 0 or -EINVAL (host out
+ * of range). Call between cycles.
+ */
+int vmp_loop_vm_restore(struct vmp_loop *l, size_t host, const char *name,
+			const struct vmp_mem_state *mem, const struct vmp_cpu_state *cpu,
+			long mig_dest, int64_t mig_start_ms);
+
+/* The URI of host i. */
+const char *vmp_loop_host_uri(const struct vmp_loop *l, size_t host);
+
+/* The action budget of host i, to save or restore it between cycles. */
+struct vmp_budget *vmp_loop_budget(struct vmp_loop *l, size_t host);
+
+/* The memory and CPU policy parameters in force (for checking a restored histogram). */
+void vmp_loop_params(const struct vmp_loop *l, struct vmp_mem_params *ret_mem,
+		     struct vmp_cpu_params *ret_cpu);
+
+/*
+ * Decisions counted since the loop started, by policy and outcome, and failed backend
+ * calls (for /metrics).
+ */
+enum vmp_loop_outcome {
+	VMP_LOOP_NONE,          /* a deliberate non-action */
+	VMP_LOOP_ACTED,         /* carried out */
+	VMP_LOOP_FAILED,        /* carrying it out failed */
+	VMP_LOOP_HELD,          /* an action decided but not carried out (dry run) */
+	VMP_LOOP_OUTCOME_MAX,
+};
+#define VMP_LOOP_POLICIES_MAX 16
+struct vmp_loop_decision_counts {
+	uint64_t cycles;
+	uint64_t backend_errors;     /* failed hypervisor calls (sampling and actions) */
+	size_t n_policies;
+	const char *policy[VMP_LOOP_POLICIES_MAX];   /* static names */
+	uint64_t decisions[VMP_LOOP_POLICIES_MAX][VMP_LOOP_OUTCOME_MAX];
+};
+const char *vmp_loop_outcome_name(enum vmp_loop_outcome o);
+const struct vmp_loop_decision_counts *vmp_loop_decision_counts(const struct vmp_loop *l);
 
 #endif

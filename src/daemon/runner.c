@@ -3,6 +3,7 @@
 #include "daemon/runner.h"
 #include "daemon/config.h"
 #include "daemon/loop.h"
+#include "daemon/state.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -64,6 +65,45 @@ config_new(const char *path, double interval_s)
 	if (interval_s > 0)
 		c->interval_ms = (int64_t)(interval_s * 1000);
 	return c;
+}
+
+/*
+ * Opens the state database named by the config and restores the loop from it. A
+ * missing directory means "no state here" (a warning: the loop starts learning);
+ * anything else wrong with the file (not a regular file, a newer schema) is an error.
+ * Returns 0 with *ret (NULL when no state is kept) or -1.
+ */
+static int
+state_start(const struct vmp_config *cfg, struct vmp_loop *l, struct vmp_state **ret)
+{
+	char *err = NULL;
+	int r;
+
+	*ret = NULL;
+	if (!strcmp(cfg->state_db, "none"))
+		return 0;
+	r = vmp_state_open(cfg->state_db, ret, &err);
+	if (r == -ENOENT) {
+		log_warn("%s; learned state is not kept across restarts", err);
+		free(err);
+		return 0;
+	}
+	if (r < 0) {
+		log_err("%s", err);
+		free(err);
+		return -1;
+	}
+	r = vmp_state_restore(*ret, l, clock_ms(CLOCK_MONOTONIC), clock_ms(CLOCK_REALTIME), &err);
+	if (r < 0) {
+		log_err("%s", err);
+		free(err);
+		vmp_state_close(*ret);
+		*ret = NULL;
+		return -1;
+	}
+	log_info("state %s: restored the learned state of %d vm%s", cfg->state_db, r,
+		 r == 1 ? "" : "s");
+	return 0;
 }
 
 static void
@@ -152,6 +192,8 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	struct vmp_loop_options o = { 0 };
 	struct vmp_config *cfg;
 	struct vmp_loop *l = NULL;
+	struct vmp_state *state = NULL;
+	bool state_failing = false;
 	sigset_t set, old;
 	struct vmp_journal *journal = NULL;
 	char *err = NULL;
@@ -206,6 +248,10 @@ vmp_runner_main(const struct vmp_runner_args *a)
 		rc = 1;
 		goto out;
 	}
+	if (state_start(cfg, l, &state) < 0) {
+		rc = 1;
+		goto out;
+	}
 	log_info("watching %zu host%s every %lld ms%s, journal %s", a->n_uris,
 		 a->n_uris == 1 ? "" : "s", (long long)cfg->interval_ms,
 		 o.dry_run ? " (dry run)" : "", vmp_journal_path(journal));
@@ -228,6 +274,17 @@ vmp_runner_main(const struct vmp_runner_args *a)
 			  "%u actions (%u failed)", rep.hosts_ok, rep.hosts_failed, rep.vms_seen,
 			  rep.vms_skipped, rep.decisions, rep.actions, rep.failed_actions);
 		(void)r; /* a journal error was logged once; keep controlling */
+		if (state) {
+			r = vmp_state_save(state, l, clock_ms(CLOCK_MONOTONIC),
+					   clock_ms(CLOCK_REALTIME), &err);
+			if (r < 0 && !state_failing)
+				log_err("%s", err);
+			else if (r == 0 && state_failing)
+				log_info("state %s: saving again", cfg->state_db);
+			state_failing = r < 0;
+			free(err);
+			err = NULL;
+		}
 		tot.cycles++;
 		tot.decisions += rep.decisions;
 		tot.actions += rep.actions;
@@ -283,6 +340,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	}
 	print_summary(a, &tot, o.dry_run, vmp_journal_path(journal));
 out:
+	vmp_state_close(state);
 	vmp_loop_free(l);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	vmp_journal_close(journal);

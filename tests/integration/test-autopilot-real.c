@@ -11,7 +11,9 @@
  *   migrate    a host over its configured memory limit, whose VM cannot shrink, sends
  *              the VM to a second host (a second QEMU waiting for it in its own network
  *              namespace, reached over a veth pair); the guest keeps running there;
- *   hung       a QEMU that stops answering: reported once, skipped, loop keeps going.
+ *   hung       a QEMU that stops answering: reported once, skipped, loop keeps going;
+ *   restart    vmpilot killed with SIGKILL mid-run and started again on the same state
+ *              database: its first decision uses the old history (not "learning").
  *
  * Every QEMU is killed by PID in the teardown (and by the harness's safety nets);
  * vmpilot is stopped with SIGTERM (its clean exit is asserted) and killed by PID if it
@@ -33,6 +35,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "backend/backend.h"
 #include "guest.h"
@@ -632,6 +635,115 @@ test_hung_hypervisor(void **state)
 	       (unsigned long long)gs.memtotal_kib, (unsigned long long)before.memtotal_kib);
 }
 
+/* The samples in the memory history vmpilot saved for VM in db, or -1. */
+static long long
+saved_samples(const char *db)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *st = NULL;
+	long long n = -1;
+
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, "SELECT json_extract(state, '$.mem.model.samples') FROM vm_state"
+			       " WHERE vm = '" VM "'", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+
+/*
+ * The first memory decision made on the guest's stats (not a "stats missing" one while
+ * the guest's balloon driver starts reporting), or NULL (a new reference).
+ */
+static json_t *
+first_memory_decision(struct fx *f)
+{
+	json_t *all = journal(f), *e, *found = NULL;
+	size_t i;
+
+	json_array_foreach(all, i, e)
+		if (!strcmp(str(e, "resource"), "memory_kib") &&
+		    json_is_true(json_object_get(json_object_get(e, "inputs"), "have_stats"))) {
+			found = json_incref(e);
+			break;
+		}
+	json_decref(all);
+	return found;
+}
+
+static json_t *
+wait_first_memory_decision(struct fx *f)
+{
+	int64_t deadline = vmp_guest_now_ms() + 30000;
+	json_t *e;
+
+	while (!(e = first_memory_decision(f))) {
+		if (vmp_guest_now_ms() > deadline)
+			fail_msg("no memory decision in %s", f->journal);
+		sleep_ms(200);
+	}
+	return e;
+}
+
+/*
+ * SIGKILL mid-run and a restart on the same state database: the first memory decision
+ * of the new process uses the history the killed one saved. A fresh vmpilot's first
+ * decision is "learning" (no history yet); the restarted one's is not.
+ */
+static void
+test_sigkill_keeps_learned_state(void **state)
+{
+	struct fx *f = *state;
+	char conf[512], db[96];
+	int64_t deadline;
+	long long before, after;
+	int status;
+	json_t *e;
+
+	guest_start(f, &f->g, f->qmp_a, 512, NULL);
+	snprintf(db, sizeof(db), "%s/state.db", f->dir);
+	snprintf(conf, sizeof(conf), "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
+		 "mem_bounds_widen_pct = 0\nstate_db = %s\n", db);
+	write_conf(f, conf);
+	pilot_start(f, NULL);
+	e = wait_first_memory_decision(f);
+	print_entry("first run, first memory decision", e);
+	assert_string_equal(str(e, "reason"), "learning");
+	json_decref(e);
+	/* A few cycles into its history, then killed without warning. */
+	deadline = vmp_guest_now_ms() + 30000;
+	while ((before = saved_samples(db)) < 5) {
+		if (vmp_guest_now_ms() > deadline)
+			fail_msg("vmpilot saved %lld samples of " VM " in %s", before, db);
+		sleep_ms(200);
+	}
+	assert_int_equal(kill(f->pilot, SIGKILL), 0);
+	assert_int_equal(waitpid(f->pilot, &status, 0), f->pilot);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	f->pilot = -1;
+	before = saved_samples(db);
+	printf("killed with %lld memory samples saved\n", before);
+
+	/* The same daemon again, with a new journal. */
+	snprintf(f->journal, sizeof(f->journal), "%s/journal2.jsonl", f->dir);
+	pilot_start(f, NULL);
+	e = wait_first_memory_decision(f);
+	print_entry("after SIGKILL, first memory decision", e);
+	assert_string_not_equal(str(e, "reason"), "learning");
+	json_decref(e);
+	deadline = vmp_guest_now_ms() + 30000;
+	while ((after = saved_samples(db)) <= before) {
+		if (vmp_guest_now_ms() > deadline)
+			fail_msg("the restarted vmpilot did not extend the history (%lld)", after);
+		sleep_ms(200);
+	}
+	assert_int_equal(pilot_stop(f), 0);
+	assert_int_equal(log_count(f, "restored the learned state of 1 vm"), 1);
+	printf("history went on: %lld -> %lld samples\n", before, after);
+}
+
 int
 main(void)
 {
@@ -641,6 +753,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_busy_guest_gets_vcpu, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overloaded_host_migrates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hung_hypervisor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sigkill_keeps_learned_state, setup, teardown),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
