@@ -87,7 +87,7 @@ measure(const struct vmp_trace *seed, size_t nvms, const char *policy, struct ro
 		struct vmp_simrun_result r;
 		struct row row = { 0 };
 		float *pct = synth(seed, nvms, 42);
-		struct vmp_sim_input in = { nvms, seed->nsteps, pct };
+		struct vmp_sim_input in = { nvms, seed->nsteps, pct, NULL };
 		double t0;
 
 		close(fd[0]);

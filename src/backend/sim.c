@@ -114,7 +114,7 @@ sim_open(struct vmp_backend *b, const char *uri)
 		vmp_backend_fail(b, r, "cannot open '%s': %s", uri, err);
 		goto out;
 	}
-	in = (struct vmp_sim_input){ p->trace->nvms, p->trace->nsteps, p->trace->cpu_usage_pct };
+	in = (struct vmp_sim_input){ p->trace->nvms, p->trace->nsteps, p->trace->cpu_usage_pct, NULL };
 	p->started = xcalloc(p->trace->nvms, 1);
 	r = vmp_sim_new(&p->cfg, &p->policy, &in, &p->sim);
 	if (r < 0)

@@ -132,6 +132,8 @@ struct host {
 	struct entry last;
 	bool fin_active;        /* isActive of the last finalised entry (starts true) */
 	double last_on_s;
+	double acc_t;           /* continuous accounting done up to here */
+	bool ev_on;             /* "on" as last reported to on_event */
 	/* planning marks */
 	uint8_t excl_under, excl_place, over;
 	bool dirty;             /* VM list changed since its last update */
@@ -156,6 +158,7 @@ struct vm {
 	bool fin_mig;
 	double last_mig_end_s;
 	double tot_req, tot_alloc, under_mig;
+	double acc_req, acc_unserved;   /* continuous accounting, MIPS s */
 };
 
 struct event {
@@ -205,6 +208,9 @@ struct vmp_sim {
 	uint64_t seq;
 	/* SLA sums */
 	double sla_time, sla_viol;
+	const float *mem_pct;
+	struct vmp_sim_acct acct;       /* continuous sums (per-VM parts in struct vm) */
+	bool acct_done;
 	double shutdown_sum;
 	uint64_t shutdowns;
 	double mig_wait_sum;
@@ -392,6 +398,247 @@ host_has_min(const struct host *h, uint32_t v)
 	return false;
 }
 
+/* ------------------------------------------------------ continuous accounting -- */
+
+/*
+ * doc/metrics.md gives the maths. Each host is accounted lazily: acct_flush() integrates
+ * it from acc_t to t with the VM list it has, and is called before anything changes that
+ * list (or a VM's migrating state), so the list is constant over every integrated span.
+ * Inside a span the demand of each VM is linear between trace samples, so the span is cut
+ * at sample times and each piece is integrated in closed form.
+ */
+
+/* Sample k of VM v's memory demand, as a fraction of its RAM (1 without a memory trace). */
+static inline double
+mem_sample(const struct vmp_sim *s, size_t v, long k)
+{
+	if (!s->mem_pct)
+		return 1;
+	if (k >= (long)s->nsteps)
+		k = (long)s->nsteps - 1;
+	if (k < 0)
+		k = 0;
+	return (double)s->mem_pct[v * s->nsteps + (size_t)k] / 100.0;
+}
+
+/*
+ * Where a quantity linear from d0 (at 0) to d1 (at len) exceeds c: [*lo, *hi], and the
+ * integral of the excess over it. Returns false when it never does.
+ */
+static bool
+acct_excess(double d0, double d1, double c, double len, double *lo, double *hi,
+	    double *excess)
+{
+	double x;
+
+	if (!(d0 > c) && !(d1 > c))
+		return false;
+	if (d0 > c && d1 > c) {
+		*lo = 0;
+		*hi = len;
+		*excess = ((d0 - c) + (d1 - c)) / 2 * len;
+		return true;
+	}
+	/* one crossing, at x */
+	x = len * (d0 - c) / (d0 - d1);
+	if (x < 0)
+		x = 0;
+	if (x > len)
+		x = len;
+	if (d0 > c) {
+		*lo = 0;
+		*hi = x;
+		*excess = (d0 - c) * x / 2;
+	} else {
+		*lo = x;
+		*hi = len;
+		*excess = (d1 - c) * (len - x) / 2;
+	}
+	return *hi > *lo;
+}
+
+/*
+ * The integral over [0, len] of r(t) / D(t) with r and D linear (r0 + rho t,
+ * d0 + delta t), D > 0 throughout. With x = delta len / d0 it is
+ * r0 (len / d0) g1(x) + rho (len^2 / d0) g2(x), g1 = ln(1 + x) / x and
+ * g2 = (x - ln(1 + x)) / x^2, both taken from their series near x = 0.
+ */
+static double
+acct_ratio_integral(double r0, double rho, double d0, double delta, double len)
+{
+	double x = delta * len / d0, g1, g2;
+
+	if (fabs(x) < 1e-4) {
+		g1 = 1 - x / 2 + x * x / 3 - x * x * x / 4;
+		g2 = 0.5 - x / 3 + x * x / 4 - x * x * x / 5;
+	} else {
+		double l = log1p(x);
+
+		g1 = l / x;
+		g2 = (x - l) / (x * x);
+	}
+	return r0 * (len / d0) * g1 + rho * (len * len / d0) * g2;
+}
+
+/* VM v's CPU demand (MIPS) at the two ends of a piece inside sample interval k. */
+static inline void
+acct_demand(const struct vmp_sim *s, uint32_t v, long k, double fa, double fb, double *ra,
+	    double *rb)
+{
+	const struct vm *vm = &s->vms[v];
+	double u1, u2;
+
+	if (s->cfg.acct_hold) {
+		*ra = *rb = vm->req;
+		return;
+	}
+	u1 = sample(s, v, k);
+	u2 = sample(s, v, k + 1);
+	*ra = (u1 + (u2 - u1) * fa) * vm->mips;
+	*rb = (u1 + (u2 - u1) * fb) * vm->mips;
+}
+
+/* One piece [a, b] of host h inside sample interval k. */
+static void
+acct_piece(struct vmp_sim *s, struct host *h, double a, double b, long k)
+{
+	double step = s->cfg.step_s, len = b - a, c = h->total_mips, cmem = h->type->ram_mb;
+	double fa = (a - (double)k * step) / step, fb = (b - (double)k * step) / step;
+	double d0 = 0, d1 = 0, m0 = 0, m1 = 0, lo = 0, hi = 0, excess = 0;
+	bool over, hold_flag = false;
+	uint32_t i;
+
+	for (i = 0; i < h->n; i++) {
+		uint32_t v = h->slots[i].vm;
+		bool in = h->nmin && host_has_min(h, v);
+		double ra, rb, w = in ? 0.1 : 1;
+
+		acct_demand(s, v, k, fa, fb, &ra, &rb);
+		if (s->cfg.acct_hold) {
+			/* the simulator's view: requests capped at a core, an arrival flags */
+			double pe = h->type->pe_mips;
+
+			if (ra > pe)
+				hold_flag = true;
+			ra = rb = ra > pe ? pe : ra;
+			if (in && ra > 0)
+				hold_flag = true;
+		}
+		d0 += w * ra;
+		d1 += w * rb;
+		if (!s->cfg.acct_hold) {
+			double u1 = mem_sample(s, v, k), u2 = mem_sample(s, v, k + 1);
+			double ma = (u1 + (u2 - u1) * fa) * s->vms[v].ram;
+			double mb = (u1 + (u2 - u1) * fb) * s->vms[v].ram;
+
+			/* held on both hosts while it migrates; demanded once */
+			m0 += ma;
+			m1 += mb;
+			if (!in)
+				s->acct.mem_requested_mb_s += (ma + mb) / 2 * len;
+		}
+	}
+	if (s->cfg.acct_hold) {
+		if (!(d0 > 0))
+			return;
+		s->acct.active_host_s += len;
+		if (hold_flag || d0 > c)
+			s->acct.overload_host_s += len;
+		return;
+	}
+	s->acct.active_host_s += len;
+	if (acct_excess(m0, m1, cmem, len, &lo, &hi, &excess)) {
+		s->acct.mem_overload_host_s += hi - lo;
+		s->acct.mem_excess_mb_s += excess;
+	}
+	over = acct_excess(d0, d1, c, len, &lo, &hi, &excess);
+	if (over)
+		s->acct.overload_host_s += hi - lo;
+	for (i = 0; i < h->n; i++) {
+		uint32_t v = h->slots[i].vm;
+		struct vm *vm = &s->vms[v];
+		double ra, rb, req, got, f;
+
+		if (h->nmin && host_has_min(h, v))
+			continue;   /* served by its source */
+		acct_demand(s, v, k, fa, fb, &ra, &rb);
+		req = (ra + rb) / 2 * len;
+		got = req;
+		if (over) {
+			double rho = (rb - ra) / len, delta = (d1 - d0) / len;
+			double rlo = ra + rho * lo, rhi = ra + rho * hi;
+			double inside = (rlo + rhi) / 2 * (hi - lo);
+
+			got = req - inside +
+			      c * acct_ratio_integral(rlo, rho, d0 + delta * lo, delta, hi - lo);
+		}
+		f = vm->in_mig ? 0.9 : 1;
+		vm->acc_req += req;
+		vm->acc_unserved += req - f * got;
+		s->acct.requested_mips_s += req;
+		s->acct.unserved_overload_mips_s += req - got;
+		s->acct.unserved_migration_mips_s += (1 - f) * got;
+	}
+}
+
+/* Integrates host h from its acc_t to t with the VM list it has now. */
+static void
+acct_flush(struct vmp_sim *s, struct host *h, double t)
+{
+	double a = h->acc_t, step = s->cfg.step_s;
+
+	if (!(t > a))
+		return;
+	h->acc_t = t;
+	if (h->n == 0)
+		return;
+	while (a < t) {
+		long k = (long)floor(a / step);
+		double b = (double)(k + 1) * step;
+
+		if (!(b > a))
+			b = (double)(++k + 1) * step;
+		if (b > t)
+			b = t;
+		acct_piece(s, h, a, b, k);
+		a = b;
+	}
+}
+
+/* The time up to which placement changes are accounted now. */
+static inline void
+acct_touch(struct vmp_sim *s, struct host *h)
+{
+	if (s->clock > h->acc_t)
+		acct_flush(s, h, s->clock);
+}
+
+/* Reports a placement change to on_event, if set. */
+static void
+emit(struct vmp_sim *s, enum vmp_sim_event_kind kind, int32_t vm, int32_t host, int32_t from,
+     double end_s)
+{
+	struct vmp_sim_event ev = { kind, s->clock, vm, host, from, end_s };
+
+	if (s->cfg.on_event)
+		s->cfg.on_event(s->cfg.event_ctx, &ev);
+}
+
+/* Reports host i switching on (first VM) or off (last VM gone) since the last report. */
+static void
+emit_host(struct vmp_sim *s, int32_t i)
+{
+	struct host *h;
+
+	if (!s->cfg.on_event || i < 0)
+		return;
+	h = &s->hosts[i];
+	if ((h->n > 0) == h->ev_on)
+		return;
+	h->ev_on = h->n > 0;
+	emit(s, h->ev_on ? VMP_SIM_EV_HOST_ON : VMP_SIM_EV_HOST_OFF, -1, i, -1, 0);
+}
+
 /* getUtilizationOfCpuMips of the policy: allocations, a VM migrating in counted whole. */
 static void pidx_touch(struct vmp_sim *s, struct host *h);
 
@@ -487,6 +734,7 @@ host_create(struct vmp_sim *s, struct host *h, uint32_t v)
 {
 	struct vm *vm = &s->vms[v];
 
+	acct_touch(s, h);
 	if (h->n + 1 > h->cap) {
 		size_t c = h->cap;
 
@@ -514,6 +762,7 @@ host_destroy(struct vmp_sim *s, struct host *h, uint32_t v)
 			break;
 	if (i == h->n)
 		return;
+	acct_touch(s, h);
 	memmove(h->slots + i, h->slots + i + 1, (h->n - i - 1) * sizeof(struct slot));
 	h->n--;
 	h->storage_used -= s->cfg.vm_size_mb;
@@ -599,6 +848,8 @@ remove_completed(struct vmp_sim *s, size_t i)
 			vm->host = -1;
 			vm->alive = false;
 			s->vms_completed++;
+			emit(s, VMP_SIM_EV_REMOVE, (int32_t)v, (int32_t)i, -1, 0);
+			emit_host(s, (int32_t)i);
 			continue;
 		}
 		j++;
@@ -612,6 +863,9 @@ force_update(struct vmp_sim *s, double t)
 	double dt = t - s->last_process;
 	size_t i;
 
+	if (s->cfg.acct_hold)  /* before any VM's recorded demand changes */
+		for (i = 0; i < s->nhosts; i++)
+			acct_flush(s, &s->hosts[i], t);
 	for (i = 0; i < s->nhosts; i++)
 		host_update(s, &s->hosts[i], t);
 	if (dt > 0) {
@@ -670,6 +924,9 @@ start_migration(struct vmp_sim *s, uint32_t v, uint32_t target)
 	double mbps = h->type->bw_kbit / (2 * 8000);   /* MB/s: half the link */
 	struct event e;
 
+	acct_touch(s, h);
+	if (vm->host >= 0)
+		acct_touch(s, &s->hosts[vm->host]);
 	vm->in_mig = true;
 	vm->mig_to = (int32_t)target;
 	if (!host_has_min(h, v)) {
@@ -693,6 +950,8 @@ start_migration(struct vmp_sim *s, uint32_t v, uint32_t target)
 	if (s->nev > s->ev_head && s->ev[s->nev - 1].time > e.time)
 		s->ev_sorted = false;
 	s->ev[s->nev++] = e;
+	emit(s, VMP_SIM_EV_MIG_START, (int32_t)v, (int32_t)target, vm->host, e.time);
+	emit_host(s, (int32_t)target);
 }
 
 /* Datacenter.processVmMigrate: the VM leaves its source and lands on the target. */
@@ -701,8 +960,12 @@ finish_migration(struct vmp_sim *s, const struct event *e)
 {
 	struct vm *vm = &s->vms[e->vm];
 	struct host *h = &s->hosts[e->host];
+	int32_t from = vm->host;
 	uint32_t i;
 
+	acct_touch(s, h);
+	if (from >= 0)
+		acct_touch(s, &s->hosts[from]);
 	if (vm->host >= 0)
 		host_destroy(s, &s->hosts[vm->host], e->vm);
 	vm->host = -1;
@@ -719,6 +982,9 @@ finish_migration(struct vmp_sim *s, const struct event *e)
 		vm->mig_to = -1;
 	host_create(s, h, e->vm);
 	vm->host = (int32_t)e->host;
+	emit(s, VMP_SIM_EV_MIG_END, (int32_t)e->vm, (int32_t)e->host, from, 0);
+	emit_host(s, from);
+	emit_host(s, (int32_t)e->host);
 }
 
 /* Stable merge sort of the pending events by time (equal times keep start order). */
@@ -1587,6 +1853,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 	s->cfg = *cfg;
 	s->pol = *p;
 	s->pct = input->cpu_pct;
+	s->mem_pct = input->mem_pct;
 	s->nsteps = input->nsteps;
 	s->nvms = input->nvms;
 	s->nhosts = cfg->nhosts;
@@ -1637,6 +1904,8 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 			vm->alive = true;
 			vm->created = true;
 			s->vms_created++;
+			emit(s, VMP_SIM_EV_PLACE, (int32_t)i, h, -1, 0);
+			emit_host(s, h);
 		}
 		/* a created VM has no workload until the first update: it requests 0 */
 		vm->instantiating = false;
@@ -1716,6 +1985,24 @@ series_push(struct vmp_sim *s, uint32_t overloaded, uint32_t migrations)
 	r->n++;
 }
 
+/*
+ * The end of the trace: every host accounted to the end of the day (the simulator's view:
+ * to its last record).
+ */
+static void
+acct_finish(struct vmp_sim *s)
+{
+	double end = s->cfg.acct_hold ? s->last_process : s->limit_s;
+	size_t i;
+
+	if (s->acct_done)
+		return;
+	s->acct_done = true;
+	for (i = 0; i < s->nhosts; i++)
+		acct_flush(s, &s->hosts[i], end);
+	s->acct.window_s = end;
+}
+
 int
 vmp_sim_step(struct vmp_sim *s)
 {
@@ -1725,8 +2012,10 @@ vmp_sim_step(struct vmp_sim *s)
 	size_t i;
 
 	complete_migrations(s, t);
-	if (!(t < s->limit_s))
+	if (!(t < s->limit_s)) {
+		acct_finish(s);
 		return 0;
+	}
 	s->clock = t;
 	force_update(s, t);
 	if (s->pol.kind == VMP_SIM_MIGRATE) {
@@ -1772,9 +2061,21 @@ vmp_sim_result(const struct vmp_sim *s, struct vmp_sim_result *ret)
 	size_t i;
 
 	memset(ret, 0, sizeof(*ret));
+	ret->acct = s->acct;
+	ret->acct.unserved_mips_s = s->acct.unserved_overload_mips_s +
+				    s->acct.unserved_migration_mips_s;
+	ret->acct.worst_vm = -1;
+	if (!s->acct_done)
+		ret->acct.window_s = s->clock;
 	for (i = 0; i < s->nvms; i++) {
 		const struct vm *vm = &s->vms[i];
 
+		if (vm->acc_req > 0 && (ret->acct.worst_vm < 0 ||
+					vm->acc_unserved / vm->acc_req >
+						ret->acct.worst_vm_unserved_frac)) {
+			ret->acct.worst_vm = (int32_t)i;
+			ret->acct.worst_vm_unserved_frac = vm->acc_unserved / vm->acc_req;
+		}
 		tot_req += vm->tot_req;
 		tot_alloc += vm->tot_alloc;
 		under += vm->under_mig;
@@ -1835,6 +2136,21 @@ vmp_sim_run(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 
 /* ------------------------------------------------------------------ access -- */
 
+/* VM v's memory demand (MB) at time t, linear between samples. */
+static double
+vm_mem_at(const struct vmp_sim *s, size_t v, double t)
+{
+	double step = s->cfg.step_s, u1, u2;
+	long k;
+
+	if (!s->mem_pct)
+		return s->vms[v].ram;
+	k = (long)floor(t / step);
+	u1 = mem_sample(s, v, k);
+	u2 = mem_sample(s, v, k + 1);
+	return (u1 + (u2 - u1) * (t - (double)k * step) / step) * s->vms[v].ram;
+}
+
 size_t
 vmp_sim_nvms(const struct vmp_sim *s)
 {
@@ -1863,6 +2179,7 @@ vmp_sim_vm(const struct vmp_sim *s, size_t v, struct vmp_sim_vm_state *ret)
 		return -ENOENT;
 	vm = &s->vms[v];
 	memset(ret, 0, sizeof(*ret));
+	ret->mem_demand_mb = vm_mem_at(s, v, s->clock);
 	ret->host = vm->host;
 	ret->migrating_to = -1;
 	ret->mips = vm->mips;
@@ -1887,11 +2204,16 @@ int
 vmp_sim_host(const struct vmp_sim *s, size_t i, struct vmp_sim_host_state *ret)
 {
 	const struct host *h;
+	uint32_t k;
 
 	if (i >= s->nhosts)
 		return -ENOENT;
 	h = &s->hosts[i];
 	ret->total_mips = h->total_mips;
+	ret->ram_mb = h->type->ram_mb;
+	ret->mem_demand_mb = 0;
+	for (k = 0; k < h->n; k++)
+		ret->mem_demand_mb += vm_mem_at(s, h->slots[k].vm, s->clock);
 	ret->utilization_frac = host_util(h);
 	ret->power_w = h->util_mips > 0 ? host_power(h) : 0;
 	ret->nvms = h->n;

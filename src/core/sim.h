@@ -71,6 +71,32 @@ struct vmp_sim_vm_type {
 };
 
 /*
+ * A placement change, as the simulator makes it (vmp_sim_config.on_event). Times are
+ * virtual seconds; hosts and VMs are indices. A host is "on" while it holds at least one
+ * VM (resident, migrating out or migrating in). doc/sim-events.md gives the JSON form.
+ */
+enum vmp_sim_event_kind {
+	VMP_SIM_EV_PLACE,       /* vm placed on host at creation (time 0) */
+	VMP_SIM_EV_MIG_START,   /* vm starts migrating from `from` to host; ends at end_s */
+	VMP_SIM_EV_MIG_END,     /* vm leaves `from` and becomes resident on host */
+	VMP_SIM_EV_REMOVE,      /* vm removed from host for good (CloudSim compat: zero demand) */
+	VMP_SIM_EV_HOST_ON,     /* host received its first VM */
+	VMP_SIM_EV_HOST_OFF,    /* host lost its last VM */
+	VMP_SIM_EV_MAX,
+};
+
+struct vmp_sim_event {
+	enum vmp_sim_event_kind kind;
+	double time_s;
+	int32_t vm;             /* -1 for host events */
+	int32_t host;           /* the destination, or the host concerned */
+	int32_t from;           /* the source of a migration, else -1 */
+	double end_s;           /* MIG_START: when it will complete */
+};
+
+typedef void vmp_sim_event_fn(void *ctx, const struct vmp_sim_event *ev);
+
+/*
  * The cluster: nhosts hosts, host i of type i % nhost_types; VM j of type
  * j / ceil(nvms / nvm_types) (contiguous blocks, as CloudSim's example assigns them).
  */
@@ -86,16 +112,30 @@ struct vmp_sim_config {
 	bool cloudsim_compat;           /* reproduce CloudSim 3.0.3's quirks too */
 	bool naive_placement;           /* tests: PABFD scans every host (same result, slower) */
 	uint64_t seed;                  /* for random selection (RS); 0 = 1 */
+	/*
+	 * Tests: the continuous accounting takes the simulator's own view instead of the
+	 * trace: each VM's demand held at its last recorded value, a host active while its
+	 * allocation is non-zero, and a host receiving a VM counted as overloaded (what
+	 * SLATAH measures), over the time the simulator records.
+	 */
+	bool acct_hold;
+	vmp_sim_event_fn *on_event;     /* every placement change, or NULL */
+	void *event_ctx;
 };
 
 /* The reference setup: 800 hosts (HP ML110 G4/G5), four VM types, 300-s steps. */
 void vmp_sim_config_default(struct vmp_sim_config *cfg);
 
-/* Trace input: nvms x nsteps CPU percentages (row-major by VM), as struct vmp_trace. */
+/*
+ * Trace input: nvms x nsteps CPU percentages (row-major by VM), as struct vmp_trace, and
+ * optionally memory demand in percent of the VM type's RAM (NULL: every VM uses its whole
+ * RAM all the time, the assumption for PlanetLab, which records no memory).
+ */
 struct vmp_sim_input {
 	size_t nvms;
 	size_t nsteps;
 	const float *cpu_pct;
+	const float *mem_pct;
 };
 
 /* Per-step series (one entry per scheduling step) for plots. */
@@ -108,7 +148,31 @@ struct vmp_sim_series {
 	double *power_w;                /* drawn right after the step's update */
 };
 
+/*
+ * The continuous accounting (doc/metrics.md): demand integrated exactly over time, linear
+ * between trace samples, against capacities constant between placement changes, over
+ * [0, nsteps * step_s). Host demand = the requests of its VMs, plus 10 % of the request
+ * of each VM migrating in; a VM is served its request when its host's demand fits, else
+ * its share request * capacity / demand; a VM migrating out gets 90 % of that. Memory:
+ * every VM on a host (migrating in or out included) holds its memory demand there.
+ */
+struct vmp_sim_acct {
+	double active_host_s;           /* host time holding at least one VM */
+	double overload_host_s;         /* host time with CPU demand > capacity */
+	double requested_mips_s;        /* CPU demand of the placed VMs */
+	double unserved_mips_s;         /* demand not served: overload + migration */
+	double unserved_overload_mips_s;
+	double unserved_migration_mips_s;
+	double worst_vm_unserved_frac;  /* the largest per-VM unserved / requested */
+	int32_t worst_vm;               /* that VM, -1 if none */
+	double mem_overload_host_s;     /* host time with memory demand > RAM */
+	double mem_requested_mb_s;
+	double mem_excess_mb_s;         /* memory demand above RAM, integrated */
+	double window_s;                /* the accounted time span */
+};
+
 struct vmp_sim_result {
+	struct vmp_sim_acct acct;
 	double energy_kwh;
 	uint64_t migrations;
 	double slatah;                  /* fraction of active host time at 100 % CPU */
@@ -161,6 +225,7 @@ struct vmp_sim_vm_state {
 	int migrating_to;               /* -1 unless a migration is in flight */
 	double mips;
 	double ram_mb;
+	double mem_demand_mb;           /* memory demand now (ram_mb without a memory trace) */
 	double requested_mips;          /* demand now */
 	double allocated_mips;          /* what its host gives it now */
 	double cpu_mips_s;              /* allocated MIPS integrated over time so far */
@@ -168,6 +233,8 @@ struct vmp_sim_vm_state {
 };
 struct vmp_sim_host_state {
 	double total_mips;
+	double ram_mb;                  /* memory capacity */
+	double mem_demand_mb;           /* memory demand of its VMs now (in and out included) */
 	double utilization_frac;        /* allocated / total after the last update */
 	double power_w;
 	unsigned nvms;

@@ -42,7 +42,7 @@ run_goal(bool compat)
 		fail_msg("%s", err);
 	vmp_sim_config_default(&cfg);
 	cfg.cloudsim_compat = compat;
-	in = (struct vmp_sim_input){ trace->nvms, trace->nsteps, trace->cpu_usage_pct };
+	in = (struct vmp_sim_input){ trace->nvms, trace->nsteps, trace->cpu_usage_pct, NULL };
 
 	/* the baselines: every migrating row of the table */
 	for (p = vmp_sim_policies; p->name; p++) {

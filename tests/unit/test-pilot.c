@@ -444,7 +444,7 @@ test_simrun(void **state)
 	struct vmp_simrun_result r;
 	size_t nvms = 40, nsteps = 48, i;
 	float *pct = swing_trace(nvms, nsteps);
-	struct vmp_sim_input in = { nvms, nsteps, pct };
+	struct vmp_sim_input in = { nvms, nsteps, pct, NULL };
 	const char *names[] = { "vmpilot", "lr-mmt-1.2", "dvfs" };
 	uint64_t sum;
 
@@ -511,7 +511,7 @@ test_report(void **state)
 	struct vmp_sim_report_run runs[2];
 	size_t nvms = 40, nsteps = 24;
 	float *pct = swing_trace(nvms, nsteps);
-	struct vmp_sim_input in = { nvms, nsteps, pct };
+	struct vmp_sim_input in = { nvms, nsteps, pct, NULL };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;

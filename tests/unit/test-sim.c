@@ -122,7 +122,7 @@ static void
 test_random_selection_is_seeded(void **state)
 {
 	float pct[40 * 12];
-	struct vmp_sim_input in = { 40, 12, pct };
+	struct vmp_sim_input in = { 40, 12, pct, NULL };
 	struct vmp_sim_config cfg;
 	struct vmp_sim_result a, b;
 	size_t i;
@@ -174,7 +174,7 @@ static void
 test_dvfs_energy_by_hand(void **state)
 {
 	float pct[4] = { 50, 50, 50, 50 };
-	struct vmp_sim_input in = { 1, 4, pct };
+	struct vmp_sim_input in = { 1, 4, pct, NULL };
 	struct vmp_sim_config cfg;
 	struct vmp_sim_result r;
 	double u = 250.0 / 3720, p;
@@ -205,7 +205,7 @@ test_consolidation_migrates_and_switches_off(void **state)
 {
 	/* two VMs at 10 %: initial best fit spreads them (an idle host adds least power) */
 	float pct[2 * 6] = { 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10 };
-	struct vmp_sim_input in = { 2, 6, pct };
+	struct vmp_sim_input in = { 2, 6, pct, NULL };
 	struct vmp_sim_vm_state vs0, vs1;
 	struct vmp_sim_host_state hs;
 	struct vmp_sim_config cfg;
@@ -246,7 +246,7 @@ static void
 test_external_migrations(void **state)
 {
 	float pct[6] = { 20, 20, 20, 20, 20, 20 };
-	struct vmp_sim_input in = { 1, 6, pct };
+	struct vmp_sim_input in = { 1, 6, pct, NULL };
 	struct vmp_sim_policy ext = { "ext", "", VMP_SIM_EXTERNAL, VMP_OVERLOAD_NONE, 0,
 				      VMP_SEL_MMT };
 	struct vmp_sim_vm_state vs;
@@ -271,11 +271,201 @@ test_external_migrations(void **state)
 	vmp_sim_free(s);
 }
 
+/*
+ * Two one-core hosts of 1000 MIPS, two VMs of 1000 MIPS (each alone on a host at
+ * creation), run by the step API so the test migrates VM 1 onto host 0 at 300.1 s.
+ * RAM 100 MB over 1 MB/s (bw 16,000 kbit/s, half for migrations): 100 s.
+ */
+static void
+acct_config(struct vmp_sim_config *cfg)
+{
+	vmp_sim_config_default(cfg);
+	cfg->nhosts = 2;
+	cfg->nhost_types = 1;
+	cfg->host_types[0] = (struct vmp_sim_host_type){ 1000, 1, 150, 16000,
+							 &vmp_power_hp_ml110_g4 };
+	cfg->nvm_types = 1;
+	cfg->vm_types[0] = (struct vmp_sim_vm_type){ 1000, 100, 0 };
+}
+
+static const struct vmp_sim_policy acct_external = {
+	"test", "the test migrates", VMP_SIM_EXTERNAL, VMP_OVERLOAD_NONE, 0, VMP_SEL_MMT
+};
+
+struct ev_log {
+	struct vmp_sim_event ev[16];
+	size_t n;
+};
+
+static void
+ev_record(void *ctx, const struct vmp_sim_event *ev)
+{
+	struct ev_log *l = ctx;
+
+	if (l->n < 16)
+		l->ev[l->n++] = *ev;
+}
+
+/* Runs the 3-sample day: creation, migrate VM 1 to host 0 after the first step, the rest. */
+static void
+acct_run(const float *pct, struct ev_log *log, struct vmp_sim_result *r)
+{
+	struct vmp_sim_input in = { 2, 3, pct, NULL };
+	struct vmp_sim_vm_state vs;
+	struct vmp_sim_config cfg;
+	struct vmp_sim *s = NULL;
+
+	acct_config(&cfg);
+	cfg.on_event = ev_record;
+	cfg.event_ctx = log;
+	assert_int_equal(vmp_sim_new(&cfg, &acct_external, &in, &s), 0);
+	assert_int_equal(vmp_sim_vm(s, 0, &vs), 0);
+	assert_int_equal(vs.host, 0);
+	assert_int_equal(vmp_sim_vm(s, 1, &vs), 0);
+	assert_int_equal(vs.host, 1);
+	assert_int_equal(vmp_sim_step(s), 1);
+	assert_int_equal(vmp_sim_migrate(s, 1, 0), 0);
+	while (vmp_sim_step(s) > 0)
+		;
+	vmp_sim_result(s, r);
+	vmp_sim_free(s);
+}
+
+/*
+ * A linear ramp crossing capacity mid-step. VM 0 asks 500 MIPS all day; VM 1's samples
+ * are 20, 20, 80 % (t = 0, 300, 600; the last repeats to 900). After VM 1 arrives on
+ * host 0 (400.1 s) the host's demand is 500 + 200 + 2 (t - 300): it crosses 1000 at
+ * t = 450 and stays above (1300 from 600 on). So host 0 is overloaded 450 s, with an
+ * excess of 300 / 2 * 150 + 300 * 300 = 112,500 MIPS s, all of it unserved (the two VMs
+ * share the host's 1000 MIPS in proportion). During the migration host 0 carries 10 % of
+ * VM 1 (about 20 MIPS: no overload), and VM 1 gets 90 % of its demand on host 1: 10 % of
+ * its integral over the 100 s, 0.1 * 100 * r1(350.1), is lost to the migration. Memory:
+ * two 100-MB VMs on a 150-MB host from the migration's start, 599.9 s.
+ */
+static void
+test_acct_ramp_crossing(void **state)
+{
+	float pct[6] = { 50, 50, 50, 20, 20, 80 };
+	struct ev_log evl = { 0 };
+	struct vmp_sim_result r;
+	double vm0_lost;
+
+	acct_run(pct, &evl, &r);
+	assert_close(r.acct.window_s, 900);
+	assert_close(r.acct.overload_host_s, 450);
+	/* active: host 0 all day, host 1 until VM 1 left it (switched off at 400.1 s) */
+	assert_close(r.acct.active_host_s, 900 + 400.1);
+	assert_close(r.acct.requested_mips_s, 500 * 900 + (200 * 300 + 500 * 300 + 800 * 300));
+	assert_close(r.acct.unserved_overload_mips_s, 112500);
+	assert_close(r.acct.unserved_migration_mips_s, 0.1 * 100 * (200 + 2 * (350.1 - 300)));
+	/*
+	 * VM 0's part: 500 (1 - 1000 / D) over the overload. On [450, 600] D = 1000 + 2 s,
+	 * whose integral is 500 (150 - 500 ln 1.3); on [600, 900] 500 * 300 / 1300 * 300.
+	 * VM 1 loses the rest and its migration: the worse share.
+	 */
+	vm0_lost = 500 * (150 - 500 * log(1.3)) + 500.0 * 300 / 1300 * 300;
+	assert_int_equal(r.acct.worst_vm, 1);
+	assert_close(r.acct.worst_vm_unserved_frac,
+		     (112500 - vm0_lost + r.acct.unserved_migration_mips_s) / 450000);
+	assert_close(r.acct.mem_overload_host_s, 599.9);
+	vmp_sim_result_release(&r);
+}
+
+/*
+ * A VM migrating in. VM 0 asks 950 MIPS, VM 1 600, constant. While VM 1 migrates
+ * (300.1 .. 400.1 s) host 0 carries 950 + 60 = 1010 > 1000: overloaded 100 s, VM 0
+ * served 950 * 1000 / 1010; afterwards 1550: overloaded 499.9 s more, excess
+ * 550 * 499.9. Memory: two 100-MB VMs on a 150-MB host from the migration's start
+ * (the arriving VM holds its memory on both hosts): 599.9 s, excess 50 MB.
+ * Host 1 switches off when VM 1 leaves.
+ */
+static void
+test_acct_migrating_in(void **state)
+{
+	float pct[6] = { 95, 95, 95, 60, 60, 60 };
+	struct ev_log evl = { 0 };
+	struct vmp_sim_result r;
+
+	acct_run(pct, &evl, &r);
+	assert_close(r.acct.overload_host_s, 100 + 499.9);
+	assert_close(r.acct.unserved_overload_mips_s, 950 * (10.0 / 1010) * 100 + 550 * 499.9);
+	assert_close(r.acct.unserved_migration_mips_s, 0.1 * 600 * 100);
+	assert_close(r.acct.unserved_mips_s,
+		     r.acct.unserved_overload_mips_s + r.acct.unserved_migration_mips_s);
+	assert_close(r.acct.mem_overload_host_s, 599.9);
+	assert_close(r.acct.mem_excess_mb_s, 50 * 599.9);
+	assert_close(r.acct.mem_requested_mb_s, 2 * 100 * 900);
+	assert_close(r.acct.active_host_s, 900 + 400.1);
+	/* the simulator's SLATAH: host 0 "violating" from the migration on, of 1300 s */
+	assert_true(r.slatah > 0);
+	/* every placement change, in order */
+	assert_int_equal(evl.n, 7);
+	assert_int_equal(evl.ev[0].kind, VMP_SIM_EV_PLACE);
+	assert_int_equal(evl.ev[0].vm, 0);
+	assert_int_equal(evl.ev[0].host, 0);
+	assert_int_equal(evl.ev[1].kind, VMP_SIM_EV_HOST_ON);
+	assert_int_equal(evl.ev[2].kind, VMP_SIM_EV_PLACE);
+	assert_int_equal(evl.ev[2].host, 1);
+	assert_int_equal(evl.ev[3].kind, VMP_SIM_EV_HOST_ON);
+	assert_int_equal(evl.ev[4].kind, VMP_SIM_EV_MIG_START);
+	assert_int_equal(evl.ev[4].vm, 1);
+	assert_int_equal(evl.ev[4].from, 1);
+	assert_int_equal(evl.ev[4].host, 0);
+	assert_close(evl.ev[4].time_s, 300.1);
+	assert_close(evl.ev[4].end_s, 400.1);
+	assert_int_equal(evl.ev[5].kind, VMP_SIM_EV_MIG_END);
+	assert_close(evl.ev[5].time_s, 400.1);
+	assert_int_equal(evl.ev[6].kind, VMP_SIM_EV_HOST_OFF);
+	assert_int_equal(evl.ev[6].host, 1);
+	vmp_sim_result_release(&r);
+}
+
+/*
+ * A host switched off for good: with memory traces, VM 0's memory ramps 100 -> 200 %
+ * of its 100 MB alone on host 0 (150 MB) and crosses it at t = 150; VM 1 idles on host
+ * 1 at 10 % until it leaves at 400.1 s, after which host 1 is off and counts nothing.
+ * The test runs on CPU demands that never overload, so only memory and activity count.
+ */
+static void
+test_acct_host_off_and_memory(void **state)
+{
+	float pct[6] = { 10, 10, 10, 10, 10, 10 };
+	float mem[6] = { 100, 200, 200, 10, 10, 10 };
+	struct vmp_sim_input in = { 2, 3, pct, mem };
+	struct vmp_sim_config cfg;
+	struct vmp_sim_result r;
+	struct vmp_sim_host_state hs;
+	struct vmp_sim *s = NULL;
+
+	acct_config(&cfg);
+	cfg.host_types[0].ram_mb = 150;
+	assert_int_equal(vmp_sim_new(&cfg, &acct_external, &in, &s), 0);
+	assert_int_equal(vmp_sim_step(s), 1);
+	/* at 300.1 s VM 0 holds 200 MB, VM 1 10 MB */
+	assert_int_equal(vmp_sim_host(s, 0, &hs), 0);
+	assert_close(hs.ram_mb, 150);
+	assert_close(hs.mem_demand_mb, 200);
+	assert_int_equal(vmp_sim_migrate(s, 1, 0), 0);
+	while (vmp_sim_step(s) > 0)
+		;
+	assert_int_equal(vmp_sim_host(s, 1, &hs), 0);
+	assert_false(hs.active);
+	vmp_sim_result(s, &r);
+	vmp_sim_free(s);
+	assert_close(r.acct.overload_host_s, 0);
+	assert_close(r.acct.unserved_overload_mips_s, 0);
+	/* memory: above 150 from t = 150 (100 + 100 t / 300); VM 1 adds 10 MB from 300.1 */
+	assert_close(r.acct.mem_overload_host_s, 900 - 150);
+	assert_close(r.acct.mem_excess_mb_s, 50.0 / 2 * 150 + 50 * 600 + 10 * 599.9);
+	assert_close(r.acct.active_host_s, 900 + 400.1);
+	vmp_sim_result_release(&r);
+}
+
 static void
 test_bad_config(void **state)
 {
 	float pct[1] = { 1 };
-	struct vmp_sim_input in = { 1, 1, pct };
+	struct vmp_sim_input in = { 1, 1, pct, NULL };
 	struct vmp_sim_config cfg;
 	struct vmp_sim *s = NULL;
 
@@ -292,6 +482,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_acct_ramp_crossing),
+		cmocka_unit_test(test_acct_migrating_in),
+		cmocka_unit_test(test_acct_host_off_and_memory),
 		cmocka_unit_test(test_power),
 		cmocka_unit_test(test_stats),
 		cmocka_unit_test(test_detectors),
