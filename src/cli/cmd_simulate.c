@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * `vmpilot simulate`: replays consolidation policies on a VM trace with the core's
- * simulator (src/core/sim.h) and prints one row of metrics per policy, in the units of
- * Beloglazov & Buyya (2012), as a table or JSON.
+ * simulator (src/core/sim.h) and prints one row of metrics per policy — the continuous
+ * overload and unserved demand first (doc/metrics.md), then the metrics of Beloglazov &
+ * Buyya (2012) — as a table or JSON; --events writes every placement change.
  */
 #include "cli/cli.h"
 #include "core/sim.h"
@@ -13,11 +14,14 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_TRACE "traces/planetlab/20110303" /* below the data directory */
 
@@ -30,6 +34,7 @@ enum {
 	OPT_FORMAT,
 	OPT_REPORT,
 	OPT_PILOT,
+	OPT_EVENTS,
 };
 
 static const struct vmp_cli_option simulate_options[] = {
@@ -45,6 +50,8 @@ static const struct vmp_cli_option simulate_options[] = {
 	  OPT_REPORT },
 	{ "pilot", 0, "KEY=VAL[,...]", "set parameters of the vmpilot policy (doc/pilot-policy.md)",
 	  OPT_PILOT },
+	{ "events", 0, "FILE", "write every placement change as JSON lines (doc/sim-events.md)",
+	  OPT_EVENTS },
 	{ 0 },
 };
 
@@ -96,6 +103,12 @@ struct run {
 	double wall_s;
 };
 
+static double
+ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
 static void
 print_table(const char *trace, size_t nvms, size_t nhosts, bool compat, struct run *runs,
 	    size_t n)
@@ -104,19 +117,61 @@ print_table(const char *trace, size_t nvms, size_t nhosts, bool compat, struct r
 
 	printf("trace %s: %zu VMs, %zu hosts%s\n", trace, nvms, nhosts,
 	       compat ? ", CloudSim 3.0.3 compat" : "");
-	printf("%-14s %10s %8s %9s %8s %11s %11s %10s %8s\n", "policy", "energy_kWh", "E/bound",
-	       "SLATAH_%", "PDM_%", "SLAV_1e-5", "ESV_1e-3", "migrations", "time_s");
+	printf("%-14s %10s %8s %11s %10s %10s %10s %10s %10s | %8s %7s %9s %9s %7s\n", "policy",
+	       "energy_kWh", "E/bound", "overload_%", "overload_h", "unserved_%", "worstVM_%",
+	       "memover_%", "migrations", "SLATAH_%", "PDM_%", "SLAV_1e-5", "ESV_1e-3",
+	       "time_s");
 	for (i = 0; i < n; i++) {
 		const struct vmp_sim_result *r = &runs[i].full.sim;
+		const struct vmp_sim_acct *a = &r->acct;
 
-		printf("%-14s %10.2f %8.3f %9.2f %8.3f %11.3f %11.3f %10llu %8.3f\n",
+		printf("%-14s %10.2f %8.3f %11.3f %10.1f %10.4f %10.2f %10.3f %10llu | %8.2f %7.3f "
+		       "%9.3f %9.3f %7.3f\n",
 		       runs[i].policy->name, r->energy_kwh, runs[i].full.energy_ratio,
-		       r->slatah * 100, r->pdm * 100, r->slav * 1e5, r->esv * 1e3,
-		       (unsigned long long)r->migrations, runs[i].wall_s);
+		       ratio(a->overload_host_s, a->active_host_s) * 100,
+		       a->overload_host_s / 3600,
+		       ratio(a->unserved_mips_s, a->requested_mips_s) * 100,
+		       a->worst_vm_unserved_frac * 100,
+		       ratio(a->mem_overload_host_s, a->active_host_s) * 100,
+		       (unsigned long long)r->migrations, r->slatah * 100, r->pdm * 100,
+		       r->slav * 1e5, r->esv * 1e3, runs[i].wall_s);
 	}
 	if (n > 0)
 		printf("%-14s %10.2f %8.3f  (oracle: fractional packing on the cheapest MIPS)\n",
 		       "lower-bound", runs[0].full.bound_kwh, 1.0);
+	printf("overload: host time with CPU demand above capacity, of active host time; "
+	       "unserved: CPU demand\nnot served (overload and migration), of demand; "
+	       "worstVM: the VM with the largest unserved\nshare; memover: host time with "
+	       "memory demand above RAM. Integrated exactly over the day\n(doc/metrics.md). "
+	       "Right of |: CloudSim's metrics, for the literature.\n");
+}
+
+/* The continuous accounting's keys of the JSON output (doc/metrics.md). */
+static void
+json_acct(json_t *o, const struct vmp_sim_acct *a)
+{
+	json_object_set_new(o, "active_host_h", json_real(a->active_host_s / 3600));
+	json_object_set_new(o, "overload_host_h", json_real(a->overload_host_s / 3600));
+	json_object_set_new(o, "overload_pct",
+			    json_real(ratio(a->overload_host_s, a->active_host_s) * 100));
+	json_object_set_new(o, "requested_mips_s", json_real(a->requested_mips_s));
+	json_object_set_new(o, "unserved_mips_s", json_real(a->unserved_mips_s));
+	json_object_set_new(o, "unserved_pct",
+			    json_real(ratio(a->unserved_mips_s, a->requested_mips_s) * 100));
+	json_object_set_new(o, "unserved_overload_mips_s",
+			    json_real(a->unserved_overload_mips_s));
+	json_object_set_new(o, "unserved_migration_mips_s",
+			    json_real(a->unserved_migration_mips_s));
+	json_object_set_new(o, "worst_vm", json_integer(a->worst_vm));
+	json_object_set_new(o, "worst_vm_unserved_pct", json_real(a->worst_vm_unserved_frac * 100));
+	json_object_set_new(o, "mem_overload_host_h", json_real(a->mem_overload_host_s / 3600));
+	json_object_set_new(o, "mem_overload_pct",
+			    json_real(ratio(a->mem_overload_host_s, a->active_host_s) * 100));
+	json_object_set_new(o, "mem_requested_mb_s", json_real(a->mem_requested_mb_s));
+	json_object_set_new(o, "mem_excess_mb_s", json_real(a->mem_excess_mb_s));
+	json_object_set_new(o, "mem_excess_pct",
+			    json_real(ratio(a->mem_excess_mb_s, a->mem_requested_mb_s) * 100));
+	json_object_set_new(o, "accounted_s", json_real(a->window_s));
 }
 
 static void
@@ -138,6 +193,7 @@ print_json(const char *trace, size_t nvms, size_t nhosts, bool compat, struct ru
 
 		json_object_set_new(o, "policy", json_string(runs[i].policy->name));
 		json_object_set_new(o, "energy_kwh", json_real(r->energy_kwh));
+		json_acct(o, &r->acct);
 		json_object_set_new(o, "bound_kwh", json_real(runs[i].full.bound_kwh));
 		json_object_set_new(o, "energy_bound_ratio", json_real(runs[i].full.energy_ratio));
 		json_object_set_new(o, "mean_active_hosts", json_real(active_mean(r)));
@@ -167,12 +223,124 @@ print_json(const char *trace, size_t nvms, size_t nhosts, bool compat, struct ru
 	json_decref(root);
 }
 
+/* ----------------------------------------------------------- --events FILE -- */
+
+static const char *const event_names[VMP_SIM_EV_MAX] = {
+	[VMP_SIM_EV_PLACE] = "place",         [VMP_SIM_EV_MIG_START] = "mig_start",
+	[VMP_SIM_EV_MIG_END] = "mig_end",     [VMP_SIM_EV_REMOVE] = "remove",
+	[VMP_SIM_EV_HOST_ON] = "host_on",     [VMP_SIM_EV_HOST_OFF] = "host_off",
+};
+
+/* Opens path for the events: a new or truncated regular file, not through a symlink. */
+static FILE *
+events_open(const char *path, int *ret_err)
+{
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		*ret_err = errno;
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*ret_err = S_ISREG(st.st_mode) ? errno : EINVAL;   /* not a regular file */
+		close(fd);
+		return NULL;
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		*ret_err = errno;
+		close(fd);
+	}
+	return f;
+}
+
+static void
+events_write(void *ctx, const struct vmp_sim_event *ev)
+{
+	FILE *f = ctx;
+
+	switch (ev->kind) {
+	case VMP_SIM_EV_PLACE:
+	case VMP_SIM_EV_REMOVE:
+		fprintf(f, "{\"t\":%.17g,\"type\":\"%s\",\"vm\":%d,\"host\":%d}\n", ev->time_s,
+			event_names[ev->kind], ev->vm, ev->host);
+		break;
+	case VMP_SIM_EV_MIG_START:
+		fprintf(f, "{\"t\":%.17g,\"type\":\"mig_start\",\"vm\":%d,\"from\":%d,"
+			"\"to\":%d,\"end\":%.17g}\n", ev->time_s, ev->vm, ev->from, ev->host,
+			ev->end_s);
+		break;
+	case VMP_SIM_EV_MIG_END:
+		fprintf(f, "{\"t\":%.17g,\"type\":\"mig_end\",\"vm\":%d,\"from\":%d,"
+			"\"to\":%d}\n", ev->time_s, ev->vm, ev->from, ev->host);
+		break;
+	case VMP_SIM_EV_HOST_ON:
+	case VMP_SIM_EV_HOST_OFF:
+		fprintf(f, "{\"t\":%.17g,\"type\":\"%s\",\"host\":%d}\n", ev->time_s,
+			event_names[ev->kind], ev->host);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+json_line(FILE *f, json_t *o)
+{
+	json_dumpf(o, f, JSON_COMPACT | JSON_REAL_PRECISION(17));
+	fputc('\n', f);
+	json_decref(o);
+}
+
+/* The header of one run: the run, then every host and VM with what the metrics need. */
+static void
+events_header(FILE *f, const char *trace_dir, const struct vmp_trace *trace,
+	      const struct vmp_sim_config *cfg, const char *policy, bool mem)
+{
+	size_t per_type = (trace->nvms + cfg->nvm_types - 1) / cfg->nvm_types, i;
+	json_t *o = json_object();
+
+	json_object_set_new(o, "type", json_string("run"));
+	json_object_set_new(o, "policy", json_string(policy));
+	json_object_set_new(o, "trace", json_string(trace_dir));
+	json_object_set_new(o, "compat", json_string(cfg->cloudsim_compat ? "cloudsim" : "none"));
+	json_object_set_new(o, "step_s", json_real(cfg->step_s));
+	json_object_set_new(o, "nsteps", json_integer((json_int_t)trace->nsteps));
+	json_object_set_new(o, "end_s", json_real((double)trace->nsteps * cfg->step_s));
+	json_object_set_new(o, "memory", json_string(mem ? "trace" : "ram"));
+	json_object_set_new(o, "hosts", json_integer((json_int_t)cfg->nhosts));
+	json_object_set_new(o, "vms", json_integer((json_int_t)trace->nvms));
+	json_line(f, o);
+	for (i = 0; i < cfg->nhosts; i++) {
+		const struct vmp_sim_host_type *t = &cfg->host_types[i % cfg->nhost_types];
+
+		fprintf(f, "{\"type\":\"host\",\"host\":%zu,\"mips\":%.17g,\"pe_mips\":%.17g,"
+			"\"ram_mb\":%.17g}\n", i, t->pe_mips * t->pes, t->pe_mips, t->ram_mb);
+	}
+	for (i = 0; i < trace->nvms; i++) {
+		const struct vmp_sim_vm_type *t = &cfg->vm_types[i / per_type];
+
+		o = json_object();
+		json_object_set_new(o, "type", json_string("vm"));
+		json_object_set_new(o, "vm", json_integer((json_int_t)i));
+		json_object_set_new(o, "name", json_string(trace->names[i]));
+		json_object_set_new(o, "mips", json_real(t->mips));
+		json_object_set_new(o, "ram_mb", json_real(t->ram_mb));
+		json_line(f, o);
+	}
+}
+
 static int
 run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
 	const char *trace_dir = NULL, *policies = "lr-mmt-1.2", *format = "auto";
-	const char *report = NULL;
+	const char *report = NULL, *events = NULL;
+	FILE *evf = NULL;
+	float *mem_pct = NULL;
 	struct vmp_progress bar;
 	struct vmp_pilot_params pilot;
 	struct vmp_sim_config cfg;
@@ -219,6 +387,9 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		case OPT_REPORT:
 			report = p.optarg;
 			break;
+		case OPT_EVENTS:
+			events = p.optarg;
+			break;
 		case OPT_PILOT:
 			if (vmp_pilot_params_parse(&pilot, p.optarg) < 0)
 				return vmp_cli_usage_error(cmd, "invalid pilot parameters '%s'",
@@ -263,10 +434,38 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		rc = VMP_EXIT_FAILURE;
 		goto out;
 	}
+	if (trace->fields & VMP_TRACE_MEM) {
+		/* memory demand in percent of provisioned, applied to the VM type's RAM */
+		size_t k, nk = trace->nvms * trace->nsteps;
+
+		mem_pct = xmalloc((nk ? nk : 1) * sizeof(float));
+		for (k = 0; k < nk; k++) {
+			double prov = trace->mem_provisioned_kib[k];
+
+			mem_pct[k] = prov > 0 ? (float)(trace->mem_usage_kib[k] / prov * 100) : 0;
+		}
+	}
+	if (events) {
+		int e = 0;
+
+		evf = events_open(events, &e);
+		if (!evf) {
+			fprintf(stderr, "vmpilot simulate: cannot write events '%s': %s\n", events,
+				strerror(e));
+			rc = VMP_EXIT_USAGE;
+			goto out;
+		}
+		cfg.on_event = events_write;
+		cfg.event_ctx = evf;
+	}
 	for (i = 0; i < nruns; i++) {
-		struct vmp_sim_input in = { trace->nvms, trace->nsteps, trace->cpu_usage_pct };
+		struct vmp_sim_input in = { trace->nvms, trace->nsteps, trace->cpu_usage_pct,
+					    mem_pct };
 		double t0 = now_s();
 
+		if (evf)
+			events_header(evf, trace_dir, trace, &cfg, runs[i].policy->name,
+				      mem_pct != NULL);
 		vmp_progress_start(&bar, stderr, runs[i].policy->name);
 		r = vmp_simrun(&cfg, runs[i].policy, &pilot, &in, vmp_progress_update, &bar,
 			       &runs[i].full);
@@ -277,6 +476,36 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 				runs[i].policy->name, strerror(-r));
 			rc = VMP_EXIT_FAILURE;
 			nruns = i;
+			goto out;
+		}
+		if (evf) {
+			json_t *o = json_object();
+
+			json_object_set_new(o, "type", json_string("result"));
+			json_object_set_new(o, "policy", json_string(runs[i].policy->name));
+			json_object_set_new(o, "energy_kwh", json_real(runs[i].full.sim.energy_kwh));
+			json_object_set_new(o, "migrations",
+					    json_integer((json_int_t)runs[i].full.sim.migrations));
+			json_acct(o, &runs[i].full.sim.acct);
+			json_line(evf, o);
+		}
+	}
+	if (evf) {
+		int bad = ferror(evf), e = errno;
+
+		if (fflush(evf) != 0 || fsync(fileno(evf)) != 0) {
+			bad = 1;
+			e = errno;
+		}
+		if (fclose(evf) != 0 && !bad) {
+			bad = 1;
+			e = errno;
+		}
+		evf = NULL;
+		if (bad) {
+			fprintf(stderr, "vmpilot simulate: cannot write events '%s': %s\n", events,
+				strerror(e ? e : EIO));
+			rc = VMP_EXIT_USAGE;
 			goto out;
 		}
 	}
@@ -310,6 +539,9 @@ out:
 	free(list);
 	free(err);
 	free(default_trace);
+	free(mem_pct);
+	if (evf)
+		fclose(evf);
 	vmp_trace_free(trace);
 	return rc;
 }
@@ -320,7 +552,9 @@ const struct vmp_cli_command vmp_cmd_simulate = {
 	.synopsis = "",
 	.description = "Replays cluster consolidation policies (Beloglazov & Buyya 2012) on a\n"
 		       "VM trace with the simulator that shares the daemon's policy code, and\n"
-		       "prints energy, SLATAH, PDM, SLAV, ESV and migrations per policy.\n"
+		       "prints per policy the host overload time and the CPU demand not served\n"
+		       "(integrated exactly over the day, doc/metrics.md), memory overload,\n"
+		       "energy and migrations, then CloudSim's SLATAH, PDM, SLAV and ESV.\n"
 		       "--compat cloudsim reproduces CloudSim 3.0.3's numbers. E/bound is\n"
 		       "each policy's energy over an oracle's lower bound; --policy vmpilot\n"
 		       "runs vmpilot's own policy (doc/pilot-policy.md).",

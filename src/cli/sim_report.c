@@ -200,15 +200,26 @@ cell(FILE *out, int decimals, double v, double best)
 	fprintf(out, "%s%.*f</td>", v <= best ? "<td class=\"best\">" : "<td>", decimals, v);
 }
 
+/* a / b in percent (0 when b is 0) */
+static double
+acct_pct(double a, double b)
+{
+	return b > 0 ? a / b * 100 : 0;
+}
+
 static void
 table(FILE *out, const struct vmp_sim_report_run *runs, size_t n)
 {
 	double be = INFINITY, bs = INFINITY, bv = INFINITY, bm = INFINITY;
+	double bo = INFINITY, bu = INFINITY, bw = INFINITY;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		const struct vmp_sim_result *r = &runs[i].result->sim;
 
+		bo = fmin(bo, acct_pct(r->acct.overload_host_s, r->acct.active_host_s));
+		bu = fmin(bu, acct_pct(r->acct.unserved_mips_s, r->acct.requested_mips_s));
+		bw = fmin(bw, r->acct.worst_vm_unserved_frac * 100);
 		be = fmin(be, r->energy_kwh);
 		bs = fmin(bs, r->slav);
 		bv = fmin(bv, r->esv);
@@ -216,7 +227,10 @@ table(FILE *out, const struct vmp_sim_report_run *runs, size_t n)
 	}
 
 	fputs("<table id=\"results\">\n<thead><tr><th>policy</th><th>energy (kWh)</th>"
-	      "<th>energy / bound</th><th>SLATAH (%)</th><th>PDM (%)</th>"
+	      "<th>energy / bound</th><th>overload (% of host time)</th>"
+	      "<th>overload (host-h)</th><th>CPU not served (%)</th>"
+	      "<th>worst VM not served (%)</th><th>memory overload (% of host time)</th>"
+	      "<th>SLATAH (%)</th><th>PDM (%)</th>"
 	      "<th>SLAV (10<sup>-5</sup>)</th><th>ESV (10<sup>-3</sup>)</th><th>migrations</th>"
 	      "<th>host shutdowns</th><th>time (s)</th></tr></thead>\n<tbody>\n", out);
 	for (i = 0; i < n; i++) {
@@ -227,7 +241,13 @@ table(FILE *out, const struct vmp_sim_report_run *runs, size_t n)
 		html_escape(out, runs[i].name);
 		fputs("</td>", out);
 		cell(out, 2, r->energy_kwh, be);
-		fprintf(out, "<td>%.3f</td><td>%.2f</td><td>%.3f</td>", runs[i].result->energy_ratio,
+		fprintf(out, "<td>%.3f</td>", runs[i].result->energy_ratio);
+		cell(out, 3, acct_pct(r->acct.overload_host_s, r->acct.active_host_s), bo);
+		fprintf(out, "<td>%.1f</td>", r->acct.overload_host_s / 3600);
+		cell(out, 4, acct_pct(r->acct.unserved_mips_s, r->acct.requested_mips_s), bu);
+		cell(out, 2, r->acct.worst_vm_unserved_frac * 100, bw);
+		fprintf(out, "<td>%.2f</td><td>%.2f</td><td>%.3f</td>",
+			acct_pct(r->acct.mem_overload_host_s, r->acct.active_host_s),
 			r->slatah * 100, r->pdm * 100);
 		cell(out, 3, r->slav * 1e5, bs * 1e5);
 		cell(out, 3, r->esv * 1e3, bv * 1e3);
@@ -237,7 +257,7 @@ table(FILE *out, const struct vmp_sim_report_run *runs, size_t n)
 	}
 	if (n > 0)
 		fprintf(out, "<tr class=\"bound\"><td>lower bound</td><td>%.2f</td><td>1.000</td>"
-			"<td colspan=\"7\">oracle: the demand packed fractionally on the cheapest "
+			"<td colspan=\"12\">oracle: the demand packed fractionally on the cheapest "
 			"MIPS, no overload</td></tr>\n", runs[0].result->bound_kwh);
 	fputs("</tbody></table>\n", out);
 }
@@ -263,8 +283,12 @@ vmp_sim_report_fprint(FILE *out, const char *trace, size_t nvms, size_t nhosts, 
 	      ".unit{font-size:11px;text-anchor:middle;fill:#555}\n"
 	      "</style></head><body>\n<h1>vmpilot simulate: ", out);
 	html_escape(out, trace);
-	fprintf(out, "</h1>\n<p>%zu VMs, %zu hosts%s. Metrics as in Beloglazov &amp; Buyya "
-		"(2012): SLAV = SLATAH &times; PDM, ESV = energy &times; SLAV. The lower bound is "
+	fprintf(out, "</h1>\n<p>%zu VMs, %zu hosts%s. Overload and CPU not served are "
+		"integrated exactly over the day from the trace's demand (doc/metrics.md): the time "
+		"hosts' demand exceeded their capacity, and the CPU VMs asked for and did not get "
+		"(overload and migrations). SLATAH, PDM, SLAV = SLATAH &times; PDM and ESV = "
+		"energy &times; SLAV are Beloglazov &amp; Buyya's (2012), for comparison with the "
+		"literature. The lower bound is "
 		"the energy an oracle needs to serve the demand with no overload.</p>\n", nvms,
 		nhosts, compat ? ", CloudSim 3.0.3 compat" : "");
 	table(out, runs, n);
