@@ -52,7 +52,17 @@ struct vmp_vm_info {
 	uint64_t memory_max_kib;
 	bool has_balloon;
 	int stats_period_s;       /* guest stats polling period; 0 = off, -1 unknown */
+	/*
+	 * The vmpilot automation mode the VM carries itself ("off", "advise", "act", or
+	 * anything else the operator wrote, cut to fit), "" = none. libvirt: the text of
+	 * <vmpilot:mode> in the domain's <metadata>, namespace VMP_LIBVIRT_METADATA_NS.
+	 */
+	char mode[16];
 };
+
+/* The XML namespace of vmpilot's element in a libvirt domain's <metadata>. */
+#define VMP_LIBVIRT_METADATA_NS "https://vmpilot.org/xmlns/libvirt/1"
+
 
 /* Which fields of struct vmp_vm_stats are valid (a backend fills what it can). */
 enum vmp_vm_stat_field {

@@ -8,11 +8,13 @@
 #include "util/util.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 
 bool
 vmp_libvirt_param_u64(const virTypedParameter *p, uint64_t *ret)
@@ -88,7 +90,7 @@ vmp_libvirt_parse_domain_xml(const char *xml, struct vmp_vm_info *vi)
 	xmlDocPtr doc;
 	xmlXPathContextPtr ctx = NULL;
 	uint64_t vmax = 0, vcur = 0, mem = 0, cur = 0, period = 0;
-	char *model = NULL;
+	char *model = NULL, *mode = NULL;
 	int r = -EPROTO, have_cur, have_period;
 
 	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
@@ -114,6 +116,10 @@ vmp_libvirt_parse_domain_xml(const char *xml, struct vmp_vm_info *vi)
 	if (have_period < 0 || period > INT32_MAX)
 		goto out;
 	model = xpath_str(ctx, "string(/domain/devices/memballoon/@model)");
+	if (xmlXPathRegisterNs(ctx, (const xmlChar *)"vmp",
+			       (const xmlChar *)VMP_LIBVIRT_METADATA_NS) == 0)
+		mode = xpath_str(ctx, "normalize-space(/domain/metadata/vmp:mode)");
+	snprintf(vi->mode, sizeof(vi->mode), "%s", mode ? mode : "");
 	vi->vcpus_max = (unsigned)vmax;
 	vi->vcpus_current = have_cur == 1 ? (unsigned)vcur : (unsigned)vmax;
 	vi->memory_max_kib = mem;
@@ -123,6 +129,7 @@ vmp_libvirt_parse_domain_xml(const char *xml, struct vmp_vm_info *vi)
 	r = 0;
 out:
 	xmlFree(model);
+	xmlFree(mode);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	return r;

@@ -16,9 +16,9 @@
 
 /*
  * Fills the configuration part of vi (vCPUs current/max, memory current/max, balloon
- * present, stats period) from a domain's XML. Needs <vcpu> (1..VMP_VCPU_MAX) and
- * <memory>; units KiB (default), k, MiB or GiB. Returns 0, or -EPROTO (vi may be
- * partly written).
+ * present, stats period, the vmpilot mode in its <metadata>) from a domain's XML.
+ * Needs <vcpu> (1..VMP_VCPU_MAX) and <memory>; units KiB (default), k, MiB or GiB.
+ * Returns 0, or -EPROTO (vi may be partly written).
  */
 int vmp_libvirt_parse_domain_xml(const char *xml, struct vmp_vm_info *vi);
 

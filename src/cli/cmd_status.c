@@ -2,11 +2,14 @@
 /*
  * `vmpilot status`: one line per VM of a hypervisor with live numbers (state, vCPUs,
  * CPU % from two samples of CPU time, memory actual/used, swap activity), as a table,
- * as JSON, or refreshed like top. Talks to the hypervisor only through the backend ops
- * table, so it works with every backend.
+ * as JSON, or refreshed like top, with each VM's automation mode and the autopilot's
+ * current recommendation (read from vmpilotd's status file). Talks to the hypervisor
+ * only through the backend ops table, so it works with every backend.
  */
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "daemon/config.h"
+#include "util/fileio.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -19,8 +22,9 @@
 
 #define STATUS_DEFAULT_URI "qemu:///system"
 #define STATUS_FIRST_GAP_MS 1000   /* between the two samples of a one-shot status */
+#define STATUS_DEFAULT_CONFIG "/etc/vmpilot/vmpilot.conf"
 
-enum { OPT_CONNECT = 1, OPT_JSON, OPT_WATCH, OPT_COUNT, OPT_TIMEOUT };
+enum { OPT_CONNECT = 1, OPT_JSON, OPT_WATCH, OPT_COUNT, OPT_TIMEOUT, OPT_CONFIG };
 
 static const struct vmp_cli_option status_options[] = {
 	{ "connect", 'c', "URI", "hypervisor URI (default $LIBVIRT_DEFAULT_URI, else "
@@ -29,6 +33,8 @@ static const struct vmp_cli_option status_options[] = {
 	{ "watch", 'w', "DURATION", "refresh every DURATION (e.g. 2s), like top", OPT_WATCH },
 	{ "count", 0, "K", "with --watch: stop after K refreshes (default: never)", OPT_COUNT },
 	{ "timeout", 0, "DURATION", "bound on each hypervisor call (default 10s)", OPT_TIMEOUT },
+	{ "config", 'f', "FILE", "the autopilot's configuration, for the modes and its status "
+	  "file (default " STATUS_DEFAULT_CONFIG " if it exists)", OPT_CONFIG },
 	{ 0 },
 };
 
@@ -44,6 +50,17 @@ struct status_sample {
 	int n;
 };
 
+/*
+ * What the autopilot says of the VMs of this URI: its configuration (modes) and the
+ * status file vmpilotd replaces after every cycle (vmp_loop_status(): the mode it
+ * applied, the latest decisions, why a VM is not managed).
+ */
+struct status_pilot {
+	struct vmp_config cfg;
+	json_t *host;              /* this URI's entry of the status file, or NULL */
+	char *note;                /* why there is no status, for stderr, or NULL */
+};
+
 /* One output row: everything derived from two samples; "have_*" false = unknown. */
 struct status_row {
 	const struct status_vm *vm;
@@ -56,6 +73,10 @@ struct status_row {
 	uint64_t used_kib;         /* MemTotal - MemAvailable inside the guest */
 	bool have_swap;
 	double swap_kib_s;         /* swap in + out per second */
+	const char *mode;          /* the VM's automation mode */
+	const char *mode_source;   /* where it came from */
+	char advice[160];          /* the pending recommendation, "none", or "-" (no daemon) */
+	const char *not_managed;   /* why the autopilot cannot manage it, or NULL */
 };
 
 static void
@@ -110,13 +131,133 @@ both_valid(const struct status_vm *a, const struct status_vm *b, uint32_t bit)
 	       (b->st.valid & bit) && b->st.sample_time_us > a->st.sample_time_us;
 }
 
+/*
+ * Loads the configuration (path, else the default file if it exists, else the built-in
+ * defaults) and this URI's entry of its status file. A missing or bad file leaves a
+ * note; only an invalid configuration is an error (-EINVAL, message printed).
+ */
+static int
+pilot_load(const char *uri, const char *path, struct status_pilot *ret)
+{
+	char *err = NULL, *text = NULL;
+	json_error_t je;
+	json_t *root, *hosts, *h;
+	size_t i;
+	int r;
+
+	vmp_config_init(&ret->cfg);
+	if (!path && access(STATUS_DEFAULT_CONFIG, F_OK) == 0)
+		path = STATUS_DEFAULT_CONFIG;
+	if (path && vmp_config_load(path, &ret->cfg, &err) < 0) {
+		fprintf(stderr, "vmpilot status: %s\n", err);
+		free(err);
+		return -EINVAL;
+	}
+	r = vmp_read_file(NULL, ret->cfg.status_file, &text, NULL);
+	if (r < 0) {
+		ret->note = xasprintf("no autopilot status ('%s': %s): is vmpilotd running?",
+				      ret->cfg.status_file, strerror(-r));
+		return 0;
+	}
+	root = json_loads(text, 0, &je);
+	free(text);
+	hosts = json_object_get(root, "hosts");
+	if (!root || !json_is_array(hosts)) {
+		ret->note = xasprintf("%s:%d: not a vmpilot status file%s%s", ret->cfg.status_file,
+				      root ? 1 : je.line, root ? "" : ": ", root ? "" : je.text);
+		json_decref(root);
+		return 0;
+	}
+	json_array_foreach(hosts, i, h) {
+		const char *u = json_string_value(json_object_get(h, "uri"));
+
+		if (u && !strcmp(u, uri) && json_is_array(json_object_get(h, "vms"))) {
+			ret->host = json_incref(h);
+			break;
+		}
+	}
+	if (!ret->host)
+		ret->note = xasprintf("the autopilot does not watch '%s' (status file '%s')", uri,
+				      ret->cfg.status_file);
+	json_decref(root);
+	return 0;
+}
+
+static void
+pilot_release(struct status_pilot *p)
+{
+	vmp_config_release(&p->cfg);
+	json_decref(p->host);
+	free(p->note);
+}
+
+/* A decision of the status file as "grow memory 2048 -> 2150 MiB (guest_pressure)". */
+static void
+format_advice(char *buf, size_t size, const json_t *d)
+{
+	const char *action = json_string_value(json_object_get(d, "action"));
+	const char *res = json_string_value(json_object_get(d, "resource"));
+	const char *why = json_string_value(json_object_get(d, "reason"));
+	double from = json_number_value(json_object_get(d, "from"));
+	double to = json_number_value(json_object_get(d, "to"));
+
+	if (res && !strcmp(res, "memory_kib"))
+		snprintf(buf, size, "%s memory %.0f -> %.0f MiB (%s)", action, from / 1024.0,
+			 to / 1024.0, why ? why : "?");
+	else if (res && !strcmp(res, "migration"))
+		snprintf(buf, size, "migrate from host %.0f to host %.0f (%s)", from, to,
+			 why ? why : "?");
+	else
+		snprintf(buf, size, "%s %s %.0f -> %.0f (%s)", action, res ? res : "?", from, to,
+			 why ? why : "?");
+}
+
+/* The mode and recommendation of VM vi for its row. */
+static void
+pilot_vm(const struct status_pilot *p, const char *uri, const struct vmp_vm_info *vi,
+	 struct status_row *r)
+{
+	enum vmp_mode_source src;
+	const json_t *vms = json_object_get(p->host, "vms"), *v, *d;
+	size_t i, j;
+
+	r->mode = vmp_mode_name(vmp_config_vm_mode(&p->cfg, uri, vi->name, vi->mode, &src));
+	r->mode_source = vmp_mode_source_name(src);
+	snprintf(r->advice, sizeof(r->advice), "-");
+	json_array_foreach(vms, i, v) {
+		const char *name = json_string_value(json_object_get(v, "name"));
+
+		if (!name || strcmp(name, vi->name) != 0)
+			continue;
+		/* The daemon's view wins: it is what it applies (its config may differ). */
+		if (json_is_string(json_object_get(v, "mode")))
+			r->mode = json_string_value(json_object_get(v, "mode"));
+		if (json_is_string(json_object_get(v, "mode_source")))
+			r->mode_source = json_string_value(json_object_get(v, "mode_source"));
+		r->not_managed = json_string_value(json_object_get(v, "not_managed"));
+		snprintf(r->advice, sizeof(r->advice), "none");
+		json_array_foreach(json_object_get(v, "decisions"), j, d) {
+			const char *a = json_string_value(json_object_get(d, "action"));
+
+			if (a && strcmp(a, "none") != 0 && !json_is_true(json_object_get(d, "acted"))) {
+				format_advice(r->advice, sizeof(r->advice), d);
+				break;
+			}
+		}
+		break;
+	}
+}
+
 /* Derives the row of vm (in cur) from its previous sample prev (may be NULL). */
 static struct status_row
-make_row(const struct status_vm *prev, const struct status_vm *cur)
+make_row(const struct status_pilot *pilot, const char *uri, const struct status_vm *prev,
+	 const struct status_vm *cur)
 {
 	struct status_row r = { .vm = cur };
 	const struct vmp_vm_stats *s = &cur->st;
 	double dt_s;
+
+	pilot_vm(pilot, uri, &cur->info, &r);
 
 	r.actual_kib = cur->info.memory_current_kib;
 	if (cur->st_ret == 0 && (s->valid & VMP_STAT_BALLOON_ACTUAL))
@@ -153,15 +294,16 @@ fmt_mib(char *buf, size_t size, bool have, uint64_t kib)
 }
 
 static void
-print_table(FILE *out, const char *uri, const struct status_sample *prev,
-	    const struct status_sample *cur)
+print_table(FILE *out, const struct status_pilot *pilot, const char *uri,
+	    const struct status_sample *prev, const struct status_sample *cur)
 {
 	int i;
 
-	fprintf(out, "%-20s %-10s %7s %7s %11s %11s %11s %9s\n", "NAME", "STATE", "VCPUS",
-		"CPU%", "ACTUAL-MIB", "GUEST-MIB", "USED-MIB", "SWAP-KIB/S");
+	fprintf(out, "%-20s %-10s %7s %7s %11s %11s %11s %10s %-7s %s\n", "NAME", "STATE",
+		"VCPUS", "CPU%", "ACTUAL-MIB", "GUEST-MIB", "USED-MIB", "SWAP-KIB/S", "MODE",
+		"RECOMMENDATION");
 	for (i = 0; i < cur->n; i++) {
-		struct status_row r = make_row(sample_find(prev, cur->vms[i].info.name),
+		struct status_row r = make_row(pilot, uri, sample_find(prev, cur->vms[i].info.name),
 					       &cur->vms[i]);
 		const struct vmp_vm_info *vi = &cur->vms[i].info;
 		char vcpus[32], cpu[32], actual[32], total[32], used[32], swap[32];
@@ -178,11 +320,16 @@ print_table(FILE *out, const char *uri, const struct status_sample *prev,
 			snprintf(swap, sizeof(swap), "%.0f", r.swap_kib_s);
 		else
 			snprintf(swap, sizeof(swap), "-");
-		fprintf(out, "%-20s %-10s %7s %7s %11s %11s %11s %9s\n", vi->name,
-			vmp_vm_state_name(vi->state), vcpus, cpu, actual, total, used, swap);
+		fprintf(out, "%-20s %-10s %7s %7s %11s %11s %11s %10s %-7s %s\n", vi->name,
+			vmp_vm_state_name(vi->state), vcpus, cpu, actual, total, used, swap, r.mode,
+			r.advice);
+		if (r.not_managed)
+			fprintf(out, "%-20s   not managed: %s\n", "", r.not_managed);
 	}
 	if (cur->n == 0)
 		fprintf(out, "(no vms on %s)\n", uri);
+	if (pilot->note)
+		fprintf(out, "(%s)\n", pilot->note);
 }
 
 static json_t *
@@ -198,15 +345,15 @@ opt_int(bool have, uint64_t v)
 }
 
 static void
-print_json(FILE *out, const char *uri, const struct status_sample *prev,
-	   const struct status_sample *cur)
+print_json(FILE *out, const struct status_pilot *pilot, const char *uri,
+	   const struct status_sample *prev, const struct status_sample *cur)
 {
 	json_t *root = json_object(), *vms = json_array();
 	char *text;
 	int i;
 
 	for (i = 0; i < cur->n; i++) {
-		struct status_row r = make_row(sample_find(prev, cur->vms[i].info.name),
+		struct status_row r = make_row(pilot, uri, sample_find(prev, cur->vms[i].info.name),
 					       &cur->vms[i]);
 		const struct vmp_vm_info *vi = &cur->vms[i].info;
 		json_t *o = json_object();
@@ -227,9 +374,17 @@ print_json(FILE *out, const char *uri, const struct status_sample *prev,
 		json_object_set_new(o, "balloon", json_boolean(vi->has_balloon));
 		json_object_set_new(o, "stats_period_s", json_integer(vi->stats_period_s));
 		json_object_set_new(o, "stats_ok", json_boolean(cur->vms[i].st_ret == 0));
+		json_object_set_new(o, "mode", json_string(r.mode));
+		json_object_set_new(o, "mode_source", json_string(r.mode_source));
+		json_object_set_new(o, "recommendation", strcmp(r.advice, "-") ?
+				    json_string(r.advice) : json_null());
+		json_object_set_new(o, "not_managed", r.not_managed ? json_string(r.not_managed)
+								   : json_null());
 		json_array_append_new(vms, o);
 	}
 	json_object_set_new(root, "uri", json_string(uri));
+	json_object_set_new(root, "autopilot", pilot->note ? json_string(pilot->note)
+							   : json_string("ok"));
 	json_object_set_new(root, "vms", vms);
 	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	fprintf(out, "%s\n", text);
@@ -262,7 +417,8 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
 	struct status_sample prev = { 0 }, cur = { 0 };
-	const char *uri = NULL;
+	struct status_pilot pilot = { 0 };
+	const char *uri = NULL, *config = NULL;
 	struct vmp_backend *b = NULL;
 	int64_t watch_ms = 0, timeout_ms = 10000;
 	uint64_t count = 0, done = 0;
@@ -287,6 +443,9 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 			if (vmp_cli_parse_count(cmd, "count", p.optarg, 1, UINT32_MAX, &count) != 0)
 				return VMP_EXIT_USAGE;
 			break;
+		case OPT_CONFIG:
+			config = p.optarg;
+			break;
 		case OPT_TIMEOUT:
 			if (vmp_cli_parse_duration(cmd, "timeout", p.optarg, 1, 3600000,
 						   &timeout_ms) != 0)
@@ -301,11 +460,16 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 		return vmp_cli_usage_error(cmd, "--count needs --watch");
 	if (uri == NULL)
 		uri = vmp_cli_default_uri() ? vmp_cli_default_uri() : STATUS_DEFAULT_URI;
+	if (pilot_load(uri, config, &pilot) < 0) {
+		pilot_release(&pilot);
+		return VMP_EXIT_USAGE;
+	}
 
 	r = vmp_backend_open(uri, (unsigned)timeout_ms, &b, &err);
 	if (r < 0) {
 		fprintf(stderr, "vmpilot status: %s\n", err);
 		free(err);
+		pilot_release(&pilot);
 		return r == -EPROTONOSUPPORT ? VMP_EXIT_USAGE : VMP_EXIT_FINDING;
 	}
 	clear = watch_ms && !json && isatty(STDOUT_FILENO);
@@ -321,9 +485,9 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 		if (clear)
 			fputs("\033[H\033[2J", stdout);
 		if (json)
-			print_json(stdout, uri, &prev, &cur);
+			print_json(stdout, &pilot, uri, &prev, &cur);
 		else
-			print_table(stdout, uri, &prev, &cur);
+			print_table(stdout, &pilot, uri, &prev, &cur);
 		fflush(stdout);
 		if (any_stats_failed(&cur))
 			rc = VMP_EXIT_FINDING;
@@ -336,12 +500,14 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 	}
 	sample_free(&prev);
 	vmp_backend_close(b);
+	pilot_release(&pilot);
 	return rc;
 fail:
 	fprintf(stderr, "vmpilot status: %s\n", vmp_backend_error(b));
 	sample_free(&prev);
 	sample_free(&cur);
 	vmp_backend_close(b);
+	pilot_release(&pilot);
 	return VMP_EXIT_FINDING;
 }
 
@@ -355,7 +521,11 @@ const struct vmp_cli_command vmp_cmd_status = {
 		"period), memory: ACTUAL (balloon size), GUEST (MemTotal seen by the guest),\n"
 		"USED (MemTotal - MemAvailable inside the guest), and swap in+out per second.\n"
 		"'-' means the hypervisor does not report that number (e.g. no balloon stats\n"
-		"period). Exit status 1 if the hypervisor or a VM's stats could not be read.",
+		"period). MODE is the VM's automation mode (off, advise, act) and\n"
+		"RECOMMENDATION what the autopilot would do now and why, from the status file\n"
+		"vmpilotd writes after every cycle (status_file in --config); a VM it cannot\n"
+		"manage gets a 'not managed:' line with the reason and the fix. Exit status 1\n"
+		"if the hypervisor or a VM's stats could not be read.",
 	.options = status_options,
 	.run = run_status,
 };

@@ -13,7 +13,8 @@
 #include "util/util.h"
 
 #define G(field) offsetof(struct vmp_config, field)
-#define V(field) offsetof(struct vmp_vm_limits, field)
+#define V(field) offsetof(struct vmp_config_vm, limits.field)
+#define VM(field) offsetof(struct vmp_config_vm, field)
 #define H(field) offsetof(struct vmp_config_host_settings, field)
 #define MIN_MS (60ll * 1000)
 #define HOUR_MS (60 * MIN_MS)
@@ -27,8 +28,11 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "stats older than this are stale: the VM is never shrunk on them (ms)", false },
 	{ "timeout_ms", VMP_CONFIG_INT, false, G(timeout_ms), 100, 10 * MIN_MS, "10000",
 	  "bound on every hypervisor call (ms)", false },
+	{ "mode", VMP_CONFIG_MODE, false, G(mode), 0, 0, "advise",
+	  "off: leave VMs alone; advise: publish recommendations, never act; act: carry them out (name)",
+	  false },
 	{ "dry_run", VMP_CONFIG_BOOL, false, G(dry_run), 0, 0, "no",
-	  "decide and journal, but do not act (yes/no)", false },
+	  "never act whatever the modes say, as --dry-run (yes/no)", false },
 	{ "journal", VMP_CONFIG_STRING, false, G(journal), 0, 0, "/var/lib/vmpilot/journal.jsonl",
 	  "decision journal, one JSON object per line (path)", false },
 	{ "journal_max_bytes", VMP_CONFIG_INT, false, G(journal_max_bytes), 0,
@@ -38,6 +42,9 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "rotated journal files kept (journal.1 ... journal.N), the oldest deleted (count)", false },
 	{ "state_db", VMP_CONFIG_STRING, false, G(state_db), 0, 0, "/var/lib/vmpilot/state.db",
 	  "SQLite database of learned state, budgets and history; none = keep nothing (path)",
+	  false },
+	{ "status_file", VMP_CONFIG_STRING, false, G(status_file), 0, 0, "/run/vmpilot/status.json",
+	  "each VM's mode and latest recommendations, replaced after every cycle; read by vmpilot status (path)",
 	  false },
 	/* Memory right-sizing. */
 	{ "mem_target_pct", VMP_CONFIG_INT, false, G(mem_target_pct), 50, 100, "95",
@@ -95,8 +102,8 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "host_critical_step_max_pct", VMP_CONFIG_INT, false, G(host_critical_step_max_pct), 0,
 	  100, "10", "the same under critical pressure (%)", false },
 	/* KSM. */
-	{ "ksm_enabled", VMP_CONFIG_BOOL, false, G(ksm_enabled), 0, 0, "yes",
-	  "tune /sys/kernel/mm/ksm (yes/no)", false },
+	{ "ksm_enabled", VMP_CONFIG_BOOL, false, G(ksm_enabled), 0, 0, "no",
+	  "tune /sys/kernel/mm/ksm of this machine, as its host's mode allows (yes/no)", false },
 	{ "ksm_prefer_advisor", VMP_CONFIG_BOOL, false, G(ksm_prefer_advisor), 0, 0, "yes",
 	  "use the kernel's scan-time advisor where it exists (yes/no)", false },
 	{ "ksm_npages_boost", VMP_CONFIG_INT, false, G(ksm_npages_boost), 0, 100000, "300",
@@ -144,7 +151,10 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "vcpus_max", VMP_CONFIG_UINT, true, V(vcpus_max), 0, 4096, "0",
 	  "never more vCPUs; 0 = the VM's maximum (count)", false },
 	{ "opt_out", VMP_CONFIG_BOOL, true, V(opt_out), 0, 0, "no",
-	  "never change this VM automatically (yes/no)", false },
+	  "never change this VM automatically: the same as mode = off (yes/no)", false },
+	{ "mode", VMP_CONFIG_MODE, true, VM(mode), 0, 0, "inherit",
+	  "this VM's mode: off, advise, act, or inherit (domain metadata, host, global) (name)",
+	  false },
 	/* Per host, in [host URI] sections. */
 	{ "mem_limit_kib", VMP_CONFIG_U64, false, H(mem_limit_kib), 0, INT64_MAX, "0",
 	  "memory the host's VMs may use together; 0 = the host's available memory (KiB)", true },
@@ -155,6 +165,9 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  true },
 	{ "accept_migrations", VMP_CONFIG_BOOL, false, H(accept_migrations), 0, 0, "yes",
 	  "this host may receive migrated VMs (yes/no)", true },
+	{ "mode", VMP_CONFIG_MODE, false, H(mode), 0, 0, "inherit",
+	  "mode of this host's VMs and host-wide actions: off, advise, act or inherit (name)",
+	  true },
 	{ 0 },
 };
 
@@ -171,6 +184,39 @@ vmp_config_detector(const char *name)
 		if (names[i] && !strcmp(names[i], name))
 			return i;
 	return -EINVAL;
+}
+
+static const char *const mode_names[VMP_MODE_MAX] = {
+	[VMP_MODE_INHERIT] = "inherit", [VMP_MODE_OFF] = "off", [VMP_MODE_ADVISE] = "advise",
+	[VMP_MODE_ACT] = "act",
+};
+
+const char *
+vmp_mode_name(enum vmp_mode m)
+{
+	return (unsigned)m < VMP_MODE_MAX ? mode_names[m] : "?";
+}
+
+int
+vmp_mode_parse(const char *s)
+{
+	int i;
+
+	for (i = 0; i < VMP_MODE_MAX; i++)
+		if (!strcmp(mode_names[i], s))
+			return i;
+	return -EINVAL;
+}
+
+const char *
+vmp_mode_source_name(enum vmp_mode_source s)
+{
+	static const char *const names[VMP_MODE_FROM_MAX] = {
+		[VMP_MODE_FROM_VM] = "config [vm]", [VMP_MODE_FROM_METADATA] = "domain metadata",
+		[VMP_MODE_FROM_HOST] = "config [host]", [VMP_MODE_FROM_GLOBAL] = "config global",
+	};
+
+	return (unsigned)s < VMP_MODE_FROM_MAX ? names[s] : "?";
 }
 
 static int
@@ -248,6 +294,19 @@ set_value(const struct vmp_config_key *k, void *base, const char *value, char **
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
 		return 0;
+	case VMP_CONFIG_MODE: {
+		/* Sections may inherit; the global mode must name one. */
+		int m = vmp_mode_parse(value);
+
+		if (m < 0 || (m == VMP_MODE_INHERIT && !k->per_vm && !k->per_host)) {
+			*ret_msg = xasprintf("'%s' must be %s, not '%s'", k->name,
+					     k->per_vm || k->per_host ? "off, advise, act or inherit"
+								      : "off, advise or act", value);
+			return -EINVAL;
+		}
+		*(int *)field = m;
+		return 0;
+	}
 	case VMP_CONFIG_INT:
 	case VMP_CONFIG_U64:
 	case VMP_CONFIG_UINT:
@@ -291,26 +350,36 @@ set_value(const struct vmp_config_key *k, void *base, const char *value, char **
 	}
 }
 
+/*
+ * The row of key `name` for the current scope (a [vm] or [host] section, or global);
+ * a name used in several scopes (`mode`) has one row per scope. Else the first row of
+ * that name, whose scope the caller reports, or NULL.
+ */
 static const struct vmp_config_key *
-find_key(const char *name)
+find_key(const char *name, bool in_vm, bool in_host)
 {
-	const struct vmp_config_key *k;
+	const struct vmp_config_key *k, *first = NULL;
 
-	for (k = vmp_config_keys; k->name; k++)
-		if (strcmp(k->name, name) == 0)
+	for (k = vmp_config_keys; k->name; k++) {
+		if (strcmp(k->name, name) != 0)
+			continue;
+		if (k->per_vm == in_vm && k->per_host == in_host)
 			return k;
-	return NULL;
+		if (!first)
+			first = k;
+	}
+	return first;
 }
 
 static void
-vm_defaults(struct vmp_vm_limits *lim)
+vm_defaults(struct vmp_config_vm *vm)
 {
 	const struct vmp_config_key *k;
 	char *msg = NULL;
 
-	memset(lim, 0, sizeof(*lim));
+	memset(vm, 0, sizeof(*vm));
 	for (k = vmp_config_keys; k->name; k++)
-		if (k->per_vm && set_value(k, lim, k->def, &msg) < 0)
+		if (k->per_vm && set_value(k, vm, k->def, &msg) < 0)
 			abort(); /* a default outside its own range is a bug in the table */
 }
 
@@ -350,6 +419,7 @@ vmp_config_release(struct vmp_config *c)
 		return;
 	free(c->journal);
 	free(c->state_db);
+	free(c->status_file);
 	free(c->cpu_overload_detector);
 	for (i = 0; i < c->nvms; i++)
 		free(c->vms[i].name);
@@ -509,9 +579,9 @@ vmp_config_parse(const char *name, const char *text, size_t len, struct vmp_conf
 				} else {
 					xgrow((void **)&c->vms, &alloc, c->nvms + 1, sizeof(*c->vms));
 					vm = &c->vms[c->nvms++];
+					vm_defaults(vm);
 					vm->name = vname;
 					host = NULL;
-					vm_defaults(&vm->limits);
 					memset(seen, 0, sizeof(seen));
 				}
 			}
@@ -524,7 +594,7 @@ vmp_config_parse(const char *name, const char *text, size_t len, struct vmp_conf
 				*eq = '\0';
 				key = vmp_strstrip(s);
 				value = vmp_strstrip(eq + 1);
-				k = find_key(key);
+				k = find_key(key, vm != NULL, host != NULL);
 				if (!k) {
 					msg = xasprintf("unknown key '%s'", key);
 					rc = -EINVAL;
@@ -540,7 +610,7 @@ vmp_config_parse(const char *name, const char *text, size_t len, struct vmp_conf
 					rc = -EINVAL;
 				} else {
 					seen[k - vmp_config_keys] = true;
-					rc = set_value(k, vm ? (void *)&vm->limits :
+					rc = set_value(k, vm ? (void *)vm :
 							  host ? (void *)&host->settings : (void *)c, value, &msg);
 				}
 			}
@@ -689,12 +759,58 @@ vmp_config_host(const struct vmp_config *c, const char *uri)
 struct vmp_vm_limits
 vmp_config_vm_limits(const struct vmp_config *c, const char *name)
 {
-	struct vmp_vm_limits lim;
+	struct vmp_config_vm vm;
 	size_t i;
 
 	for (i = 0; i < c->nvms; i++)
 		if (strcmp(c->vms[i].name, name) == 0)
 			return c->vms[i].limits;
-	vm_defaults(&lim);
-	return lim;
+	vm_defaults(&vm);
+	return vm.limits;
+}
+
+enum vmp_mode
+vmp_config_host_mode(const struct vmp_config *c, const char *host_uri)
+{
+	size_t i;
+
+	for (i = 0; host_uri && i < c->nhosts; i++)
+		if (strcmp(c->hosts[i].uri, host_uri) == 0 &&
+		    c->hosts[i].settings.mode != VMP_MODE_INHERIT)
+			return (enum vmp_mode)c->hosts[i].settings.mode;
+	return (enum vmp_mode)c->mode;
+}
+
+enum vmp_mode
+vmp_config_vm_mode(const struct vmp_config *c, const char *host_uri, const char *vm,
+		   const char *meta_mode, enum vmp_mode_source *ret_src)
+{
+	enum vmp_mode_source src = VMP_MODE_FROM_VM;
+	enum vmp_mode m = VMP_MODE_INHERIT;
+	size_t i;
+	int mm;
+
+	for (i = 0; i < c->nvms; i++)
+		if (strcmp(c->vms[i].name, vm) == 0) {
+			m = c->vms[i].limits.opt_out ? VMP_MODE_OFF : (enum vmp_mode)c->vms[i].mode;
+			break;
+		}
+	if (m == VMP_MODE_INHERIT && meta_mode && *meta_mode) {
+		src = VMP_MODE_FROM_METADATA;
+		mm = vmp_mode_parse(meta_mode);
+		m = mm < 0 ? VMP_MODE_OFF : (enum vmp_mode)mm;
+	}
+	if (m == VMP_MODE_INHERIT) {
+		src = VMP_MODE_FROM_HOST;
+		for (i = 0; host_uri && i < c->nhosts; i++)
+			if (strcmp(c->hosts[i].uri, host_uri) == 0)
+				m = (enum vmp_mode)c->hosts[i].settings.mode;
+	}
+	if (m == VMP_MODE_INHERIT) {
+		src = VMP_MODE_FROM_GLOBAL;
+		m = (enum vmp_mode)c->mode;
+	}
+	if (ret_src)
+		*ret_src = src;
+	return m;
 }

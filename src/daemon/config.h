@@ -22,9 +22,41 @@
 
 #define VMP_CONFIG_MAX_VMS 100000
 
+/*
+ * Automation modes (like VMware DRS's automation levels), set globally, per host, per
+ * VM and in a libvirt domain's metadata: OFF leaves the VM alone (no decision journaled,
+ * never changed, never moved), ADVISE decides and publishes recommendations with their
+ * reasons but never acts, ACT carries them out. INHERIT (a [host] or [vm] section
+ * without `mode`) takes the next level's mode. doc/design/modes.md.
+ */
+enum vmp_mode {
+	VMP_MODE_INHERIT,
+	VMP_MODE_OFF,
+	VMP_MODE_ADVISE,
+	VMP_MODE_ACT,
+	VMP_MODE_MAX,
+};
+
+/* "inherit", "off", "advise", "act". */
+const char *vmp_mode_name(enum vmp_mode m);
+/* The mode named s, or -EINVAL. */
+int vmp_mode_parse(const char *s);
+
+/* Where a VM's effective mode came from (the first that sets one wins). */
+enum vmp_mode_source {
+	VMP_MODE_FROM_VM,          /* its [vm NAME] section (opt_out = yes counts as off) */
+	VMP_MODE_FROM_METADATA,    /* <vmpilot:mode> in its libvirt domain metadata */
+	VMP_MODE_FROM_HOST,        /* its host's [host URI] section */
+	VMP_MODE_FROM_GLOBAL,      /* the global `mode` key */
+	VMP_MODE_FROM_MAX,
+};
+/* "config [vm]", "domain metadata", "config [host]", "config global". */
+const char *vmp_mode_source_name(enum vmp_mode_source s);
+
 struct vmp_config_vm {
 	char *name;
 	struct vmp_vm_limits limits;
+	int mode;                  /* enum vmp_mode; INHERIT = not set in the section */
 };
 
 /* A [host URI] section: settings of one --connect host. */
@@ -33,6 +65,7 @@ struct vmp_config_host_settings {
 	uint64_t cpu_limit;        /* cores its VMs may use together; 0 = the host's CPUs */
 	char *migrate_uri;         /* data channel of migrations to it; NULL = backend default */
 	bool accept_migrations;
+	int mode;                  /* enum vmp_mode; INHERIT = the global mode */
 };
 
 struct vmp_config_host {
@@ -43,10 +76,12 @@ struct vmp_config_host {
 /* Every value, in the unit of its key. Fields are named after the keys. */
 struct vmp_config {
 	int64_t interval_ms, stale_ms;
+	int mode;                  /* enum vmp_mode, never INHERIT */
 	bool dry_run;
 	char *journal;
 	int64_t journal_max_bytes, journal_keep;
 	char *state_db;            /* "none" = no state kept */
+	char *status_file;
 	int64_t mem_target_pct, mem_margin_pct, mem_peak_window_ms, mem_half_life_ms;
 	int64_t mem_headroom_pct, mem_dead_band_pct, mem_cooldown_ms, mem_step_max_pct;
 	int64_t mem_floor_margin_pct, mem_floor_window_ms, mem_pressure_add_kib;
@@ -76,6 +111,7 @@ enum vmp_config_type {
 	VMP_CONFIG_UINT,           /* unsigned (per-VM counts) */
 	VMP_CONFIG_BOOL,           /* yes/no, true/false, 1/0 */
 	VMP_CONFIG_STRING,
+	VMP_CONFIG_MODE,           /* int, enum vmp_mode by name ("inherit" only in sections) */
 	VMP_CONFIG_TYPE_MAX,
 };
 
@@ -84,7 +120,8 @@ struct vmp_config_key {
 	const char *name;
 	enum vmp_config_type type;
 	bool per_vm;               /* allowed in [vm NAME] sections (only there) */
-	size_t offset;             /* into struct vmp_config, or struct vmp_vm_limits */
+	size_t offset;             /* into struct vmp_config, struct vmp_config_vm or
+				    * struct vmp_config_host_settings */
 	int64_t min, max;          /* for the integer types */
 	const char *def;           /* default, as written in the file */
 	const char *help;          /* one line, with the unit */
@@ -125,6 +162,19 @@ void vmp_config_ksm_params(const struct vmp_config *c, struct vmp_ksm_params *re
 
 /* The limits of VM `name`: its [vm] section, or no bounds. */
 struct vmp_vm_limits vmp_config_vm_limits(const struct vmp_config *c, const char *name);
+
+/*
+ * The effective mode of VM `vm` on host `host_uri`: its [vm] section's mode (or off when
+ * it opted out), else meta_mode (the domain metadata's value, NULL or "" = none; a
+ * value that is not a mode name counts as off, the safe reading), else its [host]
+ * section's, else the global mode. *ret_src (may be NULL) tells which level decided.
+ */
+enum vmp_mode vmp_config_vm_mode(const struct vmp_config *c, const char *host_uri,
+				 const char *vm, const char *meta_mode,
+				 enum vmp_mode_source *ret_src);
+
+/* The mode of host host_uri (host-wide actions such as KSM): its [host] section's, else global. */
+enum vmp_mode vmp_config_host_mode(const struct vmp_config *c, const char *host_uri);
 
 /* The overload detector (enum vmp_overload_kind) named name, or -EINVAL. */
 int vmp_config_detector(const char *name);

@@ -73,6 +73,8 @@ vmp_journal_format(const struct vmp_journal_record *r)
 		      "checks", checks, "rejected", rejected);
 	if (r->host)
 		json_object_set_new(o, "host", jstr(r->host));
+	if (r->mode)
+		json_object_set_new(o, "mode", jstr(r->mode));
 	if (r->inputs)
 		json_object_set(o, "inputs", r->inputs);
 	if (r->intent)
@@ -1087,6 +1089,8 @@ vmp_journal_explain(const json_t *e, FILE *out)
 	time_t t = (time_t)(json_integer_value(json_object_get(e, "time_ms")) / 1000);
 	bool intent = json_is_true(json_object_get(e, "intent"));
 	char when[32] = "?";
+	const char *mode;
+	bool advice;
 	struct tm tm;
 	size_t i;
 
@@ -1121,9 +1125,12 @@ vmp_journal_explain(const json_t *e, FILE *out)
 	}
 	fputs(" (", out);
 	put(out, str_of(e, "reason"));
-	fprintf(out, ")%s%s\n", json_is_true(json_object_get(e, "dry_run")) ? " [dry run]" : "",
+	mode = json_string_value(json_object_get(e, "mode"));
+	advice = mode && !strcmp(mode, "advise") && strcmp(action, "none") != 0;
+	fprintf(out, ")%s%s\n", json_is_true(json_object_get(e, "dry_run")) ? " [dry run]" :
+		advice ? " [advice: mode advise]" : "",
 		intent ? " [intended: no outcome journaled]" :
-		json_is_false(json_object_get(e, "acted")) && strcmp(action, "none") != 0 ?
+		!advice && json_is_false(json_object_get(e, "acted")) && strcmp(action, "none") != 0 ?
 		" [not carried out]" : "");
 	if (json_is_string(err)) {
 		fputs("    error: ", out);

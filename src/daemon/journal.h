@@ -54,6 +54,7 @@ struct vmp_journal_record {
 	const char *error;          /* why carrying it out failed, or NULL */
 	/* Optional, written after the keys above when set: */
 	const char *host;           /* the backend URI of the VM's host, or NULL */
+	const char *mode;           /* the VM's automation mode ("advise", "act"), or NULL */
 	json_t *inputs;             /* what the policy saw (borrowed), or NULL */
 	bool intent;                /* written before acting; the outcome line follows */
 };

@@ -20,6 +20,7 @@
 
 enum { RES_MEM, RES_CPU, RES_MIG, RES_MAX };
 
+
 /* What the loop remembers about one VM of one host. */
 struct loop_vm {
 	char name[VMP_NAME_MAX];
@@ -38,6 +39,8 @@ struct loop_vm {
 	int64_t mig_start_ms;
 	size_t mig_dest;
 	char fault[FAULT_MAX];         /* last fault reported ("" = none) */
+	int mode;                      /* enum vmp_mode this cycle */
+	int mode_src;                  /* enum vmp_mode_source */
 	/* The last journal line per resource, so steady non-actions are written once. */
 	bool journaled[RES_MAX];
 	int last_action[RES_MAX], last_reason[RES_MAX];
@@ -163,15 +166,23 @@ journal_line(struct vmp_loop *l, const struct vmp_journal_record *rec,
 	return 0;
 }
 
+/* Whether nothing may be done whatever the modes say (--dry-run or dry_run = yes). */
+static bool
+dry(const struct vmp_loop *l)
+{
+	return l->dry_run || l->cfg->dry_run;
+}
+
 /* Writes one decision to the journal; inputs (may be NULL) is stolen. */
 static void
-journal_put(struct vmp_loop *l, const struct loop_host *h, const char *vm, const char *policy,
-	    const struct vmp_decision *d, json_t *inputs, bool acted, const char *error)
+journal_put(struct vmp_loop *l, const struct loop_host *h, const char *vm, enum vmp_mode mode,
+	    const char *policy, const struct vmp_decision *d, json_t *inputs, bool acted,
+	    const char *error)
 {
 	struct vmp_journal_record rec = {
 		.time_ms = l->wall_ms, .vm = vm ? vm : "", .policy = policy, .decision = d,
-		.dry_run = l->dry_run || l->counters.journal_failing, .acted = acted,
-		.error = error, .host = h->uri, .inputs = inputs,
+		.dry_run = dry(l) || l->counters.journal_failing, .acted = acted,
+		.error = error, .host = h->uri, .mode = vmp_mode_name(mode), .inputs = inputs,
 	};
 
 	journal_line(l, &rec, NULL);
@@ -192,22 +203,23 @@ journal_event(struct vmp_loop *l, const char *host, const char *vm, const char *
 }
 
 /*
- * The gate in front of every action: true when the loop may act on decision d. Outside
- * dry-run the decision is first written as an intent line and made durable (fsync):
+ * The gate in front of every action: true when the loop may act on decision d, whose
+ * VM (or host, for KSM) is in mode act. Outside dry-run and advise the decision is
+ * first written as an intent line and made durable (fsync):
  * no action is ever taken without its journal line. When that fails the loop turns
  * to dry-run (journal_failed()) and the action is not taken. inputs is borrowed.
  */
 static bool
-act_begin(struct vmp_loop *l, const struct loop_host *h, const char *vm, const char *policy,
-	  const struct vmp_decision *d, json_t *inputs)
+act_begin(struct vmp_loop *l, const struct loop_host *h, enum vmp_mode mode, const char *vm,
+	  const char *policy, const struct vmp_decision *d, json_t *inputs)
 {
 	struct vmp_journal_record rec = {
 		.time_ms = l->wall_ms, .vm = vm ? vm : "", .policy = policy, .decision = d,
-		.host = h->uri, .inputs = inputs, .intent = true,
+		.host = h->uri, .mode = vmp_mode_name(mode), .inputs = inputs, .intent = true,
 	};
 	int r;
 
-	if (l->dry_run || l->counters.journal_failing)
+	if (dry(l) || mode != VMP_MODE_ACT || l->counters.journal_failing)
 		return false;
 	if (!l->journal)
 		return true;
@@ -389,6 +401,49 @@ vmp_loop_set_config(struct vmp_loop *l, const struct vmp_config *cfg)
 		budget_from_config(l, &l->hosts[i], true);
 }
 
+static json_t *
+decision_json(const char *policy, const struct vmp_decision *d, bool acted)
+{
+	return json_pack("{s:s,s:s,s:s,s:s,s:f,s:f,s:b}", "policy", policy,
+			 "resource", d->resource ? d->resource : "",
+			 "action", vmp_action_name(d->action), "reason", vmp_reason_name(d->reason),
+			 "from", d->from, "to", d->to, "acted", acted);
+}
+
+json_t *
+vmp_loop_status(const struct vmp_loop *l)
+{
+	json_t *hosts = json_array();
+	size_t i, j;
+	int k;
+
+	for (i = 0; i < l->n_hosts; i++) {
+		const struct loop_host *h = &l->hosts[i];
+		json_t *vms = json_array();
+
+		for (j = 0; j < h->n_vms; j++) {
+			const struct loop_vm *v = h->vms[j];
+			json_t *recs = json_array();
+
+			for (k = 0; k < RES_MAX; k++)
+				if (v->have_d[k])
+					json_array_append_new(recs, decision_json(v->last_policy[k],
+										  &v->last_d[k],
+										  v->last_acted[k]));
+			json_array_append_new(vms, json_pack("{s:s,s:s,s:s,s:b,s:o,s:o}",
+				"name", v->name, "mode", vmp_mode_name((enum vmp_mode)v->mode),
+				"mode_source", vmp_mode_source_name((enum vmp_mode_source)v->mode_src),
+				"managed", v->mode != VMP_MODE_OFF && !v->fault[0],
+				"not_managed", v->fault[0] ? json_string(v->fault) : json_null(),
+				"decisions", recs));
+		}
+		json_array_append_new(hosts, json_pack("{s:s,s:s,s:o}", "uri", h->uri, "mode",
+			vmp_mode_name(vmp_config_host_mode(l->cfg, h->uri)), "vms", vms));
+	}
+	return json_pack("{s:I,s:b,s:o}", "time_ms", (json_int_t)l->wall_ms, "dry_run", dry(l),
+			 "hosts", hosts);
+}
+
 size_t
 vmp_loop_hosts(const struct vmp_loop *l)
 {
@@ -500,7 +555,10 @@ vm_sweep(struct vmp_loop *l, struct loop_host *h)
 	}
 }
 
-/* Writes decision d unless it is the same steady non-action as last time. */
+/*
+ * Remembers decision d as the VM's latest for res and journals it, unless it is the
+ * same steady non-action as last time or the VM's mode is off.
+ */
 static void
 journal_decision(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int res,
 		 const char *policy, const struct vmp_decision *d, json_t *inputs, bool acted,
@@ -511,6 +569,10 @@ journal_decision(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int
 	v->last_d[res] = *d;
 	v->last_policy[res] = policy;
 	v->last_acted[res] = acted;
+	if (v->mode == VMP_MODE_OFF) {
+		json_decref(inputs);
+		return;
+	}
 	if (d->action == VMP_ACT_NONE && v->journaled[res] &&
 	    v->last_action[res] == VMP_ACT_NONE && v->last_reason[res] == (int)d->reason &&
 	    v->last_from[res] == d->from) {
@@ -521,7 +583,14 @@ journal_decision(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int
 	v->last_action[res] = d->action;
 	v->last_reason[res] = d->reason;
 	v->last_from[res] = d->from;
-	journal_put(l, h, v->name, policy, d, inputs, acted, result);
+	journal_put(l, h, v->name, (enum vmp_mode)v->mode, policy, d, inputs, acted, result);
+}
+
+/* Whether an action decided for VM v may be carried out: its mode is act, no dry run. */
+static bool
+may_act(const struct vmp_loop *l, const struct loop_vm *v)
+{
+	return !dry(l) && v->mode == VMP_MODE_ACT;
 }
 
 /* Per-VM facts of one cycle. */
@@ -536,6 +605,33 @@ struct cycle_vm {
 	struct vmp_decision mem_d, cpu_d, oc_d;
 	bool have_mem_d;
 };
+
+/*
+ * The VM's effective mode this cycle (config [vm], domain metadata, [host], global);
+ * a change is logged once, and so is a metadata value that names no mode. Mode off makes the VM opted out for every policy.
+ */
+static void
+vm_mode(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
+{
+	enum vmp_mode_source src;
+	enum vmp_mode m = vmp_config_vm_mode(l->cfg, h->uri, cv->o->info.name, cv->o->info.mode,
+					     &src);
+
+	bool bad = src == VMP_MODE_FROM_METADATA &&
+		   vmp_mode_parse(cv->o->info.mode) <= VMP_MODE_INHERIT;
+
+	/* Said when it changes (a reload, new metadata), not when a VM is first seen. */
+	if ((bad || cv->v->mode != VMP_MODE_INHERIT) &&
+	    (cv->v->mode != (int)m || cv->v->mode_src != (int)src))
+		say(l, bad ? VMP_LOG_WARN : VMP_LOG_INFO, "%s: vm %s: mode %s (from %s%s%s%s)",
+		    h->uri, cv->v->name, vmp_mode_name(m), vmp_mode_source_name(src),
+		    bad ? ": '" : "", bad ? cv->o->info.mode : "",
+		    bad ? "' is not off, advise or act" : "");
+	cv->v->mode = (int)m;
+	cv->v->mode_src = (int)src;
+	if (m == VMP_MODE_OFF)
+		cv->lim.opt_out = true;
+}
 
 static uint64_t
 mem_signature(const struct vmp_vm_stats *s)
@@ -755,7 +851,8 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 	h->bal.available_kib = hm.available_kib;
 	h->bal.unmet_kib = have_host ? unmet : 0;
 	h->bal.reachable = have_host;
-	h->bal.accepts = hc.accept_migrations;
+	/* A host whose mode is off is left alone: it receives no VM either. */
+	h->bal.accepts = hc.accept_migrations && vmp_config_host_mode(l->cfg, h->uri) != VMP_MODE_OFF;
 
 	for (i = 0; i < n; i++) {
 		struct cycle_vm *cv = &cvs[i];
@@ -790,7 +887,8 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 				    l->now_ms, &final)) {
 			uint64_t to = (uint64_t)final.to;
 
-			if (act_begin(l, h, cv->v->name, policy, &final, inputs)) {
+			if (act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name, policy, &final,
+				      inputs)) {
 				int r = vmp_backend_set_balloon(h->b, cv->v->name, to);
 
 				result = act_result(l, h, cv->v, r, &acted);
@@ -835,7 +933,8 @@ host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t
 				   "vcpus_max", (int)cv->o->info.vcpus_max);
 		if (vmp_budget_gate(&h->budget, VMP_BUDGET_HOTPLUG, cv->migrating, cv->lim.opt_out,
 				    l->now_ms, &cv->cpu_d)) {
-			if (act_begin(l, h, cv->v->name, "rightsize-vcpus", &cv->cpu_d, inputs)) {
+			if (act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name,
+				      "rightsize-vcpus", &cv->cpu_d, inputs)) {
 				int r = vmp_backend_set_vcpus(h->b, cv->v->name, (unsigned)cv->cpu_d.to);
 
 				result = act_result(l, h, cv->v, r, &acted);
@@ -924,7 +1023,9 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 	size_t i;
 	int r;
 
-	if (!l->cfg->ksm_enabled) {
+	enum vmp_mode hmode = vmp_config_host_mode(l->cfg, h->uri);
+
+	if (!l->cfg->ksm_enabled || hmode == VMP_MODE_OFF) {
 		if (l->ksm_saved && vmp_ksm_restore(l->ksm_root, &l->ksm_orig) == 0)
 			l->ksm_saved = false;
 		return;
@@ -959,7 +1060,7 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 			   "total_kib", (json_int_t)in.total_kib,
 			   "free_kib", (json_int_t)in.free_kib,
 			   "committed_kib", (json_int_t)in.committed_kib);
-	if (act_begin(l, h, NULL, "ksm", &d, inputs)) {
+	if (act_begin(l, h, hmode, NULL, "ksm", &d, inputs)) {
 		if (!l->ksm_saved) {
 			l->ksm_orig = now;
 			l->ksm_saved = true;
@@ -969,7 +1070,7 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 			msg = xasprintf("cannot write '%s': %s", path ? path : "ksm", strerror(-r));
 			ksm_fault(l, msg);
 			count_decision(l, "ksm", &d, false, msg);
-			journal_put(l, h, NULL, "ksm", &d, NULL, false, msg);
+			journal_put(l, h, NULL, hmode, "ksm", &d, NULL, false, msg);
 			free(msg);
 			free(path);
 			return;
@@ -980,7 +1081,7 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 	l->ksm_last = set;
 	l->ksm_journaled = true;
 	count_decision(l, "ksm", &d, acted, error);
-	journal_put(l, h, NULL, "ksm", &d,
+	journal_put(l, h, NULL, hmode, "ksm", &d,
 		    json_pack("{s:b,s:b,s:i,s:i,s:I,s:I,s:I}", "run", set.run,
 			      "advisor", set.use_advisor, "pages_to_scan", (int)set.pages_to_scan,
 			      "sleep_millisecs", (int)set.sleep_millisecs,
@@ -1007,7 +1108,7 @@ migration_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v,
 	    v->name, l->hosts[v->mig_dest].uri, error ? "failed: " : "completed",
 	    error ? error : "");
 	count_decision(l, "migration", &d, !error, error);
-	journal_put(l, h, v->name, "migration", &d, inputs, !error, error);
+	journal_put(l, h, v->name, (enum vmp_mode)v->mode, "migration", &d, inputs, !error, error);
 	v->migrating = false;
 }
 
@@ -1094,7 +1195,8 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 			if (r == 0)
 				count_decision(l, "balance", &d, false, NULL);
 			if (r == 0)
-				journal_put(l, h, NULL, "balance", &d, json_pack("{s:I,s:f,s:f}",
+				journal_put(l, h, NULL, vmp_config_host_mode(l->cfg, h->uri),
+					    "balance", &d, json_pack("{s:I,s:f,s:f}",
 					    "unmet_kib", (json_int_t)bh[i].unmet_kib,
 					    "cpu_used", bh[i].cpu_used, "cpu_capacity",
 					    bh[i].cpu_capacity), false, NULL);
@@ -1129,7 +1231,8 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 			l->rep.decisions++;
 			if (vmp_budget_gate(&h->budget, VMP_BUDGET_MIGRATION, cv->migrating,
 					    cv->lim.opt_out, l->now_ms, &d)) {
-				if (act_begin(l, h, cv->v->name, "balance", &d, inputs)) {
+				if (act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name,
+					      "balance", &d, inputs)) {
 					/*
 					 * A QMP monitor serves one client at a time and our own
 					 * connection to the destination host may hold the incoming
@@ -1146,8 +1249,8 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 					}
 				}
 			}
-			if (acted || l->dry_run || l->counters.journal_failing) {
-				/* The destination counts the VM from now on. */
+			if (acted || !may_act(l, cv->v) || l->counters.journal_failing) {
+				/* The destination counts the VM from now on (also as advice). */
 				bh[dest].available_kib -= bh[dest].available_kib > bv[vi].mem_kib ?
 							  bv[vi].mem_kib : bh[dest].available_kib;
 				bh[dest].cpu_used += bv[vi].cpu_cores;
@@ -1221,6 +1324,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 			cv->v->have_cpu = false;
 			l->rep.vms_seen++;
 			cv->lim = vmp_config_vm_limits(l->cfg, cv->o->info.name);
+			vm_mode(l, h, cv);
 			cv->running = cv->o->info.state == VMP_VM_RUNNING;
 			cv->migrating = cv->v->migrating || cv->o->info.state == VMP_VM_MIGRATING;
 			if (!cv->running || cv->migrating) {
@@ -1314,6 +1418,8 @@ vmp_loop_foreach_vm(struct vmp_loop *l,
 				.mem_max_kib = v->max_kib, .mem_demand_kib = v->mem.demand_kib,
 				.have_cpu = v->have_cpu, .cpu_cores = v->cpu_cores,
 				.vcpus = v->vcpus, .vcpus_max = v->vcpus_max, .fault = v->fault,
+				.mode = vmp_mode_name((enum vmp_mode)v->mode),
+				.mode_source = vmp_mode_source_name((enum vmp_mode_source)v->mode_src),
 			};
 
 			for (r = 0; r < RES_MAX; r++)

@@ -26,6 +26,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "backend/backend.h"
 #include "core/budget.h"
 #include "core/rightsize.h"
@@ -139,6 +141,20 @@ int vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *
 /* Samples host i through its backend into *ret (caller frees ret->vms). */
 void vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret);
 
+/*
+ * What the loop publishes after a cycle (a new JSON object, caller decrefs), for
+ * `vmpilot status`, the status file and the API:
+ *   {"time_ms": T, "dry_run": false, "hosts": [{"uri": U, "mode": "advise",
+ *    "vms": [{"name": N, "mode": "act", "mode_source": "config [vm]",
+ *             "managed": true, "not_managed": null,
+ *             "decisions": [{"policy": P, "resource": R, "action": A, "reason": W,
+ *                            "from": F, "to": T, "acted": B}, ...]}]}]}
+ * "decisions" holds each resource's latest decision; one whose action is not "none"
+ * and that was not acted on is a pending recommendation. "not_managed" says why the
+ * loop cannot manage the VM now (its fault, e.g. stats missing, and the fix), or null.
+ */
+json_t *vmp_loop_status(const struct vmp_loop *l);
+
 size_t vmp_loop_hosts(const struct vmp_loop *l);
 /*
  * The backend of host i, or NULL while its connection is let go: the loop closes a
@@ -170,6 +186,8 @@ struct vmp_loop_vm_view {
 	double cpu_cores;                  /* vCPU time over wall time */
 	unsigned vcpus, vcpus_max;
 	const char *fault;                 /* "" = none */
+	const char *mode;                  /* its automation mode: "off", "advise", "act" */
+	const char *mode_source;           /* where that came from (vmp_mode_source_name) */
 	/* The last decision per resource (what it would do now and why). */
 	size_t n_decisions;
 	const struct vmp_decision *decision[3];

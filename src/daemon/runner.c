@@ -4,10 +4,12 @@
 #include "daemon/config.h"
 #include "daemon/loop.h"
 #include "daemon/state.h"
+#include "util/fileio.h"
 #include "util/log.h"
 #include "util/util.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,29 @@ static void
 loop_log(void *opaque, enum vmp_log_level level, const char *msg)
 {
 	vmp_log(level, "%s", msg);
+}
+
+/*
+ * Publishes what the loop decided (vmp_loop_status) to the status file; a failure is
+ * logged when it first happens and when it clears (*failing remembers).
+ */
+static void
+publish_status(struct vmp_loop *l, const char *path, bool *failing)
+{
+	json_t *st = vmp_loop_status(l);
+	char *text = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *line = xasprintf("%s\n", text ? text : "{}");
+	int r = vmp_write_file_replace(path, line, strlen(line), 0644);
+
+	if (r < 0 && !*failing)
+		log_warn("cannot write the status file '%s': %s (vmpilot status will not show "
+			 "recommendations)", path, strerror(-r));
+	else if (r == 0 && *failing)
+		log_info("status file '%s' written again", path);
+	*failing = r < 0;
+	free(line);
+	free(text);
+	json_decref(st);
 }
 
 /* Waits up to ms for one of the blocked signals; returns it, or 0 on timeout. */
@@ -198,6 +223,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	struct vmp_journal *journal = NULL;
 	char *err = NULL;
 	struct runner_totals tot = { 0 };
+	bool status_failing = false;
 	int64_t next_ms;
 	int r, rc = 0;
 
@@ -285,6 +311,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 			free(err);
 			err = NULL;
 		}
+		publish_status(l, cfg->status_file, &status_failing);
 		tot.cycles++;
 		tot.decisions += rep.decisions;
 		tot.actions += rep.actions;

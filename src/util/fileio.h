@@ -42,4 +42,12 @@ int vmp_read_file(const char *root, const char *path, char **ret_buf, size_t *re
 /* Like vmp_read_file, but returns the first line without its newline, stripped. */
 int vmp_read_line(const char *root, const char *path, char **ret_line);
 
+/*
+ * Replaces the regular file at path with len bytes of data, atomically: written to
+ * "path.tmp" (created with O_EXCL | O_NOFOLLOW, so never through a symlink), given
+ * mode, fsynced and renamed over path. Returns 0 or a negative errno (the temporary file
+ * is removed). Does not log.
+ */
+int vmp_write_file_replace(const char *path, const char *data, size_t len, mode_t mode);
+
 #endif

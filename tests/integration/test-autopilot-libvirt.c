@@ -165,7 +165,8 @@ test_loop_through_libvirt(void **state)
 	snprintf(log, sizeof(log), "%s/vmpilot.log", base_dir);
 	out = fopen(conf, "w");
 	assert_non_null(out);
-	fputs("interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\nmem_bounds_widen_pct = 0\n"
+	fprintf(out, "status_file = %s/status.json\n", base_dir);
+	fputs("mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\nmem_bounds_widen_pct = 0\n"
 	      "mem_cooldown_ms = 0\nmem_dead_band_pct = 2\ncpu_saturated_pct = 70\ncpu_steal_max_pct = 100\n"
 	      "[vm " VM "]\nmem_min_kib = 262144\n", out);
 	fclose(out);

@@ -156,6 +156,8 @@ write_conf(struct fx *f, const char *text)
 	FILE *out = fopen(f->conf, "w");
 
 	assert_non_null(out);
+	/* Global keys first: the status file stays in the test's directory. */
+	fprintf(out, "status_file = %s.status.json\n", f->conf);
 	fputs(text, out);
 	fclose(out);
 }
@@ -329,7 +331,7 @@ test_pressure_raises_balloon(void **state)
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	balloon_now(f, 256 * MIB);
 	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
-	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n");
+	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n");
 	pilot_start(f, NULL);
 	sleep_ms(3000); /* a few quiet cycles first: nothing to do */
 	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
@@ -400,7 +402,7 @@ test_idle_gives_back_to_floor(void **state)
 
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	assert_int_equal(vmp_guest_stats(f->g, &boot, 10000), 0);
-	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\nmem_bounds_widen_pct = 0\n"
+	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\nmem_bounds_widen_pct = 0\n"
 		      "mem_cooldown_ms = 0\nmem_dead_band_pct = 2\n[vm " VM "]\nmem_min_kib = 262144\n");
 	pilot_start(f, NULL);
 	/* The guest's own MemTotal at a 256 MiB balloon. */
@@ -462,7 +464,7 @@ test_busy_guest_gets_vcpu(void **state)
 	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
 	assert_int_equal(gs.cpus_online, 1);
 	/* The host is shared with other work: saturated at 70 %, steal not held against it. */
-	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\ncpu_saturated_pct = 70\n"
+	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\ncpu_saturated_pct = 70\n"
 		      "cpu_steal_max_pct = 100\n");
 	assert_int_equal(vmp_guest_cmd(f->g, "cpu 2", NULL, 10000), 0);
 	pilot_start(f, NULL);
@@ -520,7 +522,7 @@ test_overloaded_host_migrates(void **state)
 	guest_start(f, &f->dest, f->qmp_b, 512, "defer");
 	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
 	snprintf(conf, sizeof(conf),
-		 "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
+		 "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
 		 "[vm " VM "]\nmem_min_kib = 524288\n"
 		 "[host %s]\nmem_limit_kib = 614400\naccept_migrations = no\n"
 		 "[host %s]\nmigrate_uri = tcp://%s:%d\n",
@@ -606,7 +608,7 @@ test_hung_hypervisor(void **state)
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
 	/* An idle guest that would be shrunk at once if it answered. */
-	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\ntimeout_ms = 500\n"
+	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\ntimeout_ms = 500\n"
 		      "mem_bounds_widen_pct = 0\nmem_cooldown_ms = 0\n");
 	assert_int_equal(kill(vmp_guest_pid(f->g), SIGSTOP), 0);
 	pilot_start(f, NULL);

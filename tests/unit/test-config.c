@@ -187,6 +187,60 @@ test_host_sections(void **state)
 	vmp_config_release(&c);
 }
 
+/*
+ * Automation modes: advise by default; `mode` is one key name with a row per scope; a
+ * VM's effective mode comes from its [vm] section, else its domain metadata, else its
+ * [host] section, else the global key; opt_out = yes is off; metadata that names no
+ * mode is off.
+ */
+static void
+test_modes(void **state)
+{
+	enum vmp_mode_source src;
+	struct vmp_config c;
+	char *err = NULL;
+
+	vmp_config_init(&c);
+	assert_int_equal(c.mode, VMP_MODE_ADVISE);
+	assert_false(c.dry_run);
+	assert_false(c.ksm_enabled);
+	assert_int_equal(vmp_config_vm_mode(&c, "qemu:///system", "web1", NULL, &src),
+			 VMP_MODE_ADVISE);
+	assert_int_equal(src, VMP_MODE_FROM_GLOBAL);
+	vmp_config_release(&c);
+
+	assert_int_equal(parse("mode = off\n"
+			       "[host qmp:///run/a]\nmode = act\n"
+			       "[host qmp:///run/b]\nmode = inherit\n"
+			       "[vm web1]\nmode = advise\n"
+			       "[vm db]\nmode = act\nopt_out = yes\n"
+			       "[vm app]\nvcpus_max = 2\n", &c, &err), 0);
+	assert_int_equal(c.mode, VMP_MODE_OFF);
+	assert_int_equal(vmp_config_host_mode(&c, "qmp:///run/a"), VMP_MODE_ACT);
+	assert_int_equal(vmp_config_host_mode(&c, "qmp:///run/b"), VMP_MODE_OFF);
+	assert_int_equal(vmp_config_host_mode(&c, "qmp:///run/c"), VMP_MODE_OFF);
+	/* [vm] beats metadata, metadata beats [host], [host] beats global. */
+	assert_int_equal(vmp_config_vm_mode(&c, "qmp:///run/a", "web1", "act", &src),
+			 VMP_MODE_ADVISE);
+	assert_int_equal(src, VMP_MODE_FROM_VM);
+	assert_int_equal(vmp_config_vm_mode(&c, "qmp:///run/a", "app", "advise", &src),
+			 VMP_MODE_ADVISE);
+	assert_int_equal(src, VMP_MODE_FROM_METADATA);
+	assert_int_equal(vmp_config_vm_mode(&c, "qmp:///run/a", "app", "", &src), VMP_MODE_ACT);
+	assert_int_equal(src, VMP_MODE_FROM_HOST);
+	assert_int_equal(vmp_config_vm_mode(&c, "qmp:///run/b", "app", NULL, &src), VMP_MODE_OFF);
+	assert_int_equal(src, VMP_MODE_FROM_GLOBAL);
+	assert_int_equal(vmp_config_vm_mode(&c, "qmp:///run/a", "db", NULL, &src), VMP_MODE_OFF);
+	assert_int_equal(src, VMP_MODE_FROM_VM);
+	assert_int_equal(vmp_config_vm_mode(&c, "qmp:///run/a", "x", "yes please", &src),
+			 VMP_MODE_OFF);
+	assert_int_equal(src, VMP_MODE_FROM_METADATA);
+	assert_string_equal(vmp_mode_name(VMP_MODE_ACT), "act");
+	assert_int_equal(vmp_mode_parse("advise"), VMP_MODE_ADVISE);
+	assert_int_equal(vmp_mode_parse("Act"), -EINVAL);
+	vmp_config_release(&c);
+}
+
 static void
 test_bad_input_names_the_line(void **state)
 {
@@ -207,6 +261,10 @@ test_bad_input_names_the_line(void **state)
 		  "t.conf:1: 'mem_major_faults_min' must be an integer, not '5k'" },
 		{ "dry_run = maybe\n", "t.conf:1: 'dry_run' must be yes or no, not 'maybe'" },
 		{ "journal =\n", "t.conf:1: 'journal' must not be empty" },
+		{ "mode = inherit\n", "t.conf:1: 'mode' must be off, advise or act, not 'inherit'" },
+		{ "[vm a]\nmode = on\n",
+		  "t.conf:2: 'mode' must be off, advise, act or inherit, not 'on'" },
+		{ "[vm a]\nmode = act\nmode = off\n", "t.conf:3: 'mode' is set twice" },
 		{ "\n\njust words\n", "t.conf:3: expected 'key = value'" },
 		{ "interval_ms = 2000\ninterval_ms = 3000\n", "t.conf:2: 'interval_ms' is set twice" },
 		{ "mem_min_kib = 5\n", "t.conf:1: 'mem_min_kib' belongs in a [vm NAME] section" },
@@ -264,6 +322,7 @@ main(void)
 		cmocka_unit_test(test_sample_is_generated_from_the_table),
 		cmocka_unit_test(test_values_and_vm_sections),
 		cmocka_unit_test(test_host_sections),
+		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_bad_input_names_the_line),
 	};
 

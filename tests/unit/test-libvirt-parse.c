@@ -46,6 +46,32 @@ test_domain_xml_defaults(void **state)
 	assert_int_equal(vi.memory_current_kib, 4096);
 	assert_false(vi.has_balloon);
 	assert_int_equal(vi.stats_period_s, 0);
+	assert_string_equal(vi.mode, "");
+}
+
+/* The automation mode in the domain's metadata: only vmpilot's namespace counts. */
+static void
+test_domain_xml_mode(void **state)
+{
+	const char *xml = "<domain><memory>4096</memory><vcpu>1</vcpu><metadata>"
+			  "<other:mode xmlns:other='http://example.org/x'>act</other:mode>"
+			  "<vmpilot:mode xmlns:vmpilot='" VMP_LIBVIRT_METADATA_NS "'> act </vmpilot:mode>"
+			  "</metadata></domain>";
+	const char *other = "<domain><memory>4096</memory><vcpu>1</vcpu><metadata>"
+			    "<mode xmlns='http://example.org/x'>act</mode></metadata></domain>";
+	const char *junk = "<domain><memory>4096</memory><vcpu>1</vcpu><metadata>"
+			   "<v:mode xmlns:v='" VMP_LIBVIRT_METADATA_NS "'>act-now-please-now</v:mode>"
+			   "</metadata></domain>";
+	struct vmp_vm_info vi;
+
+	memset(&vi, 0, sizeof(vi));
+	assert_int_equal(vmp_libvirt_parse_domain_xml(xml, &vi), 0);
+	assert_string_equal(vi.mode, "act");
+	assert_int_equal(vmp_libvirt_parse_domain_xml(other, &vi), 0);
+	assert_string_equal(vi.mode, "");
+	/* Cut to fit: it names no mode, and the loop takes it as off. */
+	assert_int_equal(vmp_libvirt_parse_domain_xml(junk, &vi), 0);
+	assert_string_equal(vi.mode, "act-now-please-");
 }
 
 static void
@@ -128,6 +154,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_domain_xml),
 		cmocka_unit_test(test_domain_xml_defaults),
+		cmocka_unit_test(test_domain_xml_mode),
 		cmocka_unit_test(test_domain_xml_malformed),
 		cmocka_unit_test(test_stats),
 	};

@@ -98,6 +98,9 @@ setup(void **state)
 	vmp_config_init(&f->cfg);
 	f->cfg.interval_ms = 1000;
 	f->cfg.stale_ms = 3000;
+	/* These tests drive the acting loop; the modes have tests of their own. */
+	f->cfg.mode = VMP_MODE_ACT;
+	f->cfg.ksm_enabled = true;
 	*state = f;
 	return 0;
 }
@@ -310,6 +313,83 @@ test_dry_run_does_not_act(void **state)
 	assert_true(json_is_true(json_object_get(e, "dry_run")));
 	assert_false(json_is_true(json_object_get(e, "acted")));
 	json_decref(all);
+}
+
+/*
+ * Modes: in advise (the default) a needed grow is journaled and published as a
+ * recommendation but not carried out; the VM's metadata saying off silences it; its
+ * [vm] section saying act (after a reload) carries the grow out.
+ */
+static void
+test_modes_advise_then_act(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	struct vmp_config act;
+	json_t *all, *e, *st, *vm, *d;
+	char *err = NULL;
+	size_t lines;
+
+	f->cfg.mode = VMP_MODE_ADVISE;
+	fx_open(f, false, 1);
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 1);
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 0);
+	assert_int_equal(current_kib(f), 2048 * MIB);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	assert_string_equal(s_of(e, "action"), "grow");
+	assert_string_equal(s_of(e, "mode"), "advise");
+	assert_false(json_is_true(json_object_get(e, "dry_run")));
+	assert_false(json_is_true(json_object_get(e, "acted")));
+	lines = json_array_size(all);
+	json_decref(all);
+	st = vmp_loop_status(f->l);
+	vm = json_array_get(json_object_get(json_array_get(json_object_get(st, "hosts"), 0), "vms"), 0);
+	assert_string_equal(s_of(vm, "name"), "test");
+	assert_string_equal(s_of(vm, "mode"), "advise");
+	assert_string_equal(s_of(vm, "mode_source"), "config global");
+	d = json_array_get(json_object_get(vm, "decisions"), 0);
+	assert_string_equal(s_of(d, "action"), "grow");
+	assert_false(json_is_true(json_object_get(d, "acted")));
+	json_decref(st);
+
+	/* Metadata off: no journal line, no action, published as off. */
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 2);
+	snprintf(v.info.mode, sizeof(v.info.mode), "off");
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 0);
+	all = journal_lines(f);
+	assert_int_equal(json_array_size(all), lines);
+	json_decref(all);
+	st = vmp_loop_status(f->l);
+	vm = json_array_get(json_object_get(json_array_get(json_object_get(st, "hosts"), 0), "vms"), 0);
+	assert_string_equal(s_of(vm, "mode"), "off");
+	assert_string_equal(s_of(vm, "mode_source"), "domain metadata");
+	assert_false(json_is_true(json_object_get(vm, "managed")));
+	json_decref(st);
+
+	/* One line of config: this VM acts. */
+	vmp_config_init(&act);
+	assert_int_equal(vmp_config_parse("t.conf", "[vm test]\nmode = act\n", 21, &act, &err), 0);
+	act.interval_ms = 1000;
+	act.stale_ms = 3000;
+	vmp_loop_set_config(f->l, &act);
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 3);
+	snprintf(v.info.mode, sizeof(v.info.mode), "off");
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 1);
+	assert_true(current_kib(f) > 2048 * MIB);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	assert_string_equal(s_of(e, "mode"), "act");
+	assert_true(json_is_true(json_object_get(e, "acted")));
+	json_decref(all);
+	vmp_loop_free(f->l);
+	f->l = NULL;
+	vmp_config_release(&act);
 }
 
 /* An idle guest shrinks step by step down to its floor (mem_min), never below. */
@@ -819,6 +899,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_journal_failure_means_dry_run, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pressure_grows_balloon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_does_not_act, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_modes_advise_then_act, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_shrinks_to_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_stats_never_shrink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_saturated_vcpu_hot_add, setup, teardown),

@@ -29,7 +29,7 @@ wait_log() {
 	done
 }
 
-printf 'interval_ms = 1000\n' >"$dir/ok.conf"
+printf 'interval_ms = 1000\nstatus_file = %s/status.json\n' "$dir" >"$dir/ok.conf"
 "$VMPILOT" run -n -f "$dir/ok.conf" | grep -q 'configuration OK' || fail "-n on a valid file"
 printf 'interval_ms = 1000\n[vm test]\nmem_min_kib = -5\n' >"$dir/bad.conf"
 out=$("$VMPILOT" run -n -f "$dir/bad.conf" 2>&1) && fail "-n accepted a bad file"
@@ -41,7 +41,7 @@ cp "$dir/ok.conf" "$dir/run.conf"
 pid=$!
 wait_log 'watching 1 host every 1000 ms'
 # A valid new file is swapped in.
-printf 'interval_ms = 2000\n' >"$dir/run.conf"
+printf 'interval_ms = 2000\nstatus_file = %s/status.json\n' "$dir" >"$dir/run.conf"
 kill -HUP $pid
 wait_log 'configuration reloaded'
 # An invalid one is refused; the daemon keeps running.
@@ -50,8 +50,10 @@ kill -HUP $pid
 wait_log 'reload refused'
 grep -q "run.conf:1: 'interval_ms' must be between 1000 and" "$dir/log" || fail "no file:line: in the log"
 kill -0 $pid || fail "the daemon died after a bad reload"
-# Still deciding: the journal has the VM's entries.
+# Still deciding: the journal has the VM's entries; its status is published with its
+# mode (advise, the default).
 grep -q '"vm":"test"' "$dir/journal" || fail "no journal entry for vm test"
+grep -q '"name":"test","mode":"advise"' "$dir/status.json" || fail "no status of vm test"
 kill -TERM $pid
 wait $pid
 rc=$?

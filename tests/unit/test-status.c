@@ -2,7 +2,8 @@
 /*
  * Tests of `vmpilot status` run in-process against libvirt's test:///default driver:
  * the table and the JSON show the driver's VM, follow a balloon change made through
- * the backend, and bad usage or an unreachable hypervisor give the right exit status.
+ * the backend, and bad usage or an unreachable hypervisor give the right exit status;
+ * each VM's mode and recommendation come from a real `vmpilot run` cycle's status file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +20,7 @@
 #include "backend/backend.h"
 #include "cli/cli.h"
 #include "cmdrun.h"
+#include "util/util.h"
 
 /* Runs `vmpilot status ARGS...` with stdout captured; returns the exit status. */
 static int
@@ -92,6 +94,91 @@ test_watch_count(void **state)
 	free(out);
 }
 
+/*
+ * A cycle of the loop (`vmpilot run`, built-in advise mode) publishes the VM's mode and,
+ * the test driver having no balloon stats, why it is not managed; `status --config`
+ * shows both. A pending recommendation in the status file is printed with its reason.
+ */
+static void
+test_mode_and_recommendation(void **state)
+{
+	char dir[] = "/tmp/vmp-test-status-XXXXXX";
+	char *conf, *journal, *status, *out = NULL, *text;
+	json_t *root, *vm;
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	conf = xasprintf("%s/vmpilot.conf", dir);
+	journal = xasprintf("%s/journal", dir);
+	status = xasprintf("%s/status.json", dir);
+	f = fopen(conf, "w");
+	assert_non_null(f);
+	fprintf(f, "status_file = %s\n", status);
+	fclose(f);
+	{
+		char *argv[] = { "run", "-c", "test:///default", "-f", conf, "-J", journal,
+				 "-N", "1", NULL };
+
+		assert_int_equal(vmp_test_run_cmd(&vmp_cmd_run, 9, argv, &out), VMP_EXIT_OK);
+		free(out);
+	}
+	{
+		char *argv[] = { "status", "-c", "test:///default", "-f", conf, "--json", NULL };
+
+		assert_int_equal(run_capture(&out, 6, argv), VMP_EXIT_OK);
+		root = json_loads(out, 0, NULL);
+		assert_non_null(root);
+		assert_string_equal(json_string_value(json_object_get(root, "autopilot")), "ok");
+		vm = json_array_get(json_object_get(root, "vms"), 0);
+		assert_string_equal(json_string_value(json_object_get(vm, "mode")), "advise");
+		assert_string_equal(json_string_value(json_object_get(vm, "mode_source")),
+				    "config global");
+		assert_string_equal(json_string_value(json_object_get(vm, "recommendation")), "none");
+		assert_non_null(strstr(json_string_value(json_object_get(vm, "not_managed")),
+				       "stats"));
+		json_decref(root);
+		free(out);
+	}
+	/* A grow the daemon advised and did not carry out. */
+	text = xasprintf("{\"hosts\":[{\"uri\":\"test:///default\",\"mode\":\"advise\",\"vms\":"
+			 "[{\"name\":\"test\",\"mode\":\"advise\",\"mode_source\":\"config global\","
+			 "\"managed\":true,\"not_managed\":null,\"decisions\":[{\"policy\":"
+			 "\"rightsize-memory\",\"resource\":\"memory_kib\",\"action\":\"grow\","
+			 "\"reason\":\"guest_pressure\",\"from\":2097152,\"to\":2199552,"
+			 "\"acted\":false,\"time_ms\":1}]}]}]}\n");
+	f = fopen(status, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	free(text);
+	{
+		char *argv[] = { "status", "-c", "test:///default", "-f", conf, NULL };
+
+		assert_int_equal(run_capture(&out, 5, argv), VMP_EXIT_OK);
+		assert_non_null(strstr(out, " advise  grow memory 2048 -> 2148 MiB (guest_pressure)"));
+		free(out);
+	}
+	/* A status file that is not one is named, not trusted. */
+	f = fopen(status, "w");
+	assert_non_null(f);
+	fputs("{\"hosts\": 3", f);
+	fclose(f);
+	{
+		char *argv[] = { "status", "-c", "test:///default", "-f", conf, NULL };
+
+		assert_int_equal(run_capture(&out, 5, argv), VMP_EXIT_OK);
+		assert_non_null(strstr(out, "status.json:1: not a vmpilot status file"));
+		free(out);
+	}
+	unlink(status);
+	unlink(journal);
+	unlink(conf);
+	rmdir(dir);
+	free(conf);
+	free(journal);
+	free(status);
+}
+
 static void
 test_usage_errors(void **state)
 {
@@ -119,6 +206,7 @@ main(void)
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_json_follows_backend),
 		cmocka_unit_test(test_watch_count),
+		cmocka_unit_test(test_mode_and_recommendation),
 		cmocka_unit_test(test_usage_errors),
 	};
 
