@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -721,11 +722,18 @@ write_line(struct vmp_journal *j, char *line, const char *vm, uint32_t flags)
 int
 vmp_journal_write(struct vmp_journal *j, const struct vmp_journal_record *r)
 {
+	const struct vmp_decision *d = r->decision;
 	char *line = vmp_journal_format(r);
-	json_t *o = json_loads(line, 0, NULL);
-	int rc = write_line(j, line, r->vm ? r->vm : "", entry_flags(o));
+	uint32_t flags = 0;
+	int rc;
 
-	json_decref(o);
+	/* As entry_flags() would find them in the line. */
+	if (d->action != VMP_ACT_NONE ||
+	    (d->reason != VMP_WHY_STEADY && d->reason != VMP_WHY_LEARNING))
+		flags |= IDX_INTERESTING;
+	if (r->intent)
+		flags |= IDX_INTENT;
+	rc = write_line(j, line, r->vm ? r->vm : "", flags);
 	free(line);
 	return rc;
 }
@@ -738,6 +746,30 @@ vmp_journal_write_event(struct vmp_journal *j, const struct vmp_journal_event *e
 
 	free(line);
 	return rc;
+}
+
+int
+vmp_journal_room(struct vmp_journal *j)
+{
+	struct statvfs sv;
+	char *dir, *slash;
+	int r = 0;
+
+	if (j->borrowed)
+		return 0;
+	dir = xstrdup(j->path);
+	slash = strrchr(dir, '/');
+	if (slash == dir)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	else
+		strcpy(dir, ".");
+	if (statvfs(dir, &sv) == 0 &&
+	    (uint64_t)sv.f_bavail * sv.f_frsize < 2ull * VMP_JOURNAL_LINE_MAX)
+		r = -ENOSPC;
+	free(dir);
+	return r;
 }
 
 int

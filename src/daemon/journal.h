@@ -112,6 +112,12 @@ const char *vmp_journal_path(const struct vmp_journal *j);
  */
 int vmp_journal_write(struct vmp_journal *j, const struct vmp_journal_record *r);
 int vmp_journal_write_event(struct vmp_journal *j, const struct vmp_journal_event *e);
+/*
+ * Whether the journal's file system has room for a few more lines (two of the largest);
+ * -ENOSPC when not. A line that fits the last block of a full disk is no sign that
+ * writing works again.
+ */
+int vmp_journal_room(struct vmp_journal *j);
 /* fsync(2)s the journal. Returns 0 or a negative errno. */
 int vmp_journal_sync(struct vmp_journal *j);
 /*

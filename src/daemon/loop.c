@@ -233,7 +233,10 @@ act_begin(struct vmp_loop *l, const struct loop_host *h, enum vmp_mode mode, con
 	return true;
 }
 
-/* While the journal is failing: a line and its fsync that succeed end dry-run. */
+/*
+ * While the journal is failing: room on its disk, then a line and its fsync that
+ * succeed end dry-run.
+ */
 static void
 journal_recover(struct vmp_loop *l)
 {
@@ -247,7 +250,9 @@ journal_recover(struct vmp_loop *l)
 			"written; acting again", c->journal_error,
 			(unsigned long long)c->journal_lines_lost,
 			c->journal_lines_lost == 1 ? "" : "s");
-	r = journal_event(l, NULL, NULL, "journal_recovered", msg);
+	r = vmp_journal_room(l->journal);
+	if (r == 0)
+		r = journal_event(l, NULL, NULL, "journal_recovered", msg);
 	if (r == 0)
 		r = vmp_journal_sync(l->journal);
 	if (r == 0) {

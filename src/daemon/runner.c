@@ -345,6 +345,15 @@ vmp_runner_main(const struct vmp_runner_args *a)
 				 */
 				nj = journal_open(a, cfg);
 				if (nj) {
+					struct vmp_journal_event ev = {
+						.time_ms = clock_ms(CLOCK_REALTIME),
+						.event = "journal_reopened",
+						.message = "reopened on SIGHUP",
+					};
+
+					/* Marks where this file starts; a failure shows at the cycle. */
+					if (vmp_journal_write_event(nj, &ev) == 0)
+						vmp_journal_sync(nj);
 					vmp_loop_set_journal(l, nj);
 					vmp_journal_close(journal);
 					journal = nj;

@@ -13,7 +13,10 @@
  *              namespace, reached over a veth pair); the guest keeps running there;
  *   hung       a QEMU that stops answering: reported once, skipped, loop keeps going;
  *   restart    vmpilot killed with SIGKILL mid-run and started again on the same state
- *              database: its first decision uses the old history (not "learning").
+ *              database: its first decision uses the old history (not "learning");
+ *   disk full  the journal on a small tmpfs that fills up: no action without its
+ *              journal line, dry run (said once) until space returns, then acting
+ *              again; the journal holds whole lines only and `vmpilot why` answers.
  *
  * Every QEMU is killed by PID in the teardown (and by the harness's safety nets);
  * vmpilot is stopped with SIGTERM (its clean exit is asserted) and killed by PID if it
@@ -53,6 +56,7 @@ struct fx {
 	pid_t pilot;
 	char netns[32];          /* "" = none */
 	unsigned ns_id;
+	char tmpfs[80];          /* a tmpfs mounted by the test, "" = none */
 };
 
 static void
@@ -130,6 +134,11 @@ teardown(void **state)
 	char cmd[256];
 
 	pilot_stop(f);
+	if (f->tmpfs[0]) {
+		snprintf(cmd, sizeof(cmd), "umount '%s'", f->tmpfs);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot unmount %s\n", f->tmpfs);
+	}
 	vmp_guest_kill(f->g);
 	vmp_guest_kill(f->dest);
 	if (f->netns[0]) {
@@ -746,6 +755,145 @@ test_sigkill_keeps_learned_state(void **state)
 	printf("history went on: %lld -> %lld samples\n", before, after);
 }
 
+/* Fills the file system of path with a file `filler` until it is full. */
+static void
+fill_fs(const char *dir)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "dd if=/dev/zero of='%s/filler' bs=4096 2>/dev/null; "
+		 "dd if=/dev/zero of='%s/filler2' bs=1 2>/dev/null; true", dir, dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void
+free_fs(const char *dir)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof(cmd), "rm -f '%s/filler' '%s/filler2'", dir, dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* The guest's MemTotal stays within 8 MiB of kib for ms. */
+static void
+assert_memtotal_stays(struct fx *f, uint64_t kib, unsigned ms)
+{
+	struct vmp_guest_stats gs;
+	int64_t until = vmp_guest_now_ms() + ms;
+
+	while (vmp_guest_now_ms() < until) {
+		assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
+		if (gs.memtotal_kib + 8 * MIB < kib)
+			fail_msg("the balloon moved while the journal was full: MemTotal %llu "
+				 "KiB, was %llu", (unsigned long long)gs.memtotal_kib,
+				 (unsigned long long)kib);
+		sleep_ms(500);
+	}
+}
+
+/*
+ * The journal's disk fills up (a 256 KiB tmpfs): an idle guest that the loop shrinks
+ * step by step is not shrunk while no journal line can be written; the loop says once
+ * that it acts as dry run; once space returns it journals that and shrinks again. Every
+ * shrink carried out has its intent line before it, every line of the file is whole.
+ */
+static void
+test_journal_disk_full(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_guest_stats boot, gs;
+	char cmd[512], out[16384];
+	json_t *all, *e;
+	uint64_t held, want;
+	size_t i, len;
+	int recovered = -1, shrinks_after = 0, intents = 0;
+	FILE *p;
+
+	snprintf(f->tmpfs, sizeof(f->tmpfs), "%s/jfs", f->dir);
+	mkdir(f->tmpfs, 0700);
+	snprintf(cmd, sizeof(cmd), "mount -t tmpfs -o size=256k,mode=0700 vmp-jfs '%s'", f->tmpfs);
+	if (system(cmd) != 0) {
+		f->tmpfs[0] = '\0';
+		fail_msg("cannot mount a tmpfs (needs root)");
+	}
+	snprintf(f->journal, sizeof(f->journal), "%s/journal.jsonl", f->tmpfs);
+	guest_start(f, &f->g, f->qmp_a, 512, NULL);
+	assert_int_equal(vmp_guest_stats(f->g, &boot, 10000), 0);
+	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
+		      "mem_bounds_widen_pct = 0\nmem_cooldown_ms = 0\nmem_dead_band_pct = 2\n"
+		      "mem_step_max_pct = 10\n[vm " VM "]\nmem_min_kib = 262144\n");
+	pilot_start(f, NULL);
+	/* A first shrink, with space. */
+	want = boot.memtotal_kib - 24 * MIB;
+	if (vmp_guest_wait_until(f->g, memtotal_at_most, &want, 45000, &gs) < 0)
+		fail_msg("no first shrink: MemTotal %llu KiB", (unsigned long long)gs.memtotal_kib);
+	/* The disk fills up under the running loop. */
+	fill_fs(f->tmpfs);
+	sleep_ms(2500); /* a shrink already journaled may still be carried out */
+	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
+	held = gs.memtotal_kib;
+	printf("disk full at MemTotal %llu KiB (booted with %llu)\n",
+	       (unsigned long long)held, (unsigned long long)boot.memtotal_kib);
+	assert_memtotal_stays(f, held, 6000);
+	assert_int_equal(log_count(f, "acting as dry run"), 1);
+	/* Space again: shrinking goes on. */
+	free_fs(f->tmpfs);
+	want = held - 24 * MIB;
+	if (vmp_guest_wait_until(f->g, memtotal_at_most, &want, 45000, &gs) < 0)
+		fail_msg("no shrink after space came back: MemTotal %llu KiB",
+			 (unsigned long long)gs.memtotal_kib);
+	assert_int_equal(pilot_stop(f), 0);
+	assert_int_equal(log_count(f, "acting again"), 1);
+
+	/* Whole lines only: every line parses (journal() fails on one that does not). */
+	all = journal(f);
+	json_array_foreach(all, i, e) {
+		json_t *prev = i ? json_array_get(all, i - 1) : NULL;
+
+		if (json_is_true(json_object_get(e, "intent")))
+			intents++;
+		if (strcmp(str(e, "action"), "shrink") || !json_is_true(json_object_get(e, "acted")))
+			continue;
+		/* Each shrink carried out follows its own intent line. */
+		assert_non_null(prev);
+		assert_true(json_is_true(json_object_get(prev, "intent")));
+		assert_true(json_equal(json_object_get(prev, "to"), json_object_get(e, "to")));
+		assert_true(json_equal(json_object_get(prev, "time_ms"), json_object_get(e, "time_ms")));
+		if (recovered >= 0)
+			shrinks_after++;
+	}
+	json_decref(all);
+	/* The recovery event (vm "") is in the file, before the later shrinks. */
+	{
+		FILE *in = fopen(f->journal, "r");
+		char *line = NULL;
+		size_t cap = 0;
+
+		assert_non_null(in);
+		while (getline(&line, &cap, in) > 0)
+			if (strstr(line, "\"event\":\"journal_recovered\""))
+				recovered = 1;
+		free(line);
+		fclose(in);
+	}
+	assert_int_equal(recovered, 1);
+	assert_true(intents >= 2);
+	printf("%d intent lines, journal recovered, shrinks after the recovery: checked\n", intents);
+	/* `vmpilot why` answers from this journal, with no warning about a broken line. */
+	snprintf(cmd, sizeof(cmd), "'%s' why --journal '%s' " VM " 2>&1", getenv("VMP_VMPILOT"),
+		 f->journal);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	len = fread(out, 1, sizeof(out) - 1, p);
+	out[len] = '\0';
+	assert_int_equal(pclose(p), 0);
+	printf("vmpilot why " VM ":\n%s", out);
+	assert_non_null(strstr(out, VM " rightsize-memory: shrink"));
+	assert_null(strstr(out, "warning"));
+	(void)shrinks_after;
+}
+
 int
 main(void)
 {
@@ -756,6 +904,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_overloaded_host_migrates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hung_hypervisor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_keeps_learned_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_disk_full, setup, teardown),
 	};
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
