@@ -807,7 +807,8 @@ test_journal_disk_full(void **state)
 	json_t *all, *e;
 	uint64_t held, want;
 	size_t i, len;
-	int recovered = -1, shrinks_after = 0, intents = 0;
+	json_int_t recovered_ms = 0;
+	int shrinks_after = 0, intents = 0;
 	FILE *p;
 
 	snprintf(f->tmpfs, sizeof(f->tmpfs), "%s/jfs", f->dir);
@@ -846,6 +847,25 @@ test_journal_disk_full(void **state)
 	assert_int_equal(pilot_stop(f), 0);
 	assert_int_equal(log_count(f, "acting again"), 1);
 
+	/* The recovery event (vm "") is in the file. */
+	{
+		FILE *in = fopen(f->journal, "r");
+		char *line = NULL;
+		size_t cap = 0;
+
+		assert_non_null(in);
+		while (getline(&line, &cap, in) > 0)
+			if (strstr(line, "\"event\":\"journal_recovered\"")) {
+				json_t *o = json_loads(line, 0, NULL);
+
+				assert_non_null(o);
+				recovered_ms = json_integer_value(json_object_get(o, "time_ms"));
+				json_decref(o);
+			}
+		free(line);
+		fclose(in);
+	}
+	assert_true(recovered_ms > 0);
 	/* Whole lines only: every line parses (journal() fails on one that does not). */
 	all = journal(f);
 	json_array_foreach(all, i, e) {
@@ -860,26 +880,14 @@ test_journal_disk_full(void **state)
 		assert_true(json_is_true(json_object_get(prev, "intent")));
 		assert_true(json_equal(json_object_get(prev, "to"), json_object_get(e, "to")));
 		assert_true(json_equal(json_object_get(prev, "time_ms"), json_object_get(e, "time_ms")));
-		if (recovered >= 0)
+		if (json_integer_value(json_object_get(e, "time_ms")) >= recovered_ms)
 			shrinks_after++;
 	}
 	json_decref(all);
-	/* The recovery event (vm "") is in the file, before the later shrinks. */
-	{
-		FILE *in = fopen(f->journal, "r");
-		char *line = NULL;
-		size_t cap = 0;
-
-		assert_non_null(in);
-		while (getline(&line, &cap, in) > 0)
-			if (strstr(line, "\"event\":\"journal_recovered\""))
-				recovered = 1;
-		free(line);
-		fclose(in);
-	}
-	assert_int_equal(recovered, 1);
 	assert_true(intents >= 2);
-	printf("%d intent lines, journal recovered, shrinks after the recovery: checked\n", intents);
+	assert_true(shrinks_after >= 1);
+	printf("%d intent lines; %d shrink(s) after the journal recovered\n", intents,
+	       shrinks_after);
 	/* `vmpilot why` answers from this journal, with no warning about a broken line. */
 	snprintf(cmd, sizeof(cmd), "'%s' why --journal '%s' " VM " 2>&1", getenv("VMP_VMPILOT"),
 		 f->journal);
@@ -891,7 +899,6 @@ test_journal_disk_full(void **state)
 	printf("vmpilot why " VM ":\n%s", out);
 	assert_non_null(strstr(out, VM " rightsize-memory: shrink"));
 	assert_null(strstr(out, "warning"));
-	(void)shrinks_after;
 }
 
 int
