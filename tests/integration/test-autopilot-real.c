@@ -821,7 +821,7 @@ test_journal_disk_full(void **state)
 	snprintf(f->journal, sizeof(f->journal), "%s/journal.jsonl", f->tmpfs);
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	assert_int_equal(vmp_guest_stats(f->g, &boot, 10000), 0);
-	write_conf(f, "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
+	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
 		      "mem_bounds_widen_pct = 0\nmem_cooldown_ms = 0\nmem_dead_band_pct = 2\n"
 		      "mem_step_max_pct = 10\n[vm " VM "]\nmem_min_kib = 262144\n");
 	pilot_start(f, NULL);
