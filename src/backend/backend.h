@@ -119,6 +119,15 @@ struct vmp_migrate_params {
 	uint64_t bandwidth_mibps;    /* 0 = unlimited */
 	bool auto_converge;
 	bool postcopy;
+	/*
+	 * Storage (libvirt): a writable local disk must be on storage the destination
+	 * shares — a network disk, a <shareable/> one, a file on a shared file system (NFS,
+	 * CIFS, CephFS, GFS2, OCFS2, GPFS..., checked on a local source host), or every disk
+	 * when storage_shared says so — else it is copied when copy_storage is set
+	 * (VIR_MIGRATE_NON_SHARED_DISK) and the migration refused with the reason when not.
+	 */
+	bool storage_shared;
+	bool copy_storage;
 };
 
 enum vmp_migrate_state {

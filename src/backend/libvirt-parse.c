@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the libvirt backend reads from libvirt's replies: a domain's XML (libxml2 XPath)
- * and the typed parameters of domain statistics. Kept apart from the API calls so the
+ * What the libvirt backend reads from libvirt's replies: a domain's XML (libxml2 XPath:
+ * sizes, balloon, vmpilot's metadata, disks) and the typed parameters of domain
+ * statistics; and the flags a migration needs from them. Kept apart from the API calls so the
  * unit tests and a fuzz target can feed them malformed replies.
  */
 #include "backend/libvirt-parse.h"
@@ -52,6 +53,17 @@ xpath_str(xmlXPathContextPtr ctx, const char *expr)
 		s = (char *)xmlStrdup(o->stringval);
 	xmlXPathFreeObject(o);
 	return s;
+}
+
+/* Whether the element named by a relative XPath exists below the context node. */
+static bool
+xpath_str_present(xmlXPathContextPtr ctx, const char *expr)
+{
+	xmlXPathObjectPtr o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+	bool r = o && o->type == XPATH_NODESET && o->nodesetval && o->nodesetval->nodeNr > 0;
+
+	xmlXPathFreeObject(o);
+	return r;
 }
 
 /*
@@ -226,4 +238,83 @@ vmp_libvirt_parse_stats(const virTypedParameter *params, int nparams, struct vmp
 			st->valid |= VMP_STAT_NET;
 		}
 	}
+}
+
+int
+vmp_libvirt_parse_disks(const char *xml, struct vmp_libvirt_disk **ret_disks, size_t *ret_n)
+{
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx = NULL;
+	xmlXPathObjectPtr set = NULL;
+	struct vmp_libvirt_disk *disks = NULL;
+	size_t n = 0;
+	int i, r = -EPROTO;
+
+	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc)
+		return -EPROTO;
+	ctx = xmlXPathNewContext(doc);
+	if (!ctx)
+		goto out;
+	set = xmlXPathEvalExpression((const xmlChar *)"/domain/devices/disk", ctx);
+	if (!set || set->type != XPATH_NODESET)
+		goto out;
+	n = set->nodesetval ? (size_t)set->nodesetval->nodeNr : 0;
+	disks = xcalloc(n + 1, sizeof(*disks));
+	for (i = 0; i < (int)n; i++) {
+		struct vmp_libvirt_disk *d = &disks[i];
+		char *type, *device, *target, *src;
+
+		ctx->node = set->nodesetval->nodeTab[i];
+		type = xpath_str(ctx, "string(@type)");
+		device = xpath_str(ctx, "string(@device)");
+		target = xpath_str(ctx, "string(target/@dev)");
+		/* file=, dev=, dir=, or name= for network disks (pool/image, iqn/lun). */
+		src = xpath_str(ctx, "string(source/@file | source/@dev | source/@dir | "
+				     "source/@name | source/@volume)");
+		snprintf(d->target, sizeof(d->target), "%s", target ? target : "?");
+		snprintf(d->source, sizeof(d->source), "%s", src ? src : "");
+		d->network = type && !strcmp(type, "network");
+		/* libvirt gives a cdrom read-only whatever the XML says. */
+		d->readonly = xpath_str_present(ctx, "readonly") ||
+			      (device && !strcmp(device, "cdrom"));
+		d->shareable = xpath_str_present(ctx, "shareable");
+		xmlFree(type);
+		xmlFree(device);
+		xmlFree(target);
+		xmlFree(src);
+	}
+	*ret_disks = disks;
+	*ret_n = n;
+	disks = NULL;
+	r = 0;
+out:
+	free(disks);
+	xmlXPathFreeObject(set);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return r;
+}
+
+bool
+vmp_libvirt_disk_needs_copy(const struct vmp_libvirt_disk *d)
+{
+	return !d->readonly && !d->shareable && !d->network && d->source[0];
+}
+
+unsigned long
+vmp_libvirt_migrate_flags(bool persistent, bool copy_disks, const struct vmp_migrate_params *mp)
+{
+	unsigned long f = VIR_MIGRATE_LIVE;
+
+	if (persistent)
+		f |= VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
+	if (copy_disks)
+		f |= VIR_MIGRATE_NON_SHARED_DISK;
+	if (mp->auto_converge)
+		f |= VIR_MIGRATE_AUTO_CONVERGE;
+	if (mp->postcopy)
+		f |= VIR_MIGRATE_POSTCOPY;
+	return f;
 }

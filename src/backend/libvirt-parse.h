@@ -31,6 +31,37 @@ int vmp_libvirt_parse_domain_xml(const char *xml, struct vmp_vm_info *vi);
 void vmp_libvirt_parse_stats(const virTypedParameter *params, int nparams,
 			     struct vmp_vm_stats *st);
 
+/* One <disk> of a domain, as a migration must treat it. */
+struct vmp_libvirt_disk {
+	char target[32];           /* target dev, e.g. "vda" ("?" when absent) */
+	char source[1024];         /* file, dev, dir or network name; "" = no medium */
+	bool network;              /* type='network' (rbd, iscsi, nbd...): shared by nature */
+	bool readonly;             /* <readonly/>, or an empty cdrom/floppy */
+	bool shareable;            /* <shareable/>: the operator says it is shared */
+};
+
+/*
+ * The disks of a domain's XML in *ret_disks (a new array, caller frees) and *ret_n.
+ * Returns 0 or -EPROTO for XML that does not parse. Does not log.
+ */
+int vmp_libvirt_parse_disks(const char *xml, struct vmp_libvirt_disk **ret_disks, size_t *ret_n);
+
+/*
+ * Whether a live migration must copy disk d unless its source is on storage the
+ * destination shares: a writable, non-shareable disk with a local medium. Network disks,
+ * read-only media and shareable disks never need a copy.
+ */
+bool vmp_libvirt_disk_needs_copy(const struct vmp_libvirt_disk *d);
+
+/*
+ * The virDomainMigrate3() flags of a live migration: LIVE; a persistent domain stays
+ * persistent at the destination and is undefined at the source (PERSIST_DEST |
+ * UNDEFINE_SOURCE: never defined on two hosts), a transient one stays transient;
+ * NON_SHARED_DISK when disks must be copied; AUTO_CONVERGE and POSTCOPY as mp asks.
+ */
+unsigned long vmp_libvirt_migrate_flags(bool persistent, bool copy_disks,
+					const struct vmp_migrate_params *mp);
+
 /* A numeric typed parameter as uint64_t; false for negative or non-numeric ones. */
 bool vmp_libvirt_param_u64(const virTypedParameter *p, uint64_t *ret);
 

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <time.h>
 
 #include <libvirt/libvirt.h>
@@ -535,6 +536,15 @@ lookup(struct lv_call *c, const char *what)
 }
 
 /* ---- URIs, open, close -------------------------------------------------------------- */
+
+/* Whether a libvirt URI names this machine's hypervisor ("qemu:///system", no host). */
+static bool
+is_local_uri(const char *uri)
+{
+	const char *sep = uri ? strstr(uri, "://") : NULL;
+
+	return sep && sep[3] == '/';
+}
 
 static bool
 lv_accepts(const char *uri)
@@ -1309,9 +1319,81 @@ lv_set_cpu_quota(struct vmp_backend *b, const char *vm, int64_t quota_us, uint64
 struct mig_start_call {
 	struct lv_call c;
 	char *dest_uri;
+	bool local;            /* in: the source host is this machine (its files can be statfs'd) */
+	bool storage_shared;   /* in: the operator says every disk is shared */
 	virDomainPtr dom;      /* results, taken by the caller */
 	virConnectPtr dconn;
+	bool persistent;
+	unsigned local_disks;  /* writable disks not on shared storage */
+	char first_local[1200];/* "disk 'vda' ('/path')" of the first of them */
 };
+
+/*
+ * Whether path is on a file system that other hosts share (what libvirt's own safety
+ * check calls shared: NFS, SMB/CIFS, CephFS, GFS2, OCFS2, AFS, GPFS, BeeGFS). A path
+ * that cannot be statfs'd is not.
+ */
+static bool
+on_shared_fs(const char *path)
+{
+	static const unsigned long magic[] = {
+		0x6969,      /* NFS */
+		0x517B,      /* SMB */
+		0xFF534D42,  /* CIFS */
+		0xFE534D42,  /* SMB2 */
+		0x00C36400,  /* CephFS */
+		0x01161970,  /* GFS2 */
+		0x7461636F,  /* OCFS2 */
+		0x5346414F,  /* AFS */
+		0x47504653,  /* GPFS */
+		0x19830326,  /* BeeGFS */
+	};
+	struct statfs sf;
+	size_t i;
+
+	if (statfs(path, &sf) < 0)
+		return false;
+	for (i = 0; i < sizeof(magic) / sizeof(magic[0]); i++)
+		if ((unsigned long)(uint32_t)sf.f_type == magic[i])
+			return true;
+	return false;
+}
+
+/* Fills a->persistent and the local disks of a->dom (see struct vmp_migrate_params). */
+static int
+mig_check_storage(struct mig_start_call *a)
+{
+	struct vmp_libvirt_disk *disks = NULL;
+	size_t n = 0, i;
+	char *xml;
+	int r;
+
+	r = virDomainIsPersistent(a->dom);
+	if (r < 0)
+		return call_fail(&a->c, "cannot migrate vm '%s': cannot tell whether it is "
+				 "persistent", a->c.vm);
+	a->persistent = r == 1;
+	xml = virDomainGetXMLDesc(a->dom, 0);
+	if (!xml)
+		return call_fail(&a->c, "cannot migrate vm '%s': cannot get its configuration",
+				 a->c.vm);
+	r = vmp_libvirt_parse_disks(xml, &disks, &n);
+	free(xml);
+	if (r < 0)
+		return call_fail_errno(&a->c, EPROTO, "cannot migrate vm '%s': malformed domain "
+				       "XML", a->c.vm);
+	for (i = 0; i < n; i++) {
+		if (!vmp_libvirt_disk_needs_copy(&disks[i]) || a->storage_shared)
+			continue;
+		if (a->local && on_shared_fs(disks[i].source))
+			continue;
+		if (!a->local_disks++)
+			snprintf(a->first_local, sizeof(a->first_local), "disk '%s' ('%s')",
+				 disks[i].target, disks[i].source);
+	}
+	free(disks);
+	return 0;
+}
 
 static void
 mig_start_dispose(struct lv_call *c)
@@ -1333,6 +1415,8 @@ do_mig_start(struct lv_call *c)
 	a->dom = lookup(c, "migrate");
 	if (!a->dom)
 		return c->ret;
+	if (mig_check_storage(a) < 0)
+		return c->ret;
 	a->dconn = virConnectOpen(a->dest_uri);
 	if (!a->dconn)
 		return call_fail(c, "cannot migrate vm '%s': cannot connect to '%s'", c->vm,
@@ -1348,6 +1432,7 @@ lv_migrate_start(struct vmp_backend *b, const char *vm, const struct vmp_migrate
 	struct lv_priv *p = vmp_backend_priv(b);
 	struct mig_start_call *a;
 	struct lv_mig *m, **pp;
+	unsigned long flags;
 	pthread_attr_t attr;
 	pthread_t t;
 	int r;
@@ -1366,12 +1451,24 @@ lv_migrate_start(struct vmp_backend *b, const char *vm, const struct vmp_migrate
 	a = call_new(sizeof(*a), do_mig_start, vm);
 	a->c.dispose = mig_start_dispose;
 	a->dest_uri = xstrdup(mp->dest_uri);
+	a->local = is_local_uri(vmp_backend_uri(b));
+	a->storage_shared = mp->storage_shared;
 	cache_drop(p);
 	r = run_op(b, &a->c, op_timeout(b), false, "migrate");
 	if (r < 0) {
 		call_unref(&a->c);
 		return r;
 	}
+	if (a->local_disks && !mp->copy_storage) {
+		r = vmp_backend_fail(b, EXDEV, "cannot migrate vm '%s': %s%s is not on storage "
+				     "the destination shares; set migration_copy_storage = yes to "
+				     "copy it, or storage_shared = yes in the source's [host] section "
+				     "if it is shared", vm, a->first_local,
+				     a->local_disks > 1 ? " and others" : "");
+		call_unref(&a->c);
+		return r;
+	}
+	flags = vmp_libvirt_migrate_flags(a->persistent, a->local_disks > 0, mp);
 
 	m = xcalloc(1, sizeof(*m));
 	pthread_mutex_init(&m->lock, NULL);
@@ -1395,11 +1492,7 @@ lv_migrate_start(struct vmp_backend *b, const char *vm, const struct vmp_migrate
 			virTypedParamsAddULLong(&m->params, &m->nparams, &max,
 						VIR_MIGRATE_PARAM_BANDWIDTH, mp->bandwidth_mibps);
 	}
-	m->flags = VIR_MIGRATE_LIVE;
-	if (mp->auto_converge)
-		m->flags |= VIR_MIGRATE_AUTO_CONVERGE;
-	if (mp->postcopy)
-		m->flags |= VIR_MIGRATE_POSTCOPY;
+	m->flags = flags;
 	m->postcopy = mp->postcopy;
 	m->max_downtime_ms = mp->max_downtime_ms;
 	m->start_us = now_us();

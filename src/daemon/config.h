@@ -65,6 +65,7 @@ struct vmp_config_host_settings {
 	uint64_t cpu_limit;        /* cores its VMs may use together; 0 = the host's CPUs */
 	char *migrate_uri;         /* data channel of migrations to it; NULL = backend default */
 	bool accept_migrations;
+	bool storage_shared;       /* its VMs' disks are on storage every host shares */
 	int mode;                  /* enum vmp_mode; INHERIT = the global mode */
 };
 
@@ -98,7 +99,7 @@ struct vmp_config {
 	char *cpu_overload_detector;
 	int64_t cpu_overload_param_pct, cpu_dest_max_pct;
 	int64_t migration_max_downtime_ms, migration_bandwidth_mibps, migration_timeout_ms;
-	bool migration_auto_converge, migration_postcopy;
+	bool migration_auto_converge, migration_postcopy, migration_copy_storage;
 	size_t nvms;
 	struct vmp_config_vm *vms;
 	size_t nhosts;

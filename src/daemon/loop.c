@@ -1218,6 +1218,8 @@ balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 				.bandwidth_mibps = (uint64_t)l->cfg->migration_bandwidth_mibps,
 				.auto_converge = l->cfg->migration_auto_converge,
 				.postcopy = l->cfg->migration_postcopy,
+				.storage_shared = vmp_config_host(l->cfg, h->uri).storage_shared,
+				.copy_storage = l->cfg->migration_copy_storage,
 			};
 			json_t *inputs = json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:f,s:f,s:b}",
 						   "from_host", h->uri,

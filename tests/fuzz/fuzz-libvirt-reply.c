@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the libvirt backend's reply parsers (libvirt-parse.h). The first
- * byte chooses: even = the input is a domain XML; odd = the input is statistics, one
+ * byte chooses: even = the input is a domain XML (sizes, metadata mode, disks); odd = the input is statistics, one
  * "name=value" per line, each value turned into a typed parameter (ullong, llong or
  * string by its form), as virConnectGetAllDomainStats would deliver them.
  */
@@ -46,6 +46,22 @@ fuzz_stats(char *text)
 	virTypedParamsFree(params, n);
 }
 
+/* The disks of a domain XML: every string terminated, never a copy of a read-only one. */
+static void
+fuzz_disks(const char *text)
+{
+	struct vmp_libvirt_disk *d = NULL;
+	size_t n = 0, i;
+
+	if (vmp_libvirt_parse_disks(text, &d, &n) < 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (memchr(d[i].source, '\0', sizeof(d[i].source)) == NULL ||
+		    (d[i].readonly && vmp_libvirt_disk_needs_copy(&d[i])))
+			abort();
+	free(d);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -66,6 +82,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (vi.vcpus_max == 0 || vi.vcpus_current > vi.vcpus_max ||
 		     vi.vcpus_max > VMP_VCPU_MAX))
 			abort(); /* accepted XML always gives a sane vCPU shape */
+		if (vi.mode[sizeof(vi.mode) - 1] != '\0')
+			abort();
+		fuzz_disks(text);
 	} else {
 		fuzz_stats(text);
 	}

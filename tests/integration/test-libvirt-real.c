@@ -6,8 +6,10 @@
  * own MemTotal following, vCPU hot-add onlined by the guest, live migration), plus
  * libvirt specifics: `vmpilot status` against what the guest reports, pinning, CPU
  * quota, dirty rate, a cancelled migration, both sides of the migration to the second
- * daemon (total time and downtime printed), reconnection after a daemon restart, a
- * vCPU unplug request and a QEMU killed under libvirt.
+ * daemon (total time and downtime printed), a transient domain staying transient and a
+ * persistent one defined on exactly one daemon after each move (there and back),
+ * reconnection after a daemon restart, a vCPU unplug request and a QEMU killed under
+ * libvirt.
  *
  * The tests run in order and share one guest; every wait polls with a deadline.
  */
@@ -37,7 +39,7 @@
 
 /* Names carry the test's PID: libvirt names cgroups after domains, so two runs on
  * one machine (two checkouts) must not share a name. */
-static char VM[64], VM_DEST[64];
+static char VM[64], VM_DEST[64], VM_BACK[64];
 #define BOOT_MIB 512
 #define LOW_MIB 384
 
@@ -488,6 +490,31 @@ test_migrate_cancel(void **state)
 	assert_int_equal(vmp_backend_migrate_cancel(be_a, VM), -ESRCH);
 }
 
+/*
+ * 1 when name is a persistent domain of uri, 0 when transient (running, defined
+ * nowhere), -1 when uri has no such domain at all (neither running nor defined).
+ */
+static int
+persistence(const char *uri, const char *name)
+{
+	virConnectPtr conn = virConnectOpen(uri);
+	virDomainPtr dom;
+	int r;
+
+	assert_non_null(conn);
+	dom = virDomainLookupByName(conn, name);
+	if (!dom) {
+		assert_int_equal(virGetLastErrorCode(), VIR_ERR_NO_DOMAIN);
+		virConnectClose(conn);
+		return -1;
+	}
+	r = virDomainIsPersistent(dom);
+	assert_true(r == 0 || r == 1);
+	virDomainFree(dom);
+	virConnectClose(conn);
+	return r;
+}
+
 static void
 test_migrate(void **state)
 {
@@ -526,6 +553,79 @@ test_migrate(void **state)
 	/* A second poll reports the same finished job. */
 	assert_int_equal(vmp_backend_migrate_poll(be_a, VM, &prog), 0);
 	assert_int_equal(prog.state, VMP_MIGRATE_COMPLETED);
+	/* Transient it was, transient it stays: defined nowhere. */
+	assert_int_equal(persistence(vmp_lvd_uri(lvd_b), VM_DEST), 0);
+	assert_int_equal(persistence(vmp_lvd_uri(lvd_a), VM), -1);
+}
+
+/* Migrates vm of b to dest_uri as dest_name and waits (30 s) for the outcome. */
+static void
+migrate_wait(struct vmp_backend *b, const char *vm, const char *dest_uri, const char *dest_name)
+{
+	struct vmp_migrate_params mp = {
+		.dest_uri = dest_uri, .migrate_uri = "tcp://127.0.0.1", .dest_name = dest_name,
+	};
+	struct vmp_migrate_progress prog = { 0 };
+	int64_t deadline = vmp_guest_now_ms() + 30000;
+
+	if (vmp_backend_migrate_start(b, vm, &mp) < 0)
+		fail_msg("migrate_start %s: %s", vm, vmp_backend_error(b));
+	do {
+		assert_int_equal(vmp_backend_migrate_poll(b, vm, &prog), 0);
+		if (prog.state != VMP_MIGRATE_ACTIVE)
+			break;
+		usleep(100000);
+	} while (vmp_guest_now_ms() < deadline);
+	if (prog.state != VMP_MIGRATE_COMPLETED)
+		fail_msg("migration of %s: state %d: %s", vm, prog.state, vmp_backend_error(b));
+	printf("persistent migration %s -> %s as %s: %llu ms\n", vm, dest_uri, dest_name,
+	       (unsigned long long)prog.total_time_ms);
+}
+
+/*
+ * A persistent domain moves its definition with it: after each migration it is
+ * defined (and running) on the destination only, never on two daemons, so no
+ * autostart or second start can run it twice.
+ */
+static void
+test_migrate_persistent(void **state)
+{
+	virConnectPtr conn;
+	virDomainPtr dom = raw_domain(vmp_lvd_uri(lvd_b), VM_DEST, &conn);
+	virDomainPtr def;
+	char *xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	struct vmp_vm_info vi;
+
+	/* Make the running guest persistent on b (as virsh define would). */
+	assert_non_null(xml);
+	def = virDomainDefineXML(conn, xml);
+	if (!def)
+		fail_msg("cannot define %s: %s", VM_DEST, virGetLastErrorMessage());
+	free(xml);
+	virDomainFree(def);
+	virDomainFree(dom);
+	virConnectClose(conn);
+	assert_int_equal(persistence(vmp_lvd_uri(lvd_b), VM_DEST), 1);
+
+	migrate_wait(be_b, VM_DEST, vmp_lvd_tcp_uri(lvd_a), VM_BACK);
+	assert_int_equal(persistence(vmp_lvd_uri(lvd_a), VM_BACK), 1);
+	assert_int_equal(persistence(vmp_lvd_uri(lvd_b), VM_DEST), -1);
+	assert_true(find_vm(be_a, VM_BACK, &vi));
+	assert_int_equal(vi.state, VMP_VM_RUNNING);
+	assert_false(find_vm(be_b, VM_DEST, &vi));
+
+	migrate_wait(be_a, VM_BACK, vmp_lvd_tcp_uri(lvd_b), VM_DEST);
+	assert_int_equal(persistence(vmp_lvd_uri(lvd_b), VM_DEST), 1);
+	assert_int_equal(persistence(vmp_lvd_uri(lvd_a), VM_BACK), -1);
+	assert_true(find_vm(be_b, VM_DEST, &vi));
+	assert_int_equal(vi.state, VMP_VM_RUNNING);
+
+	/* Transient again for the tests after this one (a killed QEMU leaves nothing). */
+	dom = raw_domain(vmp_lvd_uri(lvd_b), VM_DEST, &conn);
+	assert_int_equal(virDomainUndefine(dom), 0);
+	virDomainFree(dom);
+	virConnectClose(conn);
+	assert_int_equal(persistence(vmp_lvd_uri(lvd_b), VM_DEST), 0);
 }
 
 static void
@@ -622,6 +722,7 @@ main(void)
 		cmocka_unit_test(test_dirty_rate),
 		cmocka_unit_test(test_migrate_cancel),
 		cmocka_unit_test(test_migrate),
+		cmocka_unit_test(test_migrate_persistent),
 		cmocka_unit_test(test_reconnect_after_restart),
 		cmocka_unit_test(test_unplug_request),
 		cmocka_unit_test(test_qemu_killed),
@@ -630,6 +731,7 @@ main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	snprintf(VM, sizeof(VM), "vmp-it-%d", (int)getpid());
 	snprintf(VM_DEST, sizeof(VM_DEST), "vmp-it-%d-b", (int)getpid());
+	snprintf(VM_BACK, sizeof(VM_BACK), "vmp-it-%d-c", (int)getpid());
 	vmp_lvd_require();
 	vmp_guest_require();
 	return cmocka_run_group_tests_name("libvirt-real", tests, setup, teardown);

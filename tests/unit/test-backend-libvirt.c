@@ -247,14 +247,41 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/*
+ * The driver's VM has a disk in a local file (/guest/diskimage1, which no shared file
+ * system holds): its move is refused with the disk and the fix, before any migration
+ * starts, unless the operator says the storage is shared or asks for a copy.
+ */
 static void
-test_migrate_unsupported(void **state)
+test_migrate_local_disk_refused(void **state)
 {
 	struct vmp_backend *b = open_test();
 	struct vmp_migrate_params mp = { .dest_uri = TEST_URI, .dest_name = "test2" };
 	struct vmp_migrate_progress prog;
+
+	assert_int_equal(vmp_backend_migrate_start(b, "test", &mp), -EXDEV);
+	assert_string_equal(vmp_backend_error(b),
+			    "cannot migrate vm 'test': disk 'vda' ('/guest/diskimage1') is not on "
+			    "storage the destination shares; set migration_copy_storage = yes to "
+			    "copy it, or storage_shared = yes in the source's [host] section if "
+			    "it is shared");
+	/* Nothing was started. */
+	assert_int_equal(vmp_backend_migrate_poll(b, "test", &prog), 0);
+	assert_int_equal(prog.state, VMP_MIGRATE_NONE);
+	assert_int_equal(find_vm(b, "test").state, VMP_VM_RUNNING);
+	vmp_backend_close(b);
+}
+
+static void
+test_migrate_unsupported(void **state)
+{
+	struct vmp_backend *b = open_test();
+	struct vmp_migrate_params mp = { .dest_uri = TEST_URI, .dest_name = "test2",
+					 .copy_storage = true };
+	struct vmp_migrate_progress prog;
 	int64_t deadline;
 
+	/* With a copy of its disk allowed, the move is handed to libvirt. */
 	assert_int_equal(vmp_backend_migrate_start(b, "test", &mp), 0);
 	/* The migration runs on its own thread; the driver refuses it and the poll says
 	 * FAILED with libvirt's reason. Bounded by a deadline, never a hang. */
@@ -342,6 +369,7 @@ main(void)
 		cmocka_unit_test(test_pin),
 		cmocka_unit_test(test_unknown_vm),
 		cmocka_unit_test(test_unsupported),
+		cmocka_unit_test(test_migrate_local_disk_refused),
 		cmocka_unit_test(test_migrate_unsupported),
 		cmocka_unit_test(test_hung_daemon_times_out),
 	};

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/libvirt-parse.h"
@@ -72,6 +73,70 @@ test_domain_xml_mode(void **state)
 	/* Cut to fit: it names no mode, and the loop takes it as off. */
 	assert_int_equal(vmp_libvirt_parse_domain_xml(junk, &vi), 0);
 	assert_string_equal(vi.mode, "act-now-please-");
+}
+
+/* Which disks a migration must copy: writable local media only. */
+static void
+test_disks(void **state)
+{
+	const char *xml =
+		"<domain><devices>"
+		"<disk type='file' device='disk'><source file='/var/lib/img/a.qcow2'/>"
+		"<target dev='vda'/></disk>"
+		"<disk type='network' device='disk'><source protocol='rbd' name='pool/b'/>"
+		"<target dev='vdb'/></disk>"
+		"<disk type='file' device='cdrom'><source file='/iso/c.iso'/><target dev='sda'/></disk>"
+		"<disk type='block' device='disk'><source dev='/dev/mapper/d'/><shareable/>"
+		"<target dev='vdc'/></disk>"
+		"<disk type='file' device='disk'><source file='/img/e.raw'/><readonly/>"
+		"<target dev='vdd'/></disk>"
+		"<disk type='file' device='cdrom'><target dev='sdb'/></disk>"
+		"</devices></domain>";
+	struct vmp_libvirt_disk *d = NULL;
+	size_t n = 0;
+
+	assert_int_equal(vmp_libvirt_parse_disks(xml, &d, &n), 0);
+	assert_int_equal(n, 6);
+	assert_string_equal(d[0].target, "vda");
+	assert_string_equal(d[0].source, "/var/lib/img/a.qcow2");
+	assert_true(vmp_libvirt_disk_needs_copy(&d[0]));
+	assert_true(d[1].network);
+	assert_string_equal(d[1].source, "pool/b");
+	assert_false(vmp_libvirt_disk_needs_copy(&d[1]));
+	assert_true(d[2].readonly);
+	assert_false(vmp_libvirt_disk_needs_copy(&d[2]));
+	assert_true(d[3].shareable);
+	assert_false(vmp_libvirt_disk_needs_copy(&d[3]));
+	assert_false(vmp_libvirt_disk_needs_copy(&d[4]));
+	assert_string_equal(d[5].source, "");
+	assert_false(vmp_libvirt_disk_needs_copy(&d[5]));
+	free(d);
+	/* No disk at all (the test guest boots its kernel directly). */
+	assert_int_equal(vmp_libvirt_parse_disks("<domain><devices/></domain>", &d, &n), 0);
+	assert_int_equal(n, 0);
+	free(d);
+	assert_int_equal(vmp_libvirt_parse_disks("<domain><devices>", &d, &n), -EPROTO);
+}
+
+/*
+ * The migration flags: a persistent domain moves its definition (persistent at the
+ * destination, undefined at the source); a transient one stays transient.
+ */
+static void
+test_migrate_flags(void **state)
+{
+	struct vmp_migrate_params mp = { .dest_uri = "qemu+tcp://b/system" };
+	unsigned long f;
+
+	f = vmp_libvirt_migrate_flags(true, false, &mp);
+	assert_int_equal(f, VIR_MIGRATE_LIVE | VIR_MIGRATE_PERSIST_DEST |
+			    VIR_MIGRATE_UNDEFINE_SOURCE);
+	f = vmp_libvirt_migrate_flags(false, false, &mp);
+	assert_int_equal(f, VIR_MIGRATE_LIVE);
+	mp.auto_converge = mp.postcopy = true;
+	f = vmp_libvirt_migrate_flags(false, true, &mp);
+	assert_int_equal(f, VIR_MIGRATE_LIVE | VIR_MIGRATE_NON_SHARED_DISK |
+			    VIR_MIGRATE_AUTO_CONVERGE | VIR_MIGRATE_POSTCOPY);
 }
 
 static void
@@ -155,6 +220,8 @@ main(void)
 		cmocka_unit_test(test_domain_xml),
 		cmocka_unit_test(test_domain_xml_defaults),
 		cmocka_unit_test(test_domain_xml_mode),
+		cmocka_unit_test(test_disks),
+		cmocka_unit_test(test_migrate_flags),
 		cmocka_unit_test(test_domain_xml_malformed),
 		cmocka_unit_test(test_stats),
 	};
