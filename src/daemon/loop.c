@@ -445,8 +445,24 @@ vmp_loop_status(const struct vmp_loop *l)
 		json_array_append_new(hosts, json_pack("{s:s,s:s,s:o}", "uri", h->uri, "mode",
 			vmp_mode_name(vmp_config_host_mode(l->cfg, h->uri)), "vms", vms));
 	}
-	return json_pack("{s:I,s:b,s:o}", "time_ms", (json_int_t)l->wall_ms, "dry_run", dry(l),
-			 "hosts", hosts);
+	{
+		const struct vmp_loop_counters *c = &l->counters;
+
+		/* dry_run: also while the journal cannot be written (then journal.writable no). */
+		return json_pack("{s:I,s:b,s:{s:b,s:o,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},s:o}",
+			"time_ms", (json_int_t)l->wall_ms,
+			"dry_run", dry(l) || c->journal_failing,
+			"journal", "writable", !c->journal_failing,
+			"error", c->journal_failing ? json_string(c->journal_error) : json_null(),
+			"lines", (json_int_t)c->journal_lines,
+			"lines_lost", (json_int_t)c->journal_lines_lost,
+			"faults", "vm_gone", (json_int_t)c->faults[VMP_FAULT_VM_GONE],
+			"socket_gone", (json_int_t)c->faults[VMP_FAULT_SOCKET_GONE],
+			"host_unreachable", (json_int_t)c->faults[VMP_FAULT_HOST_UNREACHABLE],
+			"backend_error", (json_int_t)c->faults[VMP_FAULT_BACKEND_ERROR],
+			"journal", (json_int_t)c->faults[VMP_FAULT_JOURNAL],
+			"hosts", hosts);
+	}
 }
 
 size_t

@@ -144,7 +144,11 @@ void vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *
 /*
  * What the loop publishes after a cycle (a new JSON object, caller decrefs), for
  * `vmpilot status`, the status file and the API:
- *   {"time_ms": T, "dry_run": false, "hosts": [{"uri": U, "mode": "advise",
+ *   {"time_ms": T, "dry_run": false,
+ *    "journal": {"writable": true, "error": null, "lines": N, "lines_lost": N},
+ *    "faults": {"vm_gone": N, "socket_gone": N, "host_unreachable": N,
+ *               "backend_error": N, "journal": N},
+ *    "hosts": [{"uri": U, "mode": "advise",
  *    "vms": [{"name": N, "mode": "act", "mode_source": "config [vm]",
  *             "managed": true, "not_managed": null,
  *             "decisions": [{"policy": P, "resource": R, "action": A, "reason": W,
@@ -152,6 +156,7 @@ void vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *
  * "decisions" holds each resource's latest decision; one whose action is not "none"
  * and that was not acted on is a pending recommendation. "not_managed" says why the
  * loop cannot manage the VM now (its fault, e.g. stats missing, and the fix), or null.
+ * "dry_run" is also true while the journal cannot be written (journal.writable false).
  */
 json_t *vmp_loop_status(const struct vmp_loop *l);
 

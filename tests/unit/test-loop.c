@@ -860,6 +860,15 @@ test_journal_failure_means_dry_run(void **state)
 	assert_true(c->journal_failing);
 	assert_int_equal(c->faults[VMP_FAULT_JOURNAL], 1);
 	assert_true(c->journal_lines_lost >= 3);
+	{
+		json_t *st = vmp_loop_status(f->l);
+
+		assert_true(json_is_true(json_object_get(st, "dry_run")));
+		assert_true(json_is_false(json_object_get(json_object_get(st, "journal"), "writable")));
+		assert_string_equal(json_string_value(json_object_get(json_object_get(st, "journal"),
+								      "error")), "File too large");
+		json_decref(st);
+	}
 	/* Space again: recovered, journaled, acting. */
 	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 4);
 	cycle_obs(f, &h, &rep);
