@@ -18,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stddef.h>
 #include <sched.h>
@@ -1089,10 +1090,15 @@ static int
 write_cg(const char *dir, const char *file, const char *value, char **ret_path)
 {
 	char *path = xasprintf("%s/%s", dir, file);
-	FILE *f = fopen(path, "we");
+	int fd = vmp_open_regular(path, O_WRONLY, 0);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	int r = 0;
 
-	if (!f || fputs(value, f) < 0)
+	if (fd >= 0 && !f)
+		close(fd);
+	if (!f)
+		r = fd < 0 ? fd : -errno;
+	else if (fputs(value, f) < 0)
 		r = -errno;
 	if (f && fclose(f) != 0 && r == 0)
 		r = -errno;

@@ -9,13 +9,16 @@
 #include "cli/replay_data.h"
 #include "core/replay.h"
 #include "daemon/journal.h"
+#include "util/fileio.h"
 #include "util/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define DEFAULT_TRACE "traces/bitbrains-rnd" /* below the data directory */
 
@@ -192,10 +195,14 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 		return VMP_EXIT_FAILURE;
 	}
 	if (journal) {
-		jctx.f = fopen(journal, "ae");
+		int jfd = vmp_open_regular(journal, O_WRONLY | O_APPEND | O_CREAT, 0640);
+
+		jctx.f = jfd >= 0 ? fdopen(jfd, "a") : NULL;
 		if (!jctx.f) {
+			if (jfd >= 0)
+				close(jfd);
 			fprintf(stderr, "vmpilot replay: cannot open journal '%s': %s\n", journal,
-				strerror(errno));
+				vmp_file_strerror(jfd >= 0 ? -errno : jfd));
 			vmp_replay_set_free(set);
 			return VMP_EXIT_FAILURE;
 		}

@@ -11,6 +11,7 @@
 #include "cli/progress.h"
 #include "cli/sim_report.h"
 #include "trace/trace.h"
+#include "util/fileio.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -235,18 +236,13 @@ static const char *const event_names[VMP_SIM_EV_MAX] = {
 static FILE *
 events_open(const char *path, int *ret_err)
 {
-	struct stat st;
 	FILE *f;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* A FIFO is refused at once instead of blocking the open (VMP_ENOTREG). */
+	fd = vmp_open_regular(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0) {
-		*ret_err = errno;
-		return NULL;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*ret_err = S_ISREG(st.st_mode) ? errno : EINVAL;   /* not a regular file */
-		close(fd);
+		*ret_err = -fd;
 		return NULL;
 	}
 	f = fdopen(fd, "w");
@@ -451,7 +447,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		evf = events_open(events, &e);
 		if (!evf) {
 			fprintf(stderr, "vmpilot simulate: cannot write events '%s': %s\n", events,
-				strerror(e));
+				vmp_file_strerror(e));
 			rc = VMP_EXIT_USAGE;
 			goto out;
 		}

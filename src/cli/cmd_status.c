@@ -156,7 +156,7 @@ pilot_load(const char *uri, const char *path, struct status_pilot *ret)
 	r = vmp_read_file(NULL, ret->cfg.status_file, &text, NULL);
 	if (r < 0) {
 		ret->note = xasprintf("no autopilot status ('%s': %s): is vmpilotd running?",
-				      ret->cfg.status_file, strerror(-r));
+				      ret->cfg.status_file, vmp_file_strerror(r));
 		return 0;
 	}
 	root = json_loads(text, 0, &je);

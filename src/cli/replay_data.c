@@ -140,7 +140,7 @@ vmp_replay_load_dir(const char *dir, size_t max_vms, long step_s,
 
 		rc = vmp_read_file(NULL, path, &buf, &len);
 		if (rc < 0) {
-			*ret_err = xasprintf("cannot read '%s': %s", path, strerror(-rc));
+			*ret_err = xasprintf("cannot read '%s': %s", path, vmp_file_strerror(rc));
 		} else {
 			rc = vmp_trace_parse_csv(path, buf, len, &c, ret_err);
 			if (rc == 0)

@@ -5,12 +5,14 @@
 #include "cli/sim_report.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "util/fileio.h"
 #include "util/util.h"
 
 #define CHART_W 900
@@ -313,9 +315,13 @@ vmp_sim_report_write(const char *path, const char *trace, size_t nvms, size_t nh
 	int r;
 
 	snprintf(tmp, len + 8, "%s.tmpXXX", path);
-	f = fopen(tmp, "w");
+	r = vmp_open_regular(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	f = r >= 0 ? fdopen(r, "w") : NULL;
 	if (!f) {
-		r = -errno;
+		if (r >= 0) {
+			close(r);
+			r = -errno;
+		}
 		free(tmp);
 		return r;
 	}

@@ -409,7 +409,7 @@ ck_unknown(struct vmp_check_result *r, const char *path, int err)
 		ck_set(r, VMP_CHECK_UNKNOWN, NULL, "'%s' holds a value out of range", path);
 		break;
 	default:
-		ck_set(r, VMP_CHECK_UNKNOWN, NULL, "cannot read '%s': %s", path, strerror(-err));
+		ck_set(r, VMP_CHECK_UNKNOWN, NULL, "cannot read '%s': %s", path, vmp_file_strerror(err));
 		break;
 	}
 }

@@ -40,8 +40,10 @@ write_str(const char *root, const char *name, const char *value, char **ret_path
 	int fd, r = 0;
 
 	free(rel);
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
+	fd = vmp_open_regular(path, O_WRONLY | O_TRUNC, 0);
+	if (fd < 0)
+		r = fd;
+	else if (write(fd, value, len) != (ssize_t)len)
 		r = -errno;
 	if (fd >= 0 && close(fd) < 0 && r == 0)
 		r = -errno;

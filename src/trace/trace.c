@@ -186,6 +186,8 @@ cmp_names(const void *a, const void *b)
  * Lists the regular files of dir (not starting with '.', ending in suffix if given),
  * sorted by strcmp. Returns the count and *ret_names, or a negative errno.
  */
+static void free_names(char **names, size_t n);
+
 static int
 list_dir(const char *dir, const char *suffix, char ***ret_names, char **ret_err)
 {
@@ -210,9 +212,17 @@ list_dir(const char *dir, const char *suffix, char ***ret_names, char **ret_err)
 		if (suffix && (nl <= sl || strcmp(de->d_name + nl - sl, suffix) != 0))
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (stat(path, &st) < 0 || S_ISDIR(st.st_mode)) {
 			free(path);
 			continue;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			/* A FIFO or device where a trace file belongs: said, not waited on. */
+			*ret_err = xasprintf("cannot read trace file '%s': not a regular file", path);
+			free(path);
+			free_names(names, n);
+			closedir(d);
+			return -VMP_ENOTREG;
 		}
 		free(path);
 		if (n >= VMP_TRACE_MAX_VMS)

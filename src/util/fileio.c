@@ -131,9 +131,9 @@ vmp_write_file_replace(const char *path, const char *data, size_t len, mode_t mo
 	int fd, r = 0;
 
 	(void)unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+	fd = vmp_open_regular(tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
 	if (fd < 0) {
-		r = -errno;
+		r = fd;
 		goto out;
 	}
 	while (off < len) {
