@@ -89,6 +89,7 @@ static const char *const reason_names[VMP_WHY_MAX] = {
 	[VMP_WHY_LEARNING] = "learning",
 	[VMP_WHY_KSM_TUNE] = "ksm_tune",
 	[VMP_WHY_HOST_OVERLOAD] = "host_overload",
+	[VMP_WHY_CONSOLIDATE] = "consolidate",
 };
 
 const char *

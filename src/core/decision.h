@@ -36,6 +36,7 @@ enum vmp_reason {
 	VMP_WHY_LEARNING,        /* not enough history yet */
 	VMP_WHY_KSM_TUNE,        /* ksmtuned-style scan rate change */
 	VMP_WHY_HOST_OVERLOAD,   /* host CPU overloaded: move a VM away */
+	VMP_WHY_CONSOLIDATE,     /* host nearly idle: empty it onto the others */
 	VMP_WHY_MAX,
 };
 

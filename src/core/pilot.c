@@ -201,6 +201,24 @@ reserve_vms(struct vmp_pilot *pl, size_t nvms)
 	pl->undo = pzalloc(nvms, sizeof(*pl->undo));
 }
 
+static bool
+params_ok(const struct vmp_pilot_params *p)
+{
+	return p->alpha > 0 && p->alpha <= 1 && p->k_sigma >= 0 && p->target_frac > 0 &&
+	       p->target_frac <= p->high_frac && p->low_frac >= 0 &&
+	       p->low_frac < p->target_frac && p->sigma_floor_frac >= 0 && p->budget_frac >= 0 &&
+	       p->mem_keep_free_frac >= 0 && p->mem_keep_free_frac < 1;
+}
+
+int
+vmp_pilot_set_params(struct vmp_pilot *pl, const struct vmp_pilot_params *p)
+{
+	if (!params_ok(p))
+		return -EINVAL;
+	pl->p = *p;
+	return 0;
+}
+
 int
 vmp_pilot_new(const struct vmp_pilot_params *p, size_t nhosts, size_t nvms,
 	      struct vmp_pilot **ret_pilot)
@@ -208,11 +226,7 @@ vmp_pilot_new(const struct vmp_pilot_params *p, size_t nhosts, size_t nvms,
 	struct vmp_pilot *pl;
 	size_t i;
 
-	if (!(p->alpha > 0 && p->alpha <= 1) || !(p->k_sigma >= 0) ||
-	    !(p->target_frac > 0 && p->target_frac <= p->high_frac) ||
-	    !(p->low_frac >= 0 && p->low_frac < p->target_frac) || !(p->sigma_floor_frac >= 0) ||
-	    !(p->budget_frac >= 0) || !(p->mem_keep_free_frac >= 0 && p->mem_keep_free_frac < 1) ||
-	    nhosts == 0 || nhosts > INT32_MAX || nvms > INT32_MAX)
+	if (!params_ok(p) || nhosts == 0 || nhosts > INT32_MAX || nvms > INT32_MAX)
 		return -EINVAL;
 	pl = pzalloc(1, sizeof(*pl));
 	pl->p = *p;

@@ -141,6 +141,9 @@ int vmp_pilot_new(const struct vmp_pilot_params *p, size_t nhosts, size_t nvms,
 		  struct vmp_pilot **ret_pilot);
 void vmp_pilot_free(struct vmp_pilot *pl); /* accepts NULL */
 
+/* Replaces the parameters from the next step on (the daemon's reload). Returns 0 or -EINVAL. */
+int vmp_pilot_set_params(struct vmp_pilot *pl, const struct vmp_pilot_params *p);
+
 /*
  * One decision step: adds each placed VM's demand now to its history (vms[i].hist),
  * then plans migrations:

@@ -123,14 +123,18 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "30", "vCPU hot-plugs per host per sliding hour (count)", false },
 	{ "budget_migrations_per_hour", VMP_CONFIG_INT, false, G(budget_migrations_per_hour), 0,
 	  1024, "6", "live migrations per host per sliding hour (count)", false },
-	/* Live migration (cluster balance across the --connect hosts). */
-	{ "cpu_overload_detector", VMP_CONFIG_STRING, false, G(cpu_overload_detector), 0, 0, "thr",
-	  "host CPU overload detector: none, thr, iqr, mad, lr or lrr (Beloglazov & Buyya) (name)",
-	  false },
-	{ "cpu_overload_param_pct", VMP_CONFIG_INT, false, G(cpu_overload_param_pct), 1, 1000, "80",
-	  "its parameter: the threshold for thr, the safety factor for the others (%)", false },
-	{ "cpu_dest_max_pct", VMP_CONFIG_INT, false, G(cpu_dest_max_pct), 1, 100, "70",
-	  "a migration destination's CPU use stays at most this with the VM (%)", false },
+	/* Live migration (the cluster planner across the --connect hosts). */
+	{ "planner", VMP_CONFIG_STRING, false, G(planner), 0, 0, "default",
+	  "cluster planner parameters: default (those of vmpilot simulate --policy vmpilot) or "
+	  "KEY=VAL,... over them, e.g. k_sigma=1,low_frac=0.3 (doc/pilot-policy.md) (list)", false },
+	{ "host_standby_command", VMP_CONFIG_STRING, false, G(host_standby_command), 0, 0, "none",
+	  "run with the host's URI as argument once consolidation emptied it, e.g. an IPMI "
+	  "power-off script; none = off (command)", false },
+	{ "host_wake_command", VMP_CONFIG_STRING, false, G(host_wake_command), 0, 0, "none",
+	  "run with the host's URI as argument before a VM moves to a host on standby, e.g. "
+	  "Wake-on-LAN; none = standby hosts are not woken (command)", false },
+	{ "host_command_timeout_ms", VMP_CONFIG_INT, false, G(host_command_timeout_ms), 100,
+	  10 * MIN_MS, "60000", "a standby or wake command running longer is killed (ms)", false },
 	{ "migration_max_downtime_ms", VMP_CONFIG_INT, false, G(migration_max_downtime_ms), 0,
 	  10 * MIN_MS, "0", "largest pause at the switch-over; 0 = hypervisor default (ms)", false },
 	{ "migration_bandwidth_mibps", VMP_CONFIG_INT, false, G(migration_bandwidth_mibps), 0,
@@ -178,18 +182,26 @@ const struct vmp_config_key vmp_config_keys[] = {
 };
 
 int
-vmp_config_detector(const char *name)
+vmp_config_planner_params(const char *value, struct vmp_pilot_params *ret)
 {
-	static const char *const names[VMP_OVERLOAD_MAX] = {
-		[VMP_OVERLOAD_NONE] = "none", [VMP_OVERLOAD_THR] = "thr", [VMP_OVERLOAD_IQR] = "iqr",
-		[VMP_OVERLOAD_MAD] = "mad", [VMP_OVERLOAD_LR] = "lr", [VMP_OVERLOAD_LRR] = "lrr",
-	};
-	int i;
+	struct vmp_pilot_params p;
+	struct vmp_pilot *pl = NULL;
+	int r;
 
-	for (i = 0; i < VMP_OVERLOAD_MAX; i++)
-		if (names[i] && !strcmp(names[i], name))
-			return i;
-	return -EINVAL;
+	vmp_pilot_params_default(&p);
+	if (strcmp(value, "default") != 0) {
+		r = vmp_pilot_params_parse(&p, value);
+		if (r < 0)
+			return r;
+	}
+	/* the values must make a planner */
+	r = vmp_pilot_new(&p, 1, 0, &pl);
+	vmp_pilot_free(pl);
+	if (r < 0)
+		return r;
+	if (ret)
+		*ret = p;
+	return 0;
 }
 
 static const char *const mode_names[VMP_MODE_MAX] = {
@@ -292,9 +304,10 @@ set_value(const struct vmp_config_key *k, void *base, const char *value, char **
 			*ret_msg = xasprintf("'%s' must not be empty", k->name);
 			return -EINVAL;
 		}
-		if (!strcmp(k->name, "cpu_overload_detector") && vmp_config_detector(value) < 0) {
-			*ret_msg = xasprintf("'%s' must be none, thr, iqr, mad, lr or lrr, not '%s'",
-					     k->name, value);
+		if (!strcmp(k->name, "planner") && vmp_config_planner_params(value, NULL) < 0) {
+			*ret_msg = xasprintf("'%s' must be default or KEY=VAL,... with the planner's "
+					     "parameters (doc/pilot-policy.md), not '%s'", k->name,
+					     value);
 			return -EINVAL;
 		}
 		free(*(char **)field);
@@ -426,7 +439,9 @@ vmp_config_release(struct vmp_config *c)
 	free(c->journal);
 	free(c->state_db);
 	free(c->status_file);
-	free(c->cpu_overload_detector);
+	free(c->planner);
+	free(c->host_standby_command);
+	free(c->host_wake_command);
 	for (i = 0; i < c->nvms; i++)
 		free(c->vms[i].name);
 	free(c->vms);

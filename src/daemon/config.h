@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "core/ksm.h"
-#include "core/overload.h"
+#include "core/pilot.h"
 #include "core/overcommit.h"
 #include "core/rightsize.h"
 
@@ -96,8 +96,8 @@ struct vmp_config {
 	int64_t ksm_thres_coef_pct;
 	int64_t budget_balloons_per_hour, budget_hotplugs_per_hour, budget_migrations_per_hour;
 	int64_t timeout_ms, mem_bounds_widen_pct;
-	char *cpu_overload_detector;
-	int64_t cpu_overload_param_pct, cpu_dest_max_pct;
+	char *planner, *host_standby_command, *host_wake_command;
+	int64_t host_command_timeout_ms;
 	int64_t migration_max_downtime_ms, migration_bandwidth_mibps, migration_timeout_ms;
 	bool migration_auto_converge, migration_postcopy, migration_copy_storage;
 	size_t nvms;
@@ -177,8 +177,12 @@ enum vmp_mode vmp_config_vm_mode(const struct vmp_config *c, const char *host_ur
 /* The mode of host host_uri (host-wide actions such as KSM): its [host] section's, else global. */
 enum vmp_mode vmp_config_host_mode(const struct vmp_config *c, const char *host_uri);
 
-/* The overload detector (enum vmp_overload_kind) named name, or -EINVAL. */
-int vmp_config_detector(const char *name);
+/*
+ * The cluster planner's parameters from the value of the key 'planner' ("default", or
+ * KEY=VAL,... over the defaults) into *ret (may be NULL: only check). Returns 0 or
+ * -EINVAL.
+ */
+int vmp_config_planner_params(const char *value, struct vmp_pilot_params *ret);
 
 /* The settings of host `uri`: its [host] section, or the defaults. */
 struct vmp_config_host_settings vmp_config_host(const struct vmp_config *c, const char *uri);

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The autopilot loop: sample, decide, gate, act, journal (see loop.h, doc/design/loop.md). */
 #include "daemon/loop.h"
-#include "core/balance.h"
 #include "core/budget.h"
-#include "core/overload.h"
 #include "core/overcommit.h"
+#include "core/pilot.h"
 #include "core/rightsize.h"
+#include "daemon/hostcmd.h"
 #include "daemon/journal.h"
 #include "host/ksm.h"
 #include "util/util.h"
@@ -16,7 +16,10 @@
 #include <string.h>
 
 #define FAULT_MAX 512
-#define CPU_HISTORY 32
+/* The planner counts CPU in MIPS; the daemon passes 1000 per core. */
+#define MIPS_PER_CORE 1000.0
+/* Migration bandwidth assumed when migration_bandwidth_mibps is 0 (unlimited). */
+#define DEFAULT_BW_KIB_S (1024.0 * 1024)
 
 enum { RES_MEM, RES_CPU, RES_MIG, RES_MAX };
 
@@ -36,8 +39,11 @@ struct loop_vm {
 	uint64_t target_kib;           /* last balloon target set, 0 = none */
 	unsigned target_cycles;        /* cycles since it was set */
 	bool migrating;                /* a migration we started is running */
+	bool mig_started;              /* we started one; still set once it succeeded */
 	int64_t mig_start_ms;
 	size_t mig_dest;
+	enum vmp_reason mig_reason;    /* the planner's reason for it */
+	struct vmp_pilot_history hist; /* the planner's summary of its CPU demand */
 	char fault[FAULT_MAX];         /* last fault reported ("" = none) */
 	int mode;                      /* enum vmp_mode this cycle */
 	int mode_src;                  /* enum vmp_mode_source */
@@ -65,15 +71,16 @@ struct loop_host {
 	size_t n_vms, alloc_vms;
 	char fault[FAULT_MAX];
 	unsigned cpus;                 /* from host_info, once */
-	double cpu_hist[CPU_HISTORY];  /* CPU use fractions, newest first */
-	size_t n_cpu_hist;
-	bool have_prev_cpu;
-	uint64_t prev_busy_ns, prev_total_ns;
+	double cpu_capacity;           /* cores its VMs may use (last known) */
+	double cpu_used;               /* cores its VMs used this cycle */
+	bool drain_pending;            /* consolidation is emptying it: standby once empty */
+	bool standby;                  /* host_standby_command put it on standby */
 	bool have_stats;               /* the last host sample, for the views */
 	struct vmp_host_stats stats;
-	/* this cycle, for the balance step */
+	/* this cycle, for the planner step */
 	bool ok;
-	struct vmp_balance_host bal;
+	bool mem_known;                /* memory below from a limit or host stats */
+	uint64_t mem_total_kib, mem_available_kib, mem_unmet_kib;
 };
 
 struct vmp_loop {
@@ -82,6 +89,8 @@ struct vmp_loop {
 	struct vmp_mem_params mem_p;
 	struct vmp_cpu_params cpu_p;
 	struct vmp_overcommit_params oc_p;
+	struct vmp_pilot_params pilot_p;
+	struct vmp_pilot *pilot;        /* the cluster planner (core/pilot.h) */
 	bool dry_run;
 	struct vmp_journal *journal;    /* borrowed; NULL = none */
 	struct vmp_loop_counters counters;
@@ -306,6 +315,12 @@ params_from_config(struct vmp_loop *l)
 	vmp_config_mem_params(l->cfg, &l->mem_p);
 	vmp_config_cpu_params(l->cfg, &l->cpu_p);
 	vmp_config_overcommit_params(l->cfg, &l->oc_p);
+	/* the simulator's planner; a destination keeps the overcommit plan's free share */
+	if (vmp_config_planner_params("default", &l->pilot_p) == 0) {
+		l->pilot_p.mem_keep_free_frac = l->oc_p.pressure_free_frac;
+		if (strcmp(l->cfg->planner, "default") != 0)
+			vmp_config_planner_params(l->cfg->planner, &l->pilot_p);
+	}
 	l->stale_cycles = l->cfg->interval_ms > 0 ? (unsigned)(l->cfg->stale_ms / l->cfg->interval_ms)
 						 : 1;
 	if (l->stale_cycles < 1)
@@ -346,6 +361,12 @@ vmp_loop_new(const struct vmp_loop_options *o, struct vmp_loop **ret_l, char **r
 	l->log = o->log;
 	l->opaque = o->opaque;
 	l->hosts = xcalloc(o->n_uris ? o->n_uris : 1, sizeof(*l->hosts));
+	if (vmp_pilot_new(&l->pilot_p, o->n_uris ? o->n_uris : 1, 0, &l->pilot) < 0) {
+		/* a config that passed vmp_config_load() makes a planner */
+		*ret_err = xasprintf("invalid planner parameters '%s'", l->cfg->planner);
+		vmp_loop_free(l);
+		return -EINVAL;
+	}
 	for (i = 0; i < o->n_uris; i++) {
 		struct loop_host *h = &l->hosts[i];
 
@@ -380,6 +401,7 @@ vmp_loop_free(struct vmp_loop *l)
 		free(l->hosts[i].uri);
 	}
 	free(l->hosts);
+	vmp_pilot_free(l->pilot);
 	free(l);
 }
 
@@ -402,6 +424,7 @@ vmp_loop_set_config(struct vmp_loop *l, const struct vmp_config *cfg)
 
 	l->cfg = cfg;
 	params_from_config(l);
+	vmp_pilot_set_params(l->pilot, &l->pilot_p);
 	for (i = 0; i < l->n_hosts; i++)
 		budget_from_config(l, &l->hosts[i], true);
 }
@@ -486,7 +509,7 @@ vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret)
 
 	memset(ret, 0, sizeof(*ret));
 	if (!h->b) {
-		/* Closed around a migration (see balance()) and not reopened yet. */
+		/* Closed around a migration (see act_move()) and not reopened yet. */
 		char *err = NULL;
 		int r = vmp_backend_open(h->uri, (unsigned)l->cfg->timeout_ms, &h->b, &err);
 
@@ -543,11 +566,20 @@ static struct loop_vm *
 vm_get(struct vmp_loop *l, struct loop_host *h, const char *name)
 {
 	struct loop_vm *v = vm_find(h, name);
+	size_t i;
 
 	if (v)
 		return v;
 	v = xcalloc(1, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", name);
+	/* A VM we migrated here keeps its planner history (and the time it moved). */
+	for (i = 0; i < l->n_hosts; i++) {
+		struct loop_vm *src = vm_find(&l->hosts[i], name);
+
+		if (&l->hosts[i] != h && src && src->mig_started &&
+		    &l->hosts[src->mig_dest] == h)
+			v->hist = src->hist;
+	}
 	vmp_mem_state_init(&v->mem, &l->mem_p);
 	vmp_cpu_state_init(&v->cpu, &l->cpu_p);
 	xgrow((void **)&h->vms, &h->alloc_vms, h->n_vms + 1, sizeof(*h->vms));
@@ -605,13 +637,6 @@ journal_decision(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int
 	v->last_reason[res] = d->reason;
 	v->last_from[res] = d->from;
 	journal_put(l, h, v->name, (enum vmp_mode)v->mode, policy, d, inputs, acted, result);
-}
-
-/* Whether an action decided for VM v may be carried out: its mode is act, no dry run. */
-static bool
-may_act(const struct vmp_loop *l, const struct loop_vm *v)
-{
-	return !dry(l) && v->mode == VMP_MODE_ACT;
 }
 
 /* Per-VM facts of one cycle. */
@@ -868,12 +893,10 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 		if (vmp_overcommit_plan(&l->oc_p, &hm, ocv, n, ocd, &unmet) < 0)
 			have_host = false;
 	}
-	h->bal.total_kib = hm.total_kib;
-	h->bal.available_kib = hm.available_kib;
-	h->bal.unmet_kib = have_host ? unmet : 0;
-	h->bal.reachable = have_host;
-	/* A host whose mode is off is left alone: it receives no VM either. */
-	h->bal.accepts = hc.accept_migrations && vmp_config_host_mode(l->cfg, h->uri) != VMP_MODE_OFF;
+	h->mem_known = have_host;
+	h->mem_total_kib = hm.total_kib;
+	h->mem_available_kib = hm.available_kib;
+	h->mem_unmet_kib = have_host ? unmet : 0;
 
 	for (i = 0; i < n; i++) {
 		struct cycle_vm *cv = &cvs[i];
@@ -967,49 +990,25 @@ host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t
 }
 
 /*
- * The host's CPU use this cycle (its VMs' cores over cpu_limit, else the host's own
- * busy share), its history and the overload detector's verdict, for the balance step.
+ * The cores the host's VMs may use (its cpu_limit, else its CPUs; 0 = unknown) and the
+ * cores they used this cycle.
  */
 static void
 host_cpu(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs *obs,
 	 const struct cycle_vm *cvs, size_t n)
 {
 	struct vmp_config_host_settings hc = vmp_config_host(l->cfg, h->uri);
-	struct vmp_overload_input in = { 0 };
-	double used = 0, util = -1, capacity;
-	int kind = vmp_config_detector(l->cfg->cpu_overload_detector);
 	size_t i;
 
+	h->cpu_used = 0;
 	for (i = 0; i < n; i++)
 		if (cvs[i].running && !cvs[i].migrating && cvs[i].cpu_in.have_stats)
-			used += cvs[i].cpu_in.usage_cores;
-	capacity = hc.cpu_limit ? (double)hc.cpu_limit : (double)obs->cpus;
-	if (hc.cpu_limit) {
-		util = used / capacity;
-	} else if (obs->stats_ret == 0 && obs->stats.cpu_total_ns) {
-		if (h->have_prev_cpu && obs->stats.cpu_total_ns > h->prev_total_ns)
-			util = (double)delta(obs->stats.cpu_busy_ns, h->prev_busy_ns) /
-			       (double)(obs->stats.cpu_total_ns - h->prev_total_ns);
-		h->prev_busy_ns = obs->stats.cpu_busy_ns;
-		h->prev_total_ns = obs->stats.cpu_total_ns;
-		h->have_prev_cpu = true;
-		used = util >= 0 ? util * capacity : used;
-	}
-	h->bal.cpu_capacity = capacity;
-	h->bal.cpu_used = used;
-	if (util < 0 || capacity <= 0 || kind < 0)
-		return;
-	memmove(h->cpu_hist + 1, h->cpu_hist, (CPU_HISTORY - 1) * sizeof(h->cpu_hist[0]));
-	h->cpu_hist[0] = util;
-	if (h->n_cpu_hist < CPU_HISTORY)
-		h->n_cpu_hist++;
-	in.history = h->cpu_hist;
-	in.nhistory = h->n_cpu_hist;
-	in.requested_frac = util;
-	in.migration_intervals = 1;
-	h->bal.cpu_overloaded = vmp_overload_check((enum vmp_overload_kind)kind,
-						   (double)l->cfg->cpu_overload_param_pct / 100.0,
-						   false, &in, NULL);
+			h->cpu_used += cvs[i].cpu_in.usage_cores;
+
+	if (hc.cpu_limit)
+		h->cpu_capacity = (double)hc.cpu_limit;
+	else if (obs->cpus)
+		h->cpu_capacity = (double)obs->cpus;
 }
 
 /* Reports a KSM fault once (empty: clear). */
@@ -1124,13 +1123,15 @@ migration_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v,
 				   "downtime_ms", (json_int_t)p->downtime_ms);
 
 	vmp_decision_init(&d, "migration", (double)(h - l->hosts));
-	vmp_decision_set(&d, VMP_ACT_SET, VMP_WHY_HOST_PRESSURE, (double)v->mig_dest);
+	vmp_decision_set(&d, VMP_ACT_SET, v->mig_reason, (double)v->mig_dest);
 	say(l, error ? VMP_LOG_WARN : VMP_LOG_INFO, "%s: vm %s: migration to '%s' %s%s", h->uri,
 	    v->name, l->hosts[v->mig_dest].uri, error ? "failed: " : "completed",
 	    error ? error : "");
 	count_decision(l, "migration", &d, !error, error);
 	journal_put(l, h, v->name, (enum vmp_mode)v->mode, "migration", &d, inputs, !error, error);
 	v->migrating = false;
+	/* it stays here after a failure; after a success what is left here is a husk */
+	v->mig_started = !error;
 }
 
 /* Follows the migrations this loop started from host h. */
@@ -1173,118 +1174,249 @@ poll_migrations(struct vmp_loop *l, struct loop_host *h)
 	}
 }
 
-/* Cluster balance: at most one migration off each host still short of memory. */
-static void
-balance(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
+/* The journal's reason for a planner move. */
+static enum vmp_reason
+move_reason(enum vmp_pilot_reason r)
 {
-	struct vmp_balance_host *bh = xcalloc(l->n_hosts, sizeof(*bh));
-	struct vmp_balance_vm *bv;
+	switch (r) {
+	case VMP_PILOT_RELIEVE_MEMORY:
+		return VMP_WHY_HOST_PRESSURE;
+	case VMP_PILOT_CONSOLIDATE:
+		return VMP_WHY_CONSOLIDATE;
+	default:
+		return VMP_WHY_HOST_OVERLOAD;
+	}
+}
+
+/*
+ * Runs the operator's standby (wake false) or wake command on host h, journaled (policy
+ * "host-standby" or "host-wake") as an intent before it runs (act_begin()) and with its
+ * outcome after; in dry-run mode or when the host's mode is not act it is journaled,
+ * not run. Returns 0 when the command succeeded.
+ */
+static int
+host_power(struct vmp_loop *l, struct loop_host *h, bool wake)
+{
+	const char *cmd = wake ? l->cfg->host_wake_command : l->cfg->host_standby_command;
+	const char *policy = wake ? "host-wake" : "host-standby";
+	struct vmp_decision d;
+	char *msg = NULL;
+	int r;
+
+	vmp_decision_init(&d, "host_on", wake ? 0 : 1);
+	vmp_decision_set(&d, VMP_ACT_SET, wake ? VMP_WHY_HOST_OVERLOAD : VMP_WHY_CONSOLIDATE,
+			 wake ? 1 : 0);
+	json_t *inputs = json_pack("{s:s}", "command", cmd);
+	enum vmp_mode mode = vmp_config_host_mode(l->cfg, h->uri);
+
+	l->rep.decisions++;
+	if (!act_begin(l, h, mode, NULL, policy, &d, inputs)) {
+		count_decision(l, policy, &d, false, NULL);
+		journal_put(l, h, NULL, mode, policy, &d, inputs, false, NULL);
+		return -EAGAIN;
+	}
+	r = vmp_hostcmd_run(cmd, h->uri, l->cfg->host_command_timeout_ms, &msg);
+	say(l, r < 0 ? VMP_LOG_WARN : VMP_LOG_INFO, "%s: %s command %s%s", h->uri,
+	    wake ? "wake" : "standby", r < 0 ? "failed: " : "succeeded", r < 0 ? msg : "");
+	count_decision(l, policy, &d, r == 0, msg);
+	journal_put(l, h, NULL, mode, policy, &d, inputs, r == 0, msg);
+	if (r == 0)
+		l->rep.actions++;
+	else
+		l->rep.failed_actions++;
+	free(msg);
+	return r;
+}
+
+/*
+ * One planner move: checks it against the host's migration budget, journals it with
+ * the planner's reason (policy "planner") as an intent before acting, wakes the
+ * destination if it is on standby, starts the migration and journals the decision with
+ * how the start went (its end is journaled by poll_migrations(), policy "migration").
+ */
+static void
+act_move(struct vmp_loop *l, const struct vmp_pilot_move *m, const struct vmp_pilot_vm *pv,
+	 struct cycle_vm *cv)
+{
+	struct loop_host *h = &l->hosts[m->from], *dh = &l->hosts[m->to];
+	struct vmp_config_host_settings dc = vmp_config_host(l->cfg, dh->uri);
+	struct vmp_migrate_params mp = {
+		.dest_uri = dh->uri,
+		.migrate_uri = dc.migrate_uri && strcmp(dc.migrate_uri, "auto") ? dc.migrate_uri
+										  : NULL,
+		.max_downtime_ms = (uint64_t)l->cfg->migration_max_downtime_ms,
+		.bandwidth_mibps = (uint64_t)l->cfg->migration_bandwidth_mibps,
+		.auto_converge = l->cfg->migration_auto_converge,
+		.postcopy = l->cfg->migration_postcopy,
+		.storage_shared = vmp_config_host(l->cfg, h->uri).storage_shared,
+		.copy_storage = l->cfg->migration_copy_storage,
+	};
+	struct vmp_decision d;
+	const char *result = NULL;
+	bool acted = false;
+	char why[512];
+	json_t *inputs;
+	int r;
+
+	vmp_pilot_move_explain(m, cv->v->name, h->uri, dh->uri, why, sizeof(why));
+	vmp_decision_init(&d, "migration", (double)m->from);
+	vmp_decision_check(&d, "source_forecast_frac", m->source_forecast_frac,
+			   l->pilot_p.high_frac, m->reason == VMP_PILOT_RELIEVE);
+	if (m->reason == VMP_PILOT_CONSOLIDATE)
+		vmp_decision_check(&d, "source_forecast_frac", m->source_forecast_frac,
+				   l->pilot_p.low_frac, true);
+	if (m->reason == VMP_PILOT_RELIEVE_MEMORY)
+		vmp_decision_check(&d, "source_mem_short_kib", m->source_mem_short_kib, 0, true);
+	vmp_decision_check(&d, "dest_forecast_frac", m->dest_forecast_frac, l->pilot_p.target_frac,
+			   false);
+	vmp_decision_set(&d, VMP_ACT_SET, move_reason(m->reason), (double)m->to);
+	inputs = json_pack("{s:s,s:s,s:s,s:s,s:f,s:I,s:f,s:f,s:b,s:b}", "planner", why,
+			   "move", vmp_pilot_reason_name(m->reason), "from_host", h->uri,
+			   "to_host", dh->uri, "vm_cpu_cores", pv->demand_mips / MIPS_PER_CORE,
+			   "vm_mem_kib", (json_int_t)pv->ram_kib, "migration_s", m->migration_s,
+			   "cost_mips_s", m->cost_mips_s, "wake", m->wake,
+			   "empties_source", m->empties_source);
+	l->rep.decisions++;
+	dh->drain_pending = false;
+	/* Journaled (and synced) as an intent before it acts. */
+	if (!vmp_budget_gate(&h->budget, VMP_BUDGET_MIGRATION, cv->migrating, cv->lim.opt_out,
+			     l->now_ms, &d) ||
+	    !act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name, "planner", &d, inputs)) {
+		journal_decision(l, h, cv->v, RES_MIG, "planner", &d, inputs, false, NULL);
+		return;
+	}
+	if (m->wake && dh->standby) {
+		if (host_power(l, dh, true) < 0) {
+			journal_decision(l, h, cv->v, RES_MIG, "planner", &d, inputs, false,
+					 "the destination is on standby and did not wake up");
+			return;
+		}
+		dh->standby = false;
+	}
+	/*
+	 * A QMP monitor serves one client at a time and our own connection to the
+	 * destination host may hold the incoming VM's: let go of it while the migration is
+	 * set up.
+	 */
+	vmp_backend_close(dh->b);
+	dh->b = NULL;
+	r = vmp_backend_migrate_start(h->b, cv->v->name, &mp);
+	result = act_result(l, h, cv->v, r, &acted);
+	if (r == 0) {
+		cv->v->migrating = true;
+		cv->v->mig_started = true;
+		cv->v->mig_start_ms = l->now_ms;
+		cv->v->mig_dest = m->to;
+		cv->v->mig_reason = move_reason(m->reason);
+		if (m->empties_source && strcmp(l->cfg->host_standby_command, "none") != 0)
+			h->drain_pending = true;
+	}
+	journal_decision(l, h, cv->v, RES_MIG, "planner", &d, inputs, acted, result);
+}
+
+/*
+ * The cluster planner step: the snapshot of every host and VM from this cycle's
+ * samples (CPU as 1000 MIPS per core: capacity from cpu_limit or the host's CPUs,
+ * demand from the VM's CPU time; memory from the overcommit plan: what the host's VMs
+ * may use, what is free after this cycle's resizing and what it could not reclaim),
+ * vmp_pilot_plan(), then each move in order (act_move()).
+ */
+static void
+plan_cluster(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
+{
+	struct vmp_pilot_host *ph = xcalloc(l->n_hosts, sizeof(*ph));
+	struct vmp_pilot_vm *pv;
 	struct cycle_vm **map;
-	struct vmp_balance_params bp = { l->oc_p.pressure_free_frac,
-					 (double)l->cfg->cpu_dest_max_pct / 100.0 };
+	const struct vmp_pilot_move *moves;
+	double bw = l->cfg->migration_bandwidth_mibps ?
+		    (double)l->cfg->migration_bandwidth_mibps * 1024 : DEFAULT_BW_KIB_S;
+	bool can_wake = strcmp(l->cfg->host_wake_command, "none") != 0;
 	size_t total = 0, i, j, k = 0;
+	int n, m;
 
 	for (i = 0; i < l->n_hosts; i++) {
-		bh[i] = l->hosts[i].bal;
-		bh[i].reachable = bh[i].reachable && l->hosts[i].ok;
+		struct loop_host *h = &l->hosts[i];
+
+		ph[i].capacity_mips = ph[i].core_mips = h->cpu_capacity * MIPS_PER_CORE;
+		ph[i].bw_kib_s = bw;
+		ph[i].on = !h->standby;
+		/* a host on standby may not answer: it is woken before it receives a VM */
+		ph[i].unreachable = h->cpu_capacity <= 0 || (!h->standby && (!h->ok || !h->b));
+		/* a host whose mode is off is left alone: it receives no VM either */
+		ph[i].refuses_vms = !vmp_config_host(l->cfg, h->uri).accept_migrations ||
+				    vmp_config_host_mode(l->cfg, h->uri) == VMP_MODE_OFF ||
+				    (h->standby && !can_wake);
+		if (h->ok && h->mem_known) {
+			ph[i].mem_kib = (double)h->mem_total_kib;
+			ph[i].mem_free_kib = (double)h->mem_available_kib;
+			ph[i].mem_short_kib = (double)h->mem_unmet_kib;
+		}
 		total += ncv[i];
 	}
-	bv = xcalloc(total + 1, sizeof(*bv));
+	pv = xcalloc(total + 1, sizeof(*pv));
 	map = xcalloc(total + 1, sizeof(*map));
 	for (i = 0; i < l->n_hosts; i++)
 		for (j = 0; j < ncv[i]; j++, k++) {
 			struct cycle_vm *cv = &cvs[i][j];
+			unsigned vcpus = cv->o->info.vcpus_current ? cv->o->info.vcpus_current : 1;
 
-			bv[k].host = i;
-			bv[k].mem_kib = cv->current_kib;
-			bv[k].cpu_cores = cv->cpu_in.have_stats ? cv->cpu_in.usage_cores : 0;
-			bv[k].movable = cv->running && cv->stats_ok && !cv->migrating && !cv->lim.opt_out;
 			map[k] = cv;
+			pv[k].host = -1;
+			/* not running, or migrated away this cycle (what is left here is a husk) */
+			if ((!cv->running && !cv->migrating) ||
+			    (cv->v->mig_started && !cv->v->migrating))
+				continue;
+			pv[k].host = (int32_t)i;
+			pv[k].migrating = cv->migrating;
+			pv[k].mips = vcpus * MIPS_PER_CORE;
+			pv[k].ram_kib = (double)cv->o->info.memory_current_kib;
+			if (l->hosts[i].mem_known)
+				pv[k].mem_kib = pv[k].ram_kib;
+			/* no CPU sample yet: counted at its size, not moved, not remembered */
+			pv[k].pinned = cv->lim.opt_out || !cv->cpu_in.have_stats;
+			pv[k].demand_mips = cv->cpu_in.have_stats ?
+					    cv->cpu_in.usage_cores * MIPS_PER_CORE : pv[k].mips;
+			pv[k].hist = cv->v->hist;
 		}
+	n = vmp_pilot_plan(l->pilot, ph, l->n_hosts, pv, total, &moves);
+	for (k = 0; k < total; k++)
+		if (pv[k].host >= 0 && map[k]->cpu_in.have_stats)
+			map[k]->v->hist = pv[k].hist;
+	for (m = 0; m < n; m++)
+		act_move(l, &moves[m], &pv[moves[m].vm], map[moves[m].vm]);
+	free(map);
+	free(pv);
+	free(ph);
+}
+
+/*
+ * Standby: a host that consolidation emptied (drain_pending) runs host_standby_command
+ * once no VM runs on it and none of its migrations is in flight; a host on standby
+ * that has VMs again (placed by someone else) is taken as on.
+ */
+static void
+host_standby(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
+{
+	size_t i, j;
+
 	for (i = 0; i < l->n_hosts; i++) {
 		struct loop_host *h = &l->hosts[i];
-		struct vmp_decision d;
-		size_t vi, dest;
-		int r;
+		bool busy = false;
 
-		/* A host let go of as this cycle's destination is not a source this cycle. */
-		if (!h->ok || !h->b || !bh[i].reachable ||
-		    (!bh[i].unmet_kib && !bh[i].cpu_overloaded))
+		if (!h->ok)
 			continue;
-		r = vmp_balance_plan(&bp, bh, l->n_hosts, bv, total, i, &d, &vi, &dest);
-		if (r <= 0) {
-			if (r == 0)
-				count_decision(l, "balance", &d, false, NULL);
-			if (r == 0)
-				journal_put(l, h, NULL, vmp_config_host_mode(l->cfg, h->uri),
-					    "balance", &d, json_pack("{s:I,s:f,s:f}",
-					    "unmet_kib", (json_int_t)bh[i].unmet_kib,
-					    "cpu_used", bh[i].cpu_used, "cpu_capacity",
-					    bh[i].cpu_capacity), false, NULL);
+		for (j = 0; j < ncv[i]; j++)
+			busy = busy || cvs[i][j].running || cvs[i][j].migrating;
+		for (j = 0; j < h->n_vms; j++)
+			busy = busy || h->vms[j]->migrating;
+		if (h->standby && busy)
+			h->standby = false;
+		if (!h->drain_pending || busy)
 			continue;
-		}
-		{
-			struct cycle_vm *cv = map[vi];
-			struct vmp_config_host_settings dc = vmp_config_host(l->cfg, l->hosts[dest].uri);
-			struct vmp_migrate_params mp = {
-				.dest_uri = l->hosts[dest].uri,
-				.migrate_uri = dc.migrate_uri && strcmp(dc.migrate_uri, "auto") ?
-					       dc.migrate_uri : NULL,
-				.max_downtime_ms = (uint64_t)l->cfg->migration_max_downtime_ms,
-				.bandwidth_mibps = (uint64_t)l->cfg->migration_bandwidth_mibps,
-				.auto_converge = l->cfg->migration_auto_converge,
-				.postcopy = l->cfg->migration_postcopy,
-				.storage_shared = vmp_config_host(l->cfg, h->uri).storage_shared,
-				.copy_storage = l->cfg->migration_copy_storage,
-			};
-			json_t *inputs = json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:f,s:f,s:b}",
-						   "from_host", h->uri,
-						   "to_host", l->hosts[dest].uri,
-						   "unmet_kib", (json_int_t)bh[i].unmet_kib,
-						   "vm_mem_kib", (json_int_t)bv[vi].mem_kib,
-						   "dest_available_kib",
-						   (json_int_t)bh[dest].available_kib,
-						   "vm_cpu_cores", bv[vi].cpu_cores,
-						   "cpu_used", bh[i].cpu_used,
-						   "cpu_capacity", bh[i].cpu_capacity,
-						   "cpu_overloaded", bh[i].cpu_overloaded);
-			const char *result = NULL;
-			bool acted = false;
-
-			l->rep.decisions++;
-			if (vmp_budget_gate(&h->budget, VMP_BUDGET_MIGRATION, cv->migrating,
-					    cv->lim.opt_out, l->now_ms, &d)) {
-				if (act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name,
-					      "balance", &d, inputs)) {
-					/*
-					 * A QMP monitor serves one client at a time and our own
-					 * connection to the destination host may hold the incoming
-					 * VM's: let go of it while the migration is set up.
-					 */
-					vmp_backend_close(l->hosts[dest].b);
-					l->hosts[dest].b = NULL;
-					r = vmp_backend_migrate_start(h->b, cv->v->name, &mp);
-					result = act_result(l, h, cv->v, r, &acted);
-					if (r == 0) {
-						cv->v->migrating = true;
-						cv->v->mig_start_ms = l->now_ms;
-						cv->v->mig_dest = dest;
-					}
-				}
-			}
-			if (acted || !may_act(l, cv->v) || l->counters.journal_failing) {
-				/* The destination counts the VM from now on (also as advice). */
-				bh[dest].available_kib -= bh[dest].available_kib > bv[vi].mem_kib ?
-							  bv[vi].mem_kib : bh[dest].available_kib;
-				bh[dest].cpu_used += bv[vi].cpu_cores;
-				bv[vi].movable = false;
-			}
-			journal_decision(l, h, cv->v, RES_MIG, "balance", &d, inputs, acted, result);
-		}
+		h->drain_pending = false;
+		if (host_power(l, h, false) == 0)
+			h->standby = true;
 	}
-	free(map);
-	free(bv);
-	free(bh);
 }
 
 int
@@ -1305,7 +1437,8 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		struct loop_host *h = &l->hosts[i];
 		const struct vmp_loop_host_obs *o = &obs[i];
 
-		memset(&h->bal, 0, sizeof(h->bal));
+		h->mem_known = false;
+		h->mem_total_kib = h->mem_available_kib = h->mem_unmet_kib = 0;
 		h->ok = o->list_ret >= 0;
 		h->have_stats = o->stats_ret == 0;
 		if (h->have_stats)
@@ -1386,8 +1519,10 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		if (l->ksm_root && i == l->ksm_host)
 			host_ksm(l, h, o, cvs[i], ncv[i]);
 	}
-	if (l->n_hosts > 1)
-		balance(l, cvs, ncv);
+	if (l->n_hosts > 1) {
+		plan_cluster(l, cvs, ncv);
+		host_standby(l, cvs, ncv);
+	}
 	for (i = 0; i < l->n_hosts; i++)
 		if (l->hosts[i].ok)
 			vm_sweep(l, &l->hosts[i]);
@@ -1467,10 +1602,10 @@ vmp_loop_host_view(struct vmp_loop *l, size_t host, struct vmp_loop_host_view *r
 	ret->fault = h->fault;
 	ret->have_stats = h->have_stats;
 	ret->stats = h->stats;
-	ret->cpu_used = h->bal.cpu_used;
-	ret->cpu_capacity = h->bal.cpu_capacity;
-	ret->mem_total_kib = h->bal.total_kib;
-	ret->mem_available_kib = h->bal.available_kib;
+	ret->cpu_used = h->cpu_used;
+	ret->cpu_capacity = h->cpu_capacity;
+	ret->mem_total_kib = h->mem_total_kib;
+	ret->mem_available_kib = h->mem_available_kib;
 	for (k = 0; k < VMP_BUDGET_KIND_MAX; k++)
 		ret->budget_left[k] = vmp_budget_left(&h->budget, (enum vmp_budget_kind)k, l->now_ms);
 }
@@ -1492,8 +1627,10 @@ vmp_loop_vm_restore(struct vmp_loop *l, size_t host, const char *name,
 		v->cpu = *cpu;
 	if (mig_dest >= 0) {
 		v->migrating = true;
+		v->mig_started = true;
 		v->mig_dest = (size_t)mig_dest;
 		v->mig_start_ms = mig_start_ms;
+		v->mig_reason = VMP_WHY_HOST_OVERLOAD;  /* the state keeps no reason */
 	}
 	return 0;
 }

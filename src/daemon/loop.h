@@ -2,10 +2,13 @@
 /*
  * The autopilot loop as a library: one backend connection per --connect URI; per
  * cycle it samples every host and VM through the ops table, keeps each VM's history,
- * runs the core policies (memory and vCPU right-sizing, host memory pressure, cluster
- * balance), passes every decision through the host's action budget, acts through the
- * ops table (set_balloon, set_vcpus, migrate_*) unless in dry-run mode, and writes
- * every action and deliberate non-action to the decision journal.
+ * runs the core policies (memory and vCPU right-sizing, host memory pressure, and the
+ * cluster planner of core/pilot.h: the very code `vmpilot simulate --policy vmpilot`
+ * scores, fed a snapshot built from the samples), passes every decision through the
+ * host's action budget, acts through the ops table (set_balloon, set_vcpus, migrate_*)
+ * unless in dry-run mode, runs the operator's host standby/wake commands around
+ * consolidation (daemon/hostcmd.h, off by default), and writes every action and
+ * deliberate non-action to the decision journal (a migration before it starts).
  *
  * The journal comes first: an action is taken only after its intent line is written
  * and fsynced; every cycle's lines are fsynced at its end. When the journal cannot be

@@ -270,8 +270,12 @@ test_bad_input_names_the_line(void **state)
 		{ "mem_min_kib = 5\n", "t.conf:1: 'mem_min_kib' belongs in a [vm NAME] section" },
 		{ "[vm a]\nstale_ms = 5000\n", "t.conf:2: 'stale_ms' is global" },
 		{ "[pool a]\n", "t.conf:1: unknown section '[pool a]'" },
-		{ "cpu_overload_detector = foo\n",
-		  "t.conf:1: 'cpu_overload_detector' must be none, thr, iqr, mad, lr or lrr, not 'foo'" },
+		{ "planner = k_sigma=-1\n",
+		  "t.conf:1: 'planner' must be default or KEY=VAL,... with the planner's parameters "
+		  "(doc/pilot-policy.md), not 'k_sigma=-1'" },
+		{ "planner = nope=1\n",
+		  "t.conf:1: 'planner' must be default or KEY=VAL,... with the planner's parameters "
+		  "(doc/pilot-policy.md), not 'nope=1'" },
 		{ "[host a]\ncpu_limit = 5000\n", "t.conf:2: 'cpu_limit' must be between 0 and 4096" },
 		{ "mem_limit_kib = 5\n", "t.conf:1: 'mem_limit_kib' belongs in a [host URI] section" },
 		{ "[host a]\n[host a]\n", "t.conf:2: duplicate section for host 'a'" },
