@@ -147,6 +147,7 @@ extern const struct vmp_cli_command vmp_cmd_replay;
 extern const struct vmp_cli_command vmp_cmd_run;
 extern const struct vmp_cli_command vmp_cmd_simulate;
 extern const struct vmp_cli_command vmp_cmd_status;
+extern const struct vmp_cli_command vmp_cmd_tune;
 extern const struct vmp_cli_command vmp_cmd_why;
 
 /* The loop of `vmpilot run` and vmpilotd (cmd_run.c): parses cmd's options, runs. */

@@ -25,6 +25,7 @@ const struct vmp_cli_command *const vmp_commands[] = {
 	&vmp_cmd_run,
 	&vmp_cmd_simulate,
 	&vmp_cmd_status,
+	&vmp_cmd_tune,
 	&vmp_cmd_why,
 	NULL,
 };

@@ -8,6 +8,7 @@
 #include "daemon/hostcmd.h"
 #include "daemon/journal.h"
 #include "host/ksm.h"
+#include "host/owner.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -105,6 +106,8 @@ struct vmp_loop {
 	bool ksm_journaled;
 	struct vmp_ksm_setting ksm_last;
 	char ksm_fault[FAULT_MAX];
+	/* Services that own knobs of the local host (ksm_root), scanned each cycle (owner.h). */
+	struct vmp_owner_scan owners;
 	uint64_t cycle;
 	struct vmp_loop_decision_counts dcounts;
 	/* per cycle */
@@ -393,6 +396,7 @@ vmp_loop_free(struct vmp_loop *l)
 	if (l->ksm_saved)
 		vmp_ksm_restore(l->ksm_root, &l->ksm_orig);
 	free(l->ksm_root);
+	vmp_owner_scan_clear(&l->owners);
 	for (i = 0; i < l->n_hosts; i++) {
 		for (j = 0; j < l->hosts[i].n_vms; j++)
 			free(l->hosts[i].vms[j]);
@@ -931,8 +935,18 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 				    l->now_ms, &final)) {
 			uint64_t to = (uint64_t)final.to;
 
-			if (act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name, policy, &final,
-				      inputs)) {
+			const struct vmp_owner *own = l->ksm_root && h == &l->hosts[l->ksm_host] ?
+				vmp_owner_find(&l->owners, VMP_KNOB_BALLOON) : NULL;
+
+			if (own) {
+				/* Another service moves this host's balloons: never fight it. */
+				char *msg = vmp_owner_refusal(own, VMP_KNOB_BALLOON);
+
+				fault(l, h, cv->v, msg);
+				free(msg);
+				result = "not written: another service owns this host's balloons";
+			} else if (act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name, policy, &final,
+					     inputs)) {
 				int r = vmp_backend_set_balloon(h->b, cv->v->name, to);
 
 				result = act_result(l, h, cv->v, r, &acted);
@@ -1052,6 +1066,13 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 	}
 	if (obs->stats_ret < 0 || !obs->stats.mem_total_kib)
 		return;
+	if (vmp_owner_find(&l->owners, VMP_KNOB_KSM)) {
+		/* ksmtuned, MOM or TuneD writes KSM: leave it to them, say so once. */
+		msg = vmp_owner_refusal(vmp_owner_find(&l->owners, VMP_KNOB_KSM), VMP_KNOB_KSM);
+		ksm_fault(l, msg);
+		free(msg);
+		return;
+	}
 	r = vmp_ksm_read(l->ksm_root, &now);
 	if (r < 0) {
 		msg = xasprintf("cannot read /sys/kernel/mm/ksm: %s", strerror(-r));
@@ -1433,6 +1454,10 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 	l->wall_ms = wall_ms;
 	memset(&l->rep, 0, sizeof(l->rep));
 	journal_recover(l);
+	if (l->ksm_root) {
+		vmp_owner_scan_clear(&l->owners);
+		vmp_owner_scan(l->ksm_root, &l->owners);
+	}
 	for (i = 0; i < l->n_hosts; i++) {
 		struct loop_host *h = &l->hosts[i];
 		const struct vmp_loop_host_obs *o = &obs[i];

@@ -73,6 +73,9 @@ struct vmp_loop_options {
 	 * KSM: the sysfs root ("/" for this machine, a fixture tree in tests) of the host
 	 * uris[ksm_host], whose KSM the loop tunes while the config's ksm_enabled is set;
 	 * NULL = leave KSM alone. What was there before is put back by vmp_loop_free().
+	 * The same root is scanned each cycle for services that own knobs (host/owner.h):
+	 * KSM owned by ksmtuned, MOM or TuneD is not written; balloons of uris[ksm_host]
+	 * owned by MOM or Proxmox's pvestatd are not moved (both reported as faults).
 	 */
 	const char *ksm_root;
 	size_t ksm_host;

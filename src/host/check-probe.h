@@ -73,5 +73,7 @@ void vmp_probe_vhost_net(struct vmp_check_ctx *ctx, struct vmp_check_result *r);
 void vmp_probe_vhost_vsock(struct vmp_check_ctx *ctx, struct vmp_check_result *r);
 void vmp_probe_tun(struct vmp_check_ctx *ctx, struct vmp_check_result *r);
 void vmp_probe_psi(struct vmp_check_ctx *ctx, struct vmp_check_result *r);
+/* check-owner.c */
+void vmp_probe_knob_owners(struct vmp_check_ctx *ctx, struct vmp_check_result *r);
 
 #endif

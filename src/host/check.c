@@ -45,6 +45,7 @@ const struct vmp_check vmp_checks[] = {
 	{ "tun", "/dev/net/tun", vmp_probe_tun },
 	{ "psi", "pressure stall information", vmp_probe_psi },
 	{ "cpu.mitigations", "CPU vulnerability mitigations", vmp_probe_mitigations },
+	{ "knob.owners", "services writing the knobs vmpilot tunes", vmp_probe_knob_owners },
 };
 const size_t vmp_checks_count = VMP_ARRAY_SIZE(vmp_checks);
 

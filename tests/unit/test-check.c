@@ -53,7 +53,7 @@ static const struct fixture fixtures[] = {
 		{ "thp", P }, { "ksm", I }, { "cpufreq", S }, { "cpuidle", I }, { "numa", I },
 		{ "numa.balancing", S }, { "swap", I }, { "vm.dirty", P }, { "block.scheduler", P },
 		{ "cgroups", P }, { "vhost.net", W }, { "vhost.vsock", I }, { "tun", P }, { "psi", P },
-		{ "cpu.mitigations", I }, { NULL, 0 } } },
+		{ "cpu.mitigations", I }, { "knob.owners", P }, { NULL, 0 } } },
 	{ "intel-ept-1g", {
 		{ "cpu.virt", P }, { "kvm.dev", P }, { "kvm.module", P }, { "kvm.caps", P },
 		{ "kvm.paging", P }, { "kvm.vpid", P }, { "kvm.apicv", P }, { "kvm.nested", I },
@@ -61,7 +61,7 @@ static const struct fixture fixtures[] = {
 		{ "thp", P }, { "ksm", P }, { "cpufreq", P }, { "cpuidle", I }, { "numa", I },
 		{ "numa.balancing", S }, { "swap", P }, { "vm.dirty", P }, { "block.scheduler", P },
 		{ "cgroups", P }, { "vhost.net", P }, { "vhost.vsock", P }, { "tun", P }, { "psi", P },
-		{ "cpu.mitigations", I }, { NULL, 0 } } },
+		{ "cpu.mitigations", I }, { "knob.owners", P }, { NULL, 0 } } },
 	{ "amd-npt-2numa", {
 		{ "cpu.virt", P }, { "kvm.dev", P }, { "kvm.module", P }, { "kvm.caps", P },
 		{ "kvm.paging", P }, { "kvm.vpid", P }, { "kvm.apicv", W }, { "kvm.nested", I },
@@ -69,7 +69,7 @@ static const struct fixture fixtures[] = {
 		{ "thp", W }, { "ksm", W }, { "cpufreq", W }, { "cpuidle", I }, { "numa", I },
 		{ "numa.balancing", W }, { "swap", W }, { "vm.dirty", P }, { "block.scheduler", W },
 		{ "cgroups", W }, { "vhost.net", P }, { "vhost.vsock", I }, { "tun", P }, { "psi", W },
-		{ "cpu.mitigations", I }, { NULL, 0 } } },
+		{ "cpu.mitigations", I }, { "knob.owners", W }, { NULL, 0 } } },
 	{ "no-kvm", {
 		{ "cpu.virt", F }, { "kvm.dev", F }, { "kvm.module", F }, { "kvm.caps", S },
 		{ "kvm.paging", S }, { "kvm.vpid", S }, { "kvm.apicv", S }, { "kvm.nested", S },
@@ -77,7 +77,7 @@ static const struct fixture fixtures[] = {
 		{ "thp", S }, { "ksm", S }, { "cpufreq", W }, { "cpuidle", S }, { "numa", I },
 		{ "numa.balancing", S }, { "swap", I }, { "vm.dirty", W }, { "block.scheduler", P },
 		{ "cgroups", W }, { "vhost.net", W }, { "vhost.vsock", I }, { "tun", F }, { "psi", W },
-		{ "cpu.mitigations", S }, { NULL, 0 } } },
+		{ "cpu.mitigations", S }, { "knob.owners", P }, { NULL, 0 } } },
 	{ "cgroup-v2", {
 		{ "cpu.virt", P }, { "kvm.dev", P }, { "kvm.module", P }, { "kvm.caps", P },
 		{ "kvm.paging", P }, { "kvm.vpid", P }, { "kvm.apicv", P }, { "kvm.nested", I },
@@ -85,7 +85,7 @@ static const struct fixture fixtures[] = {
 		{ "thp", P }, { "ksm", P }, { "cpufreq", P }, { "cpuidle", I }, { "numa", I },
 		{ "numa.balancing", S }, { "swap", P }, { "vm.dirty", P }, { "block.scheduler", P },
 		{ "cgroups", P }, { "vhost.net", P }, { "vhost.vsock", P }, { "tun", P }, { "psi", P },
-		{ "cpu.mitigations", I }, { NULL, 0 } } },
+		{ "cpu.mitigations", I }, { "knob.owners", P }, { NULL, 0 } } },
 };
 
 static char *

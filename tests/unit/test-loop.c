@@ -860,6 +860,51 @@ test_ksm_advisor(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/*
+ * Knob ownership (host/owner.h): with ksmtuned and Proxmox's pvestatd running on the
+ * local host (as /proc shows them), the loop writes neither KSM nor a balloon, and says
+ * which service owns each and how to hand it over.
+ */
+static void
+test_owned_knobs_left_alone(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	char dir[] = "/tmp/vmp-test-ksm-XXXXXX", cmd[256];
+	json_t *all, *e;
+
+	assert_non_null(mkdtemp(dir));
+	ksm_tree(dir, false);
+	snprintf(cmd, sizeof(cmd), "mkdir -p %s/proc/812 %s/proc/1500 && echo ksmtuned > %s/proc/812/comm && "
+		 "echo pvestatd > %s/proc/1500/comm", dir, dir, dir, dir);
+	assert_int_equal(system(cmd), 0);
+	f->ksm_root = dir;
+	fx_open(f, false, 1);
+	obs_make(f, &h, &v, 2048 * MIB, 40 * MIB, 0.1, 1); /* guest pressure: would grow */
+	h.stats.mem_total_kib = 2560 * MIB;                 /* host pressure: would boost KSM */
+	h.stats.mem_available_kib = 300 * MIB;
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(ksm_value(dir, "run"), 0);
+	assert_int_equal(ksm_value(dir, "pages_to_scan"), 100);
+	assert_non_null(strstr(f->last_log, "owned by ksmtuned"));
+	assert_non_null(strstr(f->last_log, "systemctl disable --now ksmtuned"));
+	assert_int_equal(current_kib(f), 2048 * MIB);
+	all = journal_lines(f);
+	e = last_entry(all, "rightsize-memory", "memory_kib");
+	if (!e) /* host pressure may turn the grow into the overcommit plan's decision */
+		e = last_entry(all, "overcommit", "memory_kib");
+	assert_non_null(e);
+	assert_false(json_is_true(json_object_get(e, "acted")));
+	assert_non_null(strstr(s_of(e, "error"), "another service owns"));
+	json_decref(all);
+	vmp_loop_free(f->l);
+	f->l = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 /* `vmpilot why` reads the journal back: the decision and its reason. */
 static void
 test_why(void **state)
@@ -1006,6 +1051,7 @@ main(void)
 		cmocka_unit_test(test_host_command),
 		cmocka_unit_test_setup_teardown(test_ksm_boost_and_restore, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ksm_advisor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owned_knobs_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_why, setup, teardown),
 	};
 
