@@ -23,7 +23,7 @@ static const struct vmp_cli_option tune_options[] = {
 	{ "persist-root", 0, "DIR", "write sysctl.d, tmpfiles.d, udev rules and the state below DIR (default: --root)", OPT_PERSIST_ROOT },
 	{ "connect", 'c', "URI", "recommend: also weigh the VMs of this hypervisor", OPT_CONNECT },
 	{ "json", 'j', NULL, "print the plan or the recommendation as JSON", OPT_JSON },
-	{ "dry-run", 0, NULL, "apply: show the diff, write nothing", OPT_DRY_RUN },
+	{ "dry-run", 'd', NULL, "apply: show the diff, write nothing", OPT_DRY_RUN },
 	{ 0 },
 };
 
@@ -188,30 +188,13 @@ run_tune(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
 	struct vmp_tune_roots roots = { NULL, NULL };
-	const char *uri = NULL, *sub, *ops[3] = { NULL, NULL, NULL };
+	const char *uri = NULL, *sub, *ops[2] = { NULL, NULL };
 	bool json = false, dry_run = false;
 	char *err = NULL;
 	int id, r, n_ops = 0;
 	size_t i;
 
-	/* Options may follow the subcommand and its operand: collect operands as they come. */
-	for (;;) {
-		bool dashdash = p.optind < argc && p.shortpos == 0 && strcmp(argv[p.optind], "--") == 0;
-
-		id = vmp_cli_next_option(cmd, &p, argc, argv);
-		if (id == VMP_CLI_END && p.optind < argc) {
-			if (n_ops >= 2 || dashdash) {
-				while (p.optind < argc && n_ops < 3)
-					ops[n_ops++] = argv[p.optind++];
-				if (p.optind < argc || n_ops > 2)
-					return vmp_cli_usage_error(cmd, "unexpected argument '%s'", ops[n_ops - 1]);
-				break;
-			}
-			ops[n_ops++] = argv[p.optind++];
-			continue;
-		}
-		if (id <= 0)
-			break;
+	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
 		switch (id) {
 		case OPT_ROOT: roots.root = p.optarg; break;
 		case OPT_PERSIST_ROOT: roots.persist_root = p.optarg; break;
@@ -224,6 +207,12 @@ run_tune(const struct vmp_cli_command *cmd, int argc, char **argv)
 		return VMP_EXIT_OK;
 	if (id == VMP_CLI_ERROR)
 		return VMP_EXIT_USAGE;
+	/* The operands, after the options moved them to the end: SUBCOMMAND [PROFILE]. */
+	while (p.optind < argc) {
+		if (n_ops == 2)
+			return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
+		ops[n_ops++] = argv[p.optind++];
+	}
 	if (!roots.persist_root)
 		roots.persist_root = roots.root;
 	if (n_ops == 0)

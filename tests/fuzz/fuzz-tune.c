@@ -36,6 +36,16 @@ put(const char *rel, const uint8_t *data, size_t size)
 	fclose(f);
 }
 
+static void
+cleanup(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "fuzz-tune: cannot remove %s\n", root);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -46,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	if (!root[0]) {
-		char cmd[256];
+		char cmd[1024];
 
 		snprintf(root, sizeof(root), "/tmp/vmp-fuzz-tune-XXXXXX");
 		if (!mkdtemp(root))
@@ -56,6 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 root, root, root, root, root, root);
 		if (system(cmd) != 0)
 			abort();
+		atexit(cleanup);
 	}
 	put(VMP_TUNE_STATE_PATH, data, size);
 	out = fopen("/dev/null", "w");
