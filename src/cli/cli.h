@@ -105,6 +105,13 @@ int vmp_cli_next_option(const struct vmp_cli_command *cmd, struct vmp_cli_parser
 int vmp_cli_end_options(const struct vmp_cli_command *cmd, const struct vmp_cli_parser *p,
 			int id, int argc, char **argv);
 
+/*
+ * The command line as typed, for reports: "vmpilot CMD ARG...", each argument quoted for
+ * a POSIX shell when it needs it. Call before the option loop (which reorders argv).
+ * Returns a new string.
+ */
+char *vmp_cli_command_line(const struct vmp_cli_command *cmd, int argc, char **argv);
+
 /* Prints the help of one command, generated from its table. */
 void vmp_cli_print_command_help(const struct vmp_cli_command *cmd, FILE *out);
 /* Prints "vmpilot CMD: message" and a hint to use --help; returns VMP_EXIT_USAGE. */

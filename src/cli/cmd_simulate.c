@@ -5,6 +5,7 @@
  * overload and unserved demand first (doc/metrics.md), then the metrics of Beloglazov &
  * Buyya (2012) — as a table or JSON; --events writes every placement change.
  */
+#include "config.h"
 #include "cli/cli.h"
 #include "core/sim.h"
 #include "core/simrun.h"
@@ -63,6 +64,18 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Now, or $SOURCE_DATE_EPOCH for reproducible reports. */
+static int64_t
+report_time(void)
+{
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	int64_t t;
+
+	if (e && vmp_parse_i64(e, &t) == 0 && t >= 0)
+		return t;
+	return (int64_t)time(NULL);
 }
 
 static void
@@ -344,6 +357,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 	struct run *runs = NULL;
 	size_t nruns = 0, i;
 	char *err = NULL, *list = NULL, *tok, *save, *default_trace = NULL;
+	char *cmdline = vmp_cli_command_line(cmd, argc, argv); /* before the parser reorders */
 	bool json = false, csv;
 	int id, r, rc = VMP_EXIT_USAGE;
 
@@ -357,8 +371,10 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		case OPT_FORMAT:
 			format = p.optarg;
 			if (strcmp(format, "auto") && strcmp(format, "planetlab") &&
-			    strcmp(format, "csv"))
-				return vmp_cli_usage_error(cmd, "unknown trace format '%s'", format);
+			    strcmp(format, "csv")) {
+				rc = vmp_cli_usage_error(cmd, "unknown trace format '%s'", format);
+				goto out;
+			}
 			break;
 		case OPT_POLICY:
 			policies = p.optarg;
@@ -367,14 +383,16 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 			uint64_t n;
 
 			if (vmp_cli_parse_count(cmd, "hosts", p.optarg, 1, 10000000, &n) != 0)
-				return VMP_EXIT_USAGE;
+				goto out;
 			cfg.nhosts = (size_t)n;
 			break;
 		}
 		case OPT_COMPAT:
-			if (strcmp(p.optarg, "cloudsim") != 0)
-				return vmp_cli_usage_error(cmd, "unknown compat mode '%s' (only "
-							   "'cloudsim')", p.optarg);
+			if (strcmp(p.optarg, "cloudsim") != 0) {
+				rc = vmp_cli_usage_error(cmd, "unknown compat mode '%s' (only "
+							 "'cloudsim')", p.optarg);
+				goto out;
+			}
 			cfg.cloudsim_compat = true;
 			break;
 		case OPT_JSON:
@@ -387,18 +405,23 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 			events = p.optarg;
 			break;
 		case OPT_PILOT:
-			if (vmp_pilot_params_parse(&pilot, p.optarg) < 0)
-				return vmp_cli_usage_error(cmd, "invalid pilot parameters '%s'",
-							   p.optarg);
+			if (vmp_pilot_params_parse(&pilot, p.optarg) < 0) {
+				rc = vmp_cli_usage_error(cmd, "invalid pilot parameters '%s'",
+							 p.optarg);
+				goto out;
+			}
 			break;
 		}
 	}
 	r = vmp_cli_end_options(cmd, &p, id, argc, argv);
-	if (r >= 0)
-		return r;
+	if (r >= 0) {
+		rc = r;
+		goto out;
+	}
 	if (strcmp(policies, "list") == 0) {
 		list_policies();
-		return VMP_EXIT_OK;
+		rc = VMP_EXIT_OK;
+		goto out;
 	}
 
 	/* check every policy name before the (slower) trace read */
@@ -507,14 +530,18 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 	}
 	if (report) {
 		struct vmp_sim_report_run *rr = xcalloc(nruns, sizeof(*rr));
+		struct vmp_sim_report_meta meta = {
+			.trace = trace_dir, .nvms = trace->nvms, .nhosts = cfg.nhosts,
+			.compat = cfg.cloudsim_compat, .version = VMP_VERSION,
+			.command_line = cmdline, .generated_s = report_time(),
+		};
 
 		for (i = 0; i < nruns; i++) {
 			rr[i].name = runs[i].policy->name;
 			rr[i].result = &runs[i].full;
 			rr[i].wall_s = runs[i].wall_s;
 		}
-		r = vmp_sim_report_write(report, trace_dir, trace->nvms, cfg.nhosts,
-					 cfg.cloudsim_compat, rr, nruns);
+		r = vmp_sim_report_write(report, &meta, rr, nruns);
 		free(rr);
 		if (r < 0) {
 			fprintf(stderr, "vmpilot simulate: cannot write report '%s': %s\n", report,
@@ -538,6 +565,7 @@ out:
 	free(mem_pct);
 	if (evf)
 		fclose(evf);
+	free(cmdline);
 	vmp_trace_free(trace);
 	return rc;
 }

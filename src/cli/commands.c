@@ -143,6 +143,44 @@ vmp_cli_data_path(const char *rel)
 	return xasprintf("%s/%s", vmp_cli_datadir(), rel);
 }
 
+char *
+vmp_cli_command_line(const struct vmp_cli_command *cmd, int argc, char **argv)
+{
+	static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				   "0123456789_-./=:,+@%";
+	char *line = xstrdup(cmd->progname ? cmd->progname : "vmpilot"), *next;
+	int i;
+
+	for (i = cmd->progname ? 1 : 0; i < argc; i++) {
+		const char *a = argv[i], *c;
+		char *q;
+		size_t n = 0;
+
+		if (*a && strspn(a, safe) == strlen(a)) {
+			next = xasprintf("%s %s", line, a);
+		} else {
+			/* 'it'\''s' */
+			q = xmalloc(strlen(a) * 4 + 3);
+			q[n++] = '\'';
+			for (c = a; *c; c++) {
+				if (*c == '\'') {
+					memcpy(q + n, "'\\''", 4);
+					n += 4;
+				} else {
+					q[n++] = *c;
+				}
+			}
+			q[n++] = '\'';
+			q[n] = '\0';
+			next = xasprintf("%s %s", line, q);
+			free(q);
+		}
+		free(line);
+		line = next;
+	}
+	return line;
+}
+
 /* "-c, --connect URI" or "    --json": the left column of one option's help line. */
 static char *
 option_left(const struct vmp_cli_option *o)

@@ -509,6 +509,10 @@ test_report(void **state)
 	struct vmp_sim_config cfg;
 	struct vmp_simrun_result r[2];
 	struct vmp_sim_report_run runs[2];
+	struct vmp_sim_report_meta meta = {
+		.trace = "day&1", .version = "9.9", .generated_s = 86400 * 365,
+		.command_line = "vmpilot simulate --report 'a b.html'",
+	};
 	size_t nvms = 40, nsteps = 24;
 	float *pct = swing_trace(nvms, nsteps);
 	struct vmp_sim_input in = { nvms, nsteps, pct, NULL };
@@ -527,7 +531,9 @@ test_report(void **state)
 	runs[1] = (struct vmp_sim_report_run){ "thr<mmt>", &r[1], 0.2 };
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	assert_int_equal(vmp_sim_report_fprint(f, "day&1", nvms, cfg.nhosts, false, runs, 2), 0);
+	meta.nvms = nvms;
+	meta.nhosts = cfg.nhosts;
+	assert_int_equal(vmp_sim_report_fprint(f, &meta, runs, 2), 0);
 	fclose(f);
 	assert_int_equal(count(buf, "<svg "), 4);
 	assert_int_equal(count(buf, "<tr class=\"run\">"), 2);
@@ -535,6 +541,12 @@ test_report(void **state)
 	assert_int_equal(count(buf, "<polyline"), 4 * 2 + 1);
 	assert_non_null(strstr(buf, "thr&lt;mmt&gt;"));
 	assert_non_null(strstr(buf, "day&amp;1"));
+	/* what was run, by which version, when */
+	assert_non_null(strstr(buf, "vmpilot 9.9"));
+	assert_non_null(strstr(buf, "1971-01-01 00:00 UTC"));
+	assert_non_null(strstr(buf, "vmpilot simulate --report 'a b.html'"));
+	/* a legend entry per column and per chart */
+	assert_int_equal(count(buf, "<dt>"), 14 + 4);
 	/* self-contained: nothing is fetched */
 	assert_null(strstr(buf, "src="));
 	assert_null(strstr(buf, "<link"));
