@@ -225,6 +225,8 @@ test_broken_table_refused(void **state)
 static char tmpdir[] = "/tmp/vmp-test-cli-XXXXXX";
 static char *tests_dir;
 static bool used_short[128];
+static const struct vmp_cli_command *driven[64];
+static size_t n_driven;
 
 /* Runs argv (NULL-terminated) through its command; notes each short flag it uses. */
 static int
@@ -234,6 +236,10 @@ run_argv(char **argv, char **ret_out)
 	int argc = 0, i;
 
 	assert_non_null(cmd);
+	for (i = 0; i < (int)n_driven && driven[i] != cmd; i++)
+		;
+	if (i == (int)n_driven && n_driven < VMP_ARRAY_SIZE(driven))
+		driven[n_driven++] = cmd;
 	while (argv[argc])
 		argc++;
 	for (i = 1; i < argc; i++) {
@@ -306,6 +312,7 @@ test_every_command(void **state)
 	char *conf = xasprintf("%s/ok.conf", tmpdir);
 	char *out = NULL;
 	const struct vmp_cli_short_flag *f;
+	size_t i;
 	FILE *fc;
 
 	fc = fopen(conf, "w");
@@ -382,7 +389,26 @@ test_every_command(void **state)
 		free(text);
 	}
 
-	/* every shared short flag was driven above */
+	/* tune: operands before and after the options */
+	same((char *[]){ "tune", "apply", "virtual-host", "-d", "-r", root, NULL },
+	     (char *[]){ "tune", "--dry-run", "--root", root, "apply", "virtual-host", NULL },
+	     VMP_EXIT_OK, "vm.swappiness", NULL);
+	assert_int_equal(run_argv((char *[]){ "tune", "show", "-r", root, "--", "no-such-profile",
+					      NULL }, &out), VMP_EXIT_USAGE);
+	free(out);
+
+	/* every command was driven above ... */
+	for (i = 0; vmp_commands[i]; i++) {
+		size_t k;
+
+		for (k = 0; k < n_driven && driven[k] != vmp_commands[i]; k++)
+			;
+		if (k == n_driven)
+			fail_msg("command '%s' is not driven by test_every_command "
+				 "(tests/unit/test-cli.c): add its cases, options after operands",
+				 vmp_commands[i]->name);
+	}
+	/* ... and every shared short flag */
 	for (f = vmp_cli_short_flags; f->short_name; f++)
 		if (!used_short[(unsigned char)f->short_name])
 			fail_msg("short flag -%c (--%s) not driven by this test", f->short_name,
