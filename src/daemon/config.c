@@ -702,6 +702,56 @@ vmp_config_write_sample(FILE *out)
 	}
 }
 
+/* Writes s for roff: '-' as '\-', backslashes doubled, no control line at the start. */
+static void
+roff_text(FILE *out, const char *s)
+{
+	if (*s == '.' || *s == '\'')
+		fputs("\\&", out);
+	for (; *s; s++) {
+		if (*s == '-')
+			fputs("\\-", out);
+		else if (*s == '\\')
+			fputs("\\e", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+void
+vmp_config_write_man_keys(FILE *out)
+{
+	static const char *const heads[] = {
+		".SS Global keys\n",
+		".SS \"[vm NAME] sections\"\nOne section per VM, named as libvirt or QMP name it.\n",
+		".SS \"[host URI] sections\"\nOne section per \\fB\\-\\-connect\\fR URI.\n",
+	};
+	const struct vmp_config_key *k;
+	int part;
+
+	fputs(".SH KEYS\n"
+	      "Generated from the key table of src/daemon/config.c. The unit is in each key's\n"
+	      "name and help; a key named\n.B *_ms\ntakes a duration,\n.B *_kib\nand\n"
+	      ".B *_bytes\na size (see\n.BR UNITS ).\n", out);
+	for (part = 0; part < 3; part++) {
+		fputs(heads[part], out);
+		for (k = vmp_config_keys; k->name; k++) {
+			if ((part == 1) != k->per_vm || (part == 2) != k->per_host)
+				continue;
+			fputs(".TP\n.B ", out);
+			roff_text(out, k->name);
+			fputc('\n', out);
+			roff_text(out, k->help);
+			if (k->type == VMP_CONFIG_INT || k->type == VMP_CONFIG_U64 ||
+			    k->type == VMP_CONFIG_UINT)
+				fprintf(out, "; %lld to %lld", (long long)k->min, (long long)k->max);
+			fputs("; default\n.BR \"", out);
+			roff_text(out, k->def);
+			fputs("\" .\n", out);
+		}
+	}
+}
+
 void
 vmp_config_mem_params(const struct vmp_config *c, struct vmp_mem_params *p)
 {

@@ -155,6 +155,14 @@ int vmp_config_load(const char *path, struct vmp_config *c, char **ret_err);
  */
 void vmp_config_write_sample(FILE *out);
 
+/*
+ * Writes the KEYS section of vmpilot.conf(5) in roff, generated from the key table:
+ * every key with its help, bounds and default, global keys then [vm NAME] then
+ * [host URI] ones. doc/man/vmpilot.conf.5 holds this output between its
+ * "BEGIN KEYS" and "END KEYS" comment lines (tests/unit/test-config.c checks it).
+ */
+void vmp_config_write_man_keys(FILE *out);
+
 /* The policy parameters the configuration describes. */
 void vmp_config_mem_params(const struct vmp_config *c, struct vmp_mem_params *ret);
 void vmp_config_cpu_params(const struct vmp_config *c, struct vmp_cpu_params *ret);

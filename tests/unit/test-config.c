@@ -119,6 +119,83 @@ test_sample_is_generated_from_the_table(void **state)
 	free(path);
 }
 
+/* The KEYS section of vmpilot.conf(5) is the generator's output (a golden file). */
+static void
+test_man_page_lists_every_key(void **state)
+{
+	static const char begin[] = ".\\\" BEGIN KEYS (generated: do not edit by hand)\n";
+	static const char end[] = ".\\\" END KEYS\n";
+	const char *dir = getenv("VMP_TESTS_DIR");
+	char *path, *page = NULL, *now = NULL, *b, *e;
+	const struct vmp_config_key *k;
+	size_t len = 0;
+	FILE *f;
+
+	assert_non_null(dir);
+	path = xasprintf("%s/../doc/man/vmpilot.conf.5", dir);
+	f = open_memstream(&now, &len);
+	assert_non_null(f);
+	vmp_config_write_man_keys(f);
+	fclose(f);
+	assert_int_equal(vmp_read_file(NULL, path, &page, NULL), 0);
+	b = strstr(page, begin);
+	e = strstr(page, end);
+	assert_non_null(b);
+	assert_non_null(e);
+	b += strlen(begin);
+	if (getenv("VMP_REGEN_GOLDEN")) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fprintf(f, "%.*s%s%s", (int)(b - page), page, now, e);
+		fclose(f);
+		free(page);
+		assert_int_equal(vmp_read_file(NULL, path, &page, NULL), 0);
+		b = strstr(page, begin) + strlen(begin);
+		e = strstr(page, end);
+	}
+	if ((size_t)(e - b) != strlen(now) || strncmp(b, now, strlen(now)) != 0)
+		fail_msg("%s: KEYS differ from the key table: VMP_REGEN_GOLDEN=1 meson test config",
+			 path);
+	/* the EXAMPLES are valid configurations */
+	{
+		const char *ex[][2] = { { "mode = advise\n", "mode = act\n" },
+					{ "[host qemu+tcp://10.0.0.1/system]\n", "49152\n" } };
+		struct vmp_config c;
+		char *err = NULL;
+		size_t i;
+
+		for (i = 0; i < 2; i++) {
+			const char *from = strstr(page, ex[i][0]), *to;
+
+			assert_non_null(from);
+			to = strstr(from, ex[i][1]);
+			assert_non_null(to);
+			to += strlen(ex[i][1]);
+			vmp_config_init(&c);
+			if (vmp_config_parse("vmpilot.conf.5", from, (size_t)(to - from), &c, &err) < 0)
+				fail_msg("%s", err);
+			if (i == 0) {
+				assert_int_equal(c.interval_ms, 30000);
+				assert_int_equal(c.nvms, 2);
+			}
+			vmp_config_release(&c);
+		}
+	}
+	for (k = vmp_config_keys; k->name; k++) {
+		char *line = xasprintf(".TP\n.B %s\n", k->name);
+		char *p;
+
+		/* roff escapes '-', which no key name has */
+		for (p = line; *p; p++)
+			assert_true(*p != '-');
+		assert_non_null(strstr(b, line));
+		free(line);
+	}
+	free(page);
+	free(now);
+	free(path);
+}
+
 static void
 test_values_and_vm_sections(void **state)
 {
@@ -324,6 +401,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_match_policies),
 		cmocka_unit_test(test_sample_is_generated_from_the_table),
+		cmocka_unit_test(test_man_page_lists_every_key),
 		cmocka_unit_test(test_values_and_vm_sections),
 		cmocka_unit_test(test_host_sections),
 		cmocka_unit_test(test_modes),
