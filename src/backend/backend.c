@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct vmp_backend {
 	const struct vmp_backend_ops *ops;
 	char *uri;
 	unsigned timeout_ms;
+	int64_t deadline_ms;       /* CLOCK_MONOTONIC; 0 = none */
 	void *priv;
 	char error[1024];
 };
@@ -107,10 +109,25 @@ vmp_backend_uri(const struct vmp_backend *b)
 	return b->uri;
 }
 
+void
+vmp_backend_set_deadline(struct vmp_backend *b, int64_t deadline_ms)
+{
+	b->deadline_ms = deadline_ms;
+}
+
 unsigned
 vmp_backend_timeout_ms(const struct vmp_backend *b)
 {
-	return b->timeout_ms;
+	struct timespec ts;
+	int64_t left;
+
+	if (!b->deadline_ms)
+		return b->timeout_ms;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	left = b->deadline_ms - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (left < 1)
+		return 1;
+	return left < (int64_t)b->timeout_ms ? (unsigned)left : b->timeout_ms;
 }
 
 void

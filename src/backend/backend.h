@@ -195,7 +195,19 @@ void vmp_backend_close(struct vmp_backend *b);   /* accepts NULL */
 const char *vmp_backend_error(const struct vmp_backend *b);
 const char *vmp_backend_name(const struct vmp_backend *b);
 const char *vmp_backend_uri(const struct vmp_backend *b);
+/*
+ * How long an operation starting now may take: the connection's timeout_ms, or less
+ * when the deadline set with vmp_backend_set_deadline() comes sooner (at least 1 ms).
+ * Each operation takes its deadline from this once, at its start, and every call it
+ * makes (connect, handshake, each command, each wait for an event) shares it.
+ */
 unsigned vmp_backend_timeout_ms(const struct vmp_backend *b);
+/*
+ * An absolute deadline (CLOCK_MONOTONIC ms, 0 = none) no later operation may run
+ * past, whatever timeout_ms says: a command like `vmpilot status --timeout 2s` bounds
+ * its whole run with it.
+ */
+void vmp_backend_set_deadline(struct vmp_backend *b, int64_t deadline_ms);
 
 /* For implementations: private state, and setting the error message (returns -err). */
 void vmp_backend_set_priv(struct vmp_backend *b, void *priv);

@@ -263,6 +263,99 @@ jstr(json_t *obj, const char *key)
 	return s ? s : "";
 }
 
+/*
+ * Typed reads of reply fields. A reply is untrusted: a field of the wrong type is an
+ * error naming the command and the field, never read as 0 or "". The first problem of
+ * an operation is kept in struct fields and the operation fails with it (-EPROTO).
+ */
+struct fields {
+	const char *cmd;           /* the command whose reply is read */
+	char msg[256];             /* the first problem, "" = none */
+};
+
+static void
+field_bad(struct fields *f, const char *key, const char *want, json_t *v)
+{
+	char *got, *p;
+
+	if (f->msg[0])
+		return;
+	got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+	p = vmp_str_printable(got ? got : "nothing");
+	snprintf(f->msg, sizeof(f->msg), "reply to '%s': field '%s' is %s, not %s", f->cmd,
+		 key, v ? p : "missing", want);
+	free(p);
+	free(got);
+}
+
+/*
+ * A non-negative integer that fits 64 bits. QEMU prints some as 2^64-1 (decoded as a
+ * double, see qmp-client.c), so an integral double in range is accepted too.
+ * Missing: *ret = def, and an error only when required.
+ */
+static uint64_t
+fu64(struct fields *f, json_t *obj, const char *key, bool required, uint64_t def)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+	double d;
+
+	if (!v) {
+		if (required)
+			field_bad(f, key, "a non-negative integer", NULL);
+		return def;
+	}
+	if (json_is_integer(v) && json_integer_value(v) >= 0)
+		return (uint64_t)json_integer_value(v);
+	d = json_is_real(v) ? json_real_value(v) : -1;
+	if (d >= 0 && d < 18446744073709551616.0 && d == (double)(uint64_t)d)
+		return (uint64_t)d;
+	field_bad(f, key, "a non-negative integer", v);
+	return def;
+}
+
+/* A string; missing or mistyped: "" (and an error when required or mistyped). */
+static const char *
+fstr(struct fields *f, json_t *obj, const char *key, bool required)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+
+	if (json_is_string(v))
+		return json_string_value(v);
+	if (v || required)
+		field_bad(f, key, "a string", v);
+	return "";
+}
+
+/* A boolean (checked when present). */
+static bool
+fbool(struct fields *f, json_t *obj, const char *key)
+{
+	json_t *v = json_is_object(obj) ? json_object_get(obj, key) : NULL;
+
+	if (v && !json_is_boolean(v))
+		field_bad(f, key, "a boolean", v);
+	return json_is_true(v);
+}
+
+/* An object or array reply (what is the JSON type wanted). */
+static bool
+ftype(struct fields *f, json_t *v, json_type type)
+{
+	if (v && json_typeof(v) == type)
+		return true;
+	if (!f->msg[0])
+		snprintf(f->msg, sizeof(f->msg), "reply to '%s' is not %s", f->cmd,
+			 type == JSON_ARRAY ? "an array" : "an object");
+	return false;
+}
+
+/* Fails the operation with the first field problem; returns -EPROTO. */
+static int
+fields_fail(struct vmp_backend *b, const char *what, const char *vm, const struct fields *f)
+{
+	return vmp_backend_fail(b, EPROTO, "cannot %s of vm '%s': %s", what, vm, f->msg);
+}
+
 /* ---- host facts from this machine's /proc and /sys ---- */
 
 static uint64_t
@@ -464,8 +557,9 @@ get_stats_period(struct vmp_backend *b, struct qmp_vm *v, const char *what, int6
 static int
 vm_info(struct vmp_backend *b, const char *name, struct vmp_vm_info *ret)
 {
-	const char *what = "describe";
+	const char *what = "read the state";
 	int64_t dl = deadline(b);
+	struct fields f = { 0 };
 	struct qmp_vm *v;
 	json_t *val = NULL;
 	int r;
@@ -481,10 +575,15 @@ vm_info(struct vmp_backend *b, const char *name, struct vmp_vm_info *ret)
 	r = vm_exec(b, v, what, "query-status", NULL, dl, &val);
 	if (r < 0)
 		return r;
-	ret->state = state_from_status(jstr(val, "status"));
+	f.cmd = "query-status";
+	ret->state = state_from_status(fstr(&f, val, "status", true));
+	fbool(&f, val, "running");
 	json_decref(val);
+	if (f.msg[0])
+		goto bad;
 	if (vm_exec(b, v, what, "query-uuid", NULL, dl, &val) == 0) {
-		snprintf(ret->uuid, sizeof(ret->uuid), "%s", jstr(val, "UUID"));
+		f.cmd = "query-uuid";
+		snprintf(ret->uuid, sizeof(ret->uuid), "%s", fstr(&f, val, "UUID", true));
 		json_decref(val);
 	}
 	r = vm_exec(b, v, what, "query-hotpluggable-cpus", NULL, dl, &val);
@@ -492,17 +591,21 @@ vm_info(struct vmp_backend *b, const char *name, struct vmp_vm_info *ret)
 		size_t i;
 		json_t *e;
 
-		json_array_foreach(val, i, e) {
-			unsigned n = (unsigned)(juint(e, "vcpus-count") ? juint(e, "vcpus-count") : 1);
+		f.cmd = "query-hotpluggable-cpus";
+		if (ftype(&f, val, JSON_ARRAY))
+			json_array_foreach(val, i, e) {
+				unsigned n = (unsigned)fu64(&f, e, "vcpus-count", false, 1);
 
-			ret->vcpus_max += n;
-			if (json_object_get(e, "qom-path"))
-				ret->vcpus_current += n;
-		}
+				ret->vcpus_max += n;
+				if (*fstr(&f, e, "qom-path", false))
+					ret->vcpus_current += n;
+			}
 		json_decref(val);
 	} else if (vm_exec(b, v, what, "query-cpus-fast", NULL, dl, &val) == 0) {
 		/* Machines without CPU hotplug. */
-		ret->vcpus_current = ret->vcpus_max = (unsigned)json_array_size(val);
+		f.cmd = "query-cpus-fast";
+		if (ftype(&f, val, JSON_ARRAY))
+			ret->vcpus_current = ret->vcpus_max = (unsigned)json_array_size(val);
 		json_decref(val);
 	} else {
 		/* Vanished (or broke) half-way: what we have is not this VM's state. */
@@ -510,26 +613,35 @@ vm_info(struct vmp_backend *b, const char *name, struct vmp_vm_info *ret)
 		return r;
 	}
 	if (vm_exec(b, v, what, "query-memory-size-summary", NULL, dl, &val) == 0) {
-		ret->memory_max_kib = (juint(val, "base-memory") + juint(val, "plugged-memory")) / 1024;
+		f.cmd = "query-memory-size-summary";
+		ret->memory_max_kib = (fu64(&f, val, "base-memory", true, 0) +
+				       fu64(&f, val, "plugged-memory", false, 0)) / 1024;
 		json_decref(val);
 	}
 	ret->memory_current_kib = ret->memory_max_kib;
 	if (vm_exec(b, v, what, "query-balloon", NULL, dl, &val) == 0) {
+		f.cmd = "query-balloon";
 		ret->has_balloon = true;
-		ret->memory_current_kib = juint(val, "actual") / 1024;
+		ret->memory_current_kib = fu64(&f, val, "actual", true, 0) / 1024;
 		json_decref(val);
 		if (get_stats_period(b, v, what, dl, &ret->stats_period_s) < 0)
 			ret->stats_period_s = -1;
 	}
+	if (f.msg[0])
+		goto bad;
 	vmp_backend_fail(b, 0, "%s", "");
 	return 0;
+bad:
+	/* Replies this backend cannot read: the VM's state is not known. */
+	ret->state = VMP_VM_UNKNOWN;
+	return fields_fail(b, what, name, &f);
 }
 
 static int
 qmp_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms)
 {
 	struct qmp_priv *p = priv(b);
-	char **names = NULL;
+	char **names = NULL, *first_err = NULL;
 	size_t n = 0, alloc = 0;
 	struct vmp_vm_info *vms;
 	struct dirent *e;
@@ -561,12 +673,17 @@ qmp_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms)
 		qsort(names, n, sizeof(*names), cmp_str);
 	vms = xcalloc(n ? n : 1, sizeof(*vms));
 	for (size_t i = 0; i < n; i++) {
-		/* A VM that does not answer is listed with state unknown/shutoff, not fatal. */
-		vm_info(b, names[i], &vms[i]);
+		/*
+		 * A VM that does not answer is listed with state unknown/shutoff, not fatal;
+		 * the first such error stays readable with vmp_backend_error().
+		 */
+		if (vm_info(b, names[i], &vms[i]) < 0 && !first_err)
+			first_err = xstrdup(vmp_backend_error(b));
 		free(names[i]);
 	}
 	free(names);
-	vmp_backend_fail(b, 0, "%s", "");
+	vmp_backend_fail(b, 0, "%s", first_err ? first_err : "");
+	free(first_err);
 	*ret_vms = vms;
 	return (int)n;
 }
@@ -634,6 +751,7 @@ qmp_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
 {
 	const char *what = "get stats";
 	int64_t dl = deadline(b);
+	struct fields f = { 0 };
 	struct vmp_vm_stats *s;
 	struct qmp_vm *v;
 	json_t *val = NULL, *e;
@@ -650,16 +768,18 @@ qmp_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
 	r = vm_exec(b, v, what, "query-cpus-fast", NULL, dl, &val);
 	if (r < 0)
 		goto out;
+	f.cmd = "query-cpus-fast";
 	pid = vmp_qmp_peer_pid(v->q);
-	if (pid > 0) {
+	if (pid > 0 && ftype(&f, val, JSON_ARRAY)) {
 		bool ok = true;
 
 		json_array_foreach(val, i, e) {
 			uint64_t run = 0, wait = 0;
+			uint64_t tid = fu64(&f, e, "thread-id", true, 0);
 
-			if (i >= VMP_VCPU_MAX)
+			if (i >= VMP_VCPU_MAX || f.msg[0])
 				break;
-			if (thread_schedstat(pid, (long)juint(e, "thread-id"), &run, &wait) < 0) {
+			if (thread_schedstat(pid, (long)tid, &run, &wait) < 0) {
 				ok = false;
 				break;
 			}
@@ -689,10 +809,15 @@ qmp_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
 		free(buf);
 	}
 	if (vm_exec(b, v, what, "query-balloon", NULL, dl, &val) == 0) {
-		s->balloon_actual_kib = juint(val, "actual") / 1024;
+		f.cmd = "query-balloon";
+		s->balloon_actual_kib = fu64(&f, val, "actual", true, 0) / 1024;
 		s->valid |= VMP_STAT_BALLOON_ACTUAL;
 		json_decref(val);
 		val = NULL;
+		if (f.msg[0]) {
+			r = fields_fail(b, what, vm, &f);
+			goto out;
+		}
 		r = find_balloon(b, v, what, dl);
 		if (r == 0 && !v->stats_enabled) {
 			int period = 0;
@@ -711,7 +836,8 @@ qmp_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
 		if (r == 0 && vm_exec(b, v, what, "qom-get",
 				      json_pack("{s:s, s:s}", "path", v->balloon_path,
 						"property", "guest-stats"), dl, &val) == 0) {
-			if (juint(val, "last-update") > 0)
+			f.cmd = "qom-get guest-stats";
+			if (fu64(&f, val, "last-update", false, 0) > 0)
 				balloon_guest_stats(json_object_get(val, "stats"), s);
 			json_decref(val);
 			val = NULL;
@@ -722,19 +848,25 @@ qmp_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
 		}
 	}
 	if (vm_exec(b, v, what, "query-blockstats", NULL, dl, &val) == 0) {
-		json_array_foreach(val, i, e) {
-			json_t *bs = json_object_get(e, "stats");
+		f.cmd = "query-blockstats";
+		if (ftype(&f, val, JSON_ARRAY))
+			json_array_foreach(val, i, e) {
+				json_t *bs = json_object_get(e, "stats");
 
-			s->block_rd_bytes += juint(bs, "rd_bytes");
-			s->block_wr_bytes += juint(bs, "wr_bytes");
-			s->block_rd_ops += juint(bs, "rd_operations");
-			s->block_wr_ops += juint(bs, "wr_operations");
-		}
+				s->block_rd_bytes += fu64(&f, bs, "rd_bytes", false, 0);
+				s->block_wr_bytes += fu64(&f, bs, "wr_bytes", false, 0);
+				s->block_rd_ops += fu64(&f, bs, "rd_operations", false, 0);
+				s->block_wr_ops += fu64(&f, bs, "wr_operations", false, 0);
+			}
 		s->valid |= VMP_STAT_BLOCK;
 		json_decref(val);
 		val = NULL;
 	} else if (!v->q) {
 		r = -ECONNRESET;
+		goto out;
+	}
+	if (f.msg[0]) {
+		r = fields_fail(b, what, vm, &f);
 		goto out;
 	}
 	vmp_backend_fail(b, 0, "%s", "");
@@ -1275,6 +1407,78 @@ out:
 	return r;
 }
 
+/*
+ * QEMU's migration states after which a new migration may start: "none" (never ran),
+ * "completed", "failed", "cancelled". Every other state ("setup", "active",
+ * "postcopy-*", "device", "pre-switchover", "wait-unplug", "colo" and "cancelling",
+ * which migrate_cancel passes through) counts as running: QEMU refuses
+ * migrate-set-capabilities and migrate with "There's a migration process in progress".
+ */
+static bool
+migration_ended(const char *status)
+{
+	return !strcmp(status, "none") || !strcmp(status, "completed") ||
+	       !strcmp(status, "failed") || !strcmp(status, "cancelled");
+}
+
+/* query-migrate's "status" (typed), copied into ret (size n). */
+static int
+migration_status(struct vmp_backend *b, struct qmp_vm *v, const char *what, int64_t dl,
+		 char *ret, size_t n)
+{
+	struct fields f = { .cmd = "query-migrate" };
+	json_t *val = NULL;
+	const char *st;
+	int r;
+
+	r = vm_exec(b, v, what, "query-migrate", NULL, dl, &val);
+	if (r < 0)
+		return r;
+	/* No migration ever: QEMU 7.2 answers {} (no status). */
+	st = json_object_get(val, "status") ? fstr(&f, val, "status", true) : "none";
+	snprintf(ret, n, "%s", st);
+	json_decref(val);
+	if (f.msg[0])
+		return fields_fail(b, what, v->name, &f);
+	return 0;
+}
+
+/*
+ * Waits until the VM's migration has fully ended (migration_ended()), waking up on
+ * MIGRATION events and asking query-migrate each time (the events only hint: the
+ * reply is the truth), until dl. Returns 0, or -EBUSY ("still STATE") at dl.
+ */
+static int
+wait_migration_ended(struct vmp_backend *b, struct qmp_vm *v, const char *what, int64_t dl)
+{
+	char st[64], *err = NULL;
+	int r;
+
+	for (;;) {
+		json_t *ev = NULL;
+
+		r = migration_status(b, v, what, dl, st, sizeof(st));
+		if (r < 0)
+			return r;
+		if (migration_ended(st))
+			return 0;
+		if (vmp_qmp_now_ms() >= dl)
+			return vmp_backend_fail(b, EBUSY, "cannot %s of vm '%s': its last migration "
+						"is still '%s'", what, v->name, st);
+		/* An event, or at most 100 ms: whichever comes first. */
+		r = vmp_qmp_wait_event(v->q, "MIGRATION", vmp_qmp_now_ms() + 100 < dl ?
+				       vmp_qmp_now_ms() + 100 : dl, &ev, &err);
+		json_decref(ev);
+		if (r < 0) {
+			vmp_backend_fail(b, r, "cannot %s of vm '%s': %s", what, v->name, err);
+			free(err);
+			if (!vmp_qmp_connected(v->q))
+				vm_reset(v);
+			return r;
+		}
+	}
+}
+
 static int
 qmp_migrate_start(struct vmp_backend *b, const char *vm, const struct vmp_migrate_params *mp)
 {
@@ -1289,6 +1493,10 @@ qmp_migrate_start(struct vmp_backend *b, const char *vm, const struct vmp_migrat
 		return vmp_backend_fail(b, EINVAL, "cannot migrate vm '%s': the qmp backend needs a "
 					"migration data URI such as tcp://127.0.0.1:4444", vm);
 	r = vm_get(b, vm, what, dl, &v);
+	if (r < 0)
+		return r;
+	/* A migration still ending (e.g. "cancelling" after migrate_cancel) is waited for. */
+	r = wait_migration_ended(b, v, what, dl);
 	if (r < 0)
 		return r;
 	uri = qemu_migrate_uri(mp->migrate_uri);
@@ -1325,6 +1533,7 @@ qmp_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progr
 	const char *what = "poll migration";
 	int64_t dl = deadline(b);
 	struct vmp_migrate_progress p = { 0 };
+	struct fields f = { .cmd = "query-migrate" };
 	struct qmp_vm *v;
 	json_t *val = NULL, *ram, *ev = NULL;
 	const char *st;
@@ -1341,11 +1550,11 @@ qmp_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progr
 	while (vmp_qmp_wait_event(v->q, "MIGRATION", 0, &ev, &err) == 1)
 		json_decref(ev);
 	free(err);
-	st = jstr(val, "status");
+	st = fstr(&f, val, "status", false);
 	ram = json_object_get(val, "ram");
 	if (!*st || !strcmp(st, "none"))
 		p.state = VMP_MIGRATE_NONE;
-	else if (!strcmp(st, "completed") && !juint(val, "total-time") && !juint(val, "downtime"))
+	else if (!strcmp(st, "completed") && !fu64(&f, val, "total-time", false, 0) && !fu64(&f, val, "downtime", false, 0))
 		/* QEMU 7.2 sets "completed" a moment before it records total time and downtime:
 		 * report the migration as still finishing until the final numbers are there. */
 		p.state = VMP_MIGRATE_ACTIVE;
@@ -1355,18 +1564,25 @@ qmp_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progr
 		/* postcopy-paused: the stream broke after the switch; QEMU could resume it with
 		 * migrate-recover, which vmpilot does not do, so it is a failure to act on. */
 		p.state = VMP_MIGRATE_FAILED;
-	else if (!strcmp(st, "cancelled") || !strcmp(st, "cancelling"))
+	else if (!strcmp(st, "cancelled"))
 		p.state = VMP_MIGRATE_CANCELLED;
 	else
-		p.state = VMP_MIGRATE_ACTIVE;   /* setup, active, postcopy-*, device, ... */
-	p.total_time_ms = juint(val, "total-time");
-	p.downtime_ms = juint(val, p.state == VMP_MIGRATE_COMPLETED ? "downtime" : "expected-downtime");
-	p.transferred_bytes = juint(ram, "transferred");
-	p.remaining_bytes = juint(ram, "remaining");
-	p.dirty_rate_pages_s = juint(ram, "dirty-pages-rate");
+		/* setup, active, postcopy-*, device, ..., and "cancelling": QEMU has not
+		 * finished with it, and refuses a new migration until it has. */
+		p.state = VMP_MIGRATE_ACTIVE;
+	p.total_time_ms = fu64(&f, val, "total-time", false, 0);
+	p.downtime_ms = fu64(&f, val, p.state == VMP_MIGRATE_COMPLETED ? "downtime" : "expected-downtime",
+			     false, 0);
+	p.transferred_bytes = fu64(&f, ram, "transferred", false, 0);
+	p.remaining_bytes = fu64(&f, ram, "remaining", false, 0);
+	p.dirty_rate_pages_s = fu64(&f, ram, "dirty-pages-rate", false, 0);
+	if (f.msg[0]) {
+		json_decref(val);
+		return fields_fail(b, what, vm, &f);
+	}
 	if (p.state == VMP_MIGRATE_FAILED) {
 		r = vmp_backend_fail(b, EIO, "migration of vm '%s' failed: %s", vm,
-				     json_object_get(val, "error-desc") ? jstr(val, "error-desc")
+				     json_object_get(val, "error-desc") ? fstr(&f, val, "error-desc", false)
 				     : !strcmp(st, "postcopy-paused") ?
 				       "postcopy paused: the migration stream broke after the switch"
 				     : "no reason given");
@@ -1376,7 +1592,7 @@ qmp_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progr
 	}
 	/* Switch to postcopy after the first full pass over RAM. */
 	if (v->postcopy_wanted && !v->postcopy_started && !strcmp(st, "active") &&
-	    juint(ram, "dirty-sync-count") >= 2) {
+	    fu64(&f, ram, "dirty-sync-count", false, 0) >= 2) {
 		r = vm_exec(b, v, what, "migrate-start-postcopy", NULL, dl, NULL);
 		if (r < 0) {
 			json_decref(val);
@@ -1399,7 +1615,11 @@ qmp_migrate_cancel(struct vmp_backend *b, const char *vm)
 	r = vm_get(b, vm, "cancel migration", dl, &v);
 	if (r < 0)
 		return r;
-	return vm_exec(b, v, "cancel migration", "migrate_cancel", NULL, dl, NULL);
+	r = vm_exec(b, v, "cancel migration", "migrate_cancel", NULL, dl, NULL);
+	if (r < 0)
+		return r;
+	/* Done when QEMU says it is: "cancelling" -> "cancelled" (or it completed first). */
+	return wait_migration_ended(b, v, "cancel migration", dl);
 }
 
 /* ---- dirty page rate ---- */

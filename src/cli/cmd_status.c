@@ -92,19 +92,38 @@ static int
 sample_take(struct vmp_backend *b, struct status_sample *ret)
 {
 	struct vmp_vm_info *infos = NULL;
+	char list_err[512];
 	int i, n;
 
 	n = vmp_backend_list_vms(b, &infos);
 	if (n < 0)
 		return n;
+	/* Why the first VM that could not be described could not (a QMP backend says). */
+	snprintf(list_err, sizeof(list_err), "%s", vmp_backend_error(b));
+	if (*list_err) {
+		char *e = vmp_str_printable(list_err);
+
+		fprintf(stderr, "vmpilot status: %s\n", e);
+		free(e);
+	}
 	ret->vms = xcalloc((size_t)n + 1, sizeof(*ret->vms));
 	ret->n = n;
 	for (i = 0; i < n; i++) {
 		struct status_vm *v = &ret->vms[i];
 
 		v->info = infos[i];
-		if (v->info.state == VMP_VM_SHUTOFF)
-			continue; /* nothing to sample */
+		if (v->info.state == VMP_VM_SHUTOFF || v->info.state == VMP_VM_UNKNOWN) {
+			/* Nothing to sample, or it did not answer: not asked twice. */
+			if (v->info.state == VMP_VM_UNKNOWN) {
+				char *name = vmp_str_printable(v->info.name);
+
+				v->st_ret = -EIO;
+				fprintf(stderr, "vmpilot status: vm '%s': state unknown%s\n", name,
+					*list_err ? "" : " (no answer)");
+				free(name);
+			}
+			continue;
+		}
 		v->st_ret = vmp_backend_vm_stats(b, v->info.name, &v->st);
 		if (v->st_ret < 0)
 			fprintf(stderr, "vmpilot status: %s\n", vmp_backend_error(b));
@@ -392,6 +411,15 @@ print_json(FILE *out, const struct status_pilot *pilot, const char *uri,
 	json_decref(root);
 }
 
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void
 sleep_ms(unsigned ms)
 {
@@ -473,11 +501,18 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 		return r == -EPROTONOSUPPORT ? VMP_EXIT_USAGE : VMP_EXIT_FINDING;
 	}
 	clear = watch_ms && !json && isatty(STDOUT_FILENO);
+	/*
+	 * --timeout bounds a whole frame (both samples and the gap between them), not each
+	 * call: a silent or babbling QMP peer cannot stretch it.
+	 */
+	vmp_backend_set_deadline(b, now_ms() + timeout_ms + STATUS_FIRST_GAP_MS);
 	r = sample_take(b, &prev);
 	if (r < 0)
 		goto fail;
 	for (;;) {
 		/* The first frame comes after 1 s, later ones every --watch seconds. */
+		if (done > 0)
+			vmp_backend_set_deadline(b, now_ms() + watch_ms + timeout_ms);
 		sleep_ms(done == 0 ? STATUS_FIRST_GAP_MS : (unsigned)watch_ms);
 		r = sample_take(b, &cur);
 		if (r < 0)

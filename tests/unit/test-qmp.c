@@ -110,7 +110,7 @@ server_text(struct peer *p, const char *json, const char *last_id, int lineno)
 
 	/* QEMU's 2^64-1 does not fit jansson: send such a line as it is (without an id, as
 	 * QEMU does for a command sent without one). */
-	if (!msg && strstr(jerr.text, "too big integer"))
+	if (!msg && strstr(jerr.text, "too big"))
 		return strdup(json);
 	if (!msg) {
 		peer_fail(p, "%s:%d: bad S line: %s", p->file, lineno, jerr.text);
@@ -494,6 +494,61 @@ test_migrate(void **state)
 	peer_finish(&p);
 }
 
+/*
+ * Fields of the wrong type are errors naming the field, never zero: the reproduction
+ * of issue 9 ({"status":5,"running":"yes","actual":-99999999999999999999} used to
+ * read as a VM in state unknown with 0 KiB and good stats).
+ */
+static void
+test_wrong_types(void **state)
+{
+	struct peer p;
+	struct vmp_backend *b;
+	struct vmp_vm_info *vms = NULL;
+	struct vmp_vm_stats st;
+	struct vmp_migrate_progress pr;
+
+	peer_start(&p, "wrong-types");
+	b = open_b(2000);
+	assert_int_equal(vmp_backend_list_vms(b, &vms), 1);
+	assert_int_equal(vms[0].state, VMP_VM_UNKNOWN);
+	assert_non_null(strstr(vmp_backend_error(b), "reply to 'query-status': field 'status' is 5, "
+			       "not a string"));
+	free(vms);
+	assert_int_equal(vmp_backend_vm_stats(b, "vm1", &st), -EPROTO);
+	printf("%s\n", vmp_backend_error(b));
+	assert_non_null(strstr(vmp_backend_error(b), "reply to 'query-balloon': field 'actual' is "
+			       "-1"));
+	assert_non_null(strstr(vmp_backend_error(b), "not a non-negative integer"));
+	assert_int_equal(vmp_backend_migrate_poll(b, "vm1", &pr), -EPROTO);
+	assert_non_null(strstr(vmp_backend_error(b), "field 'status' is [\"active\"], not a string"));
+	vmp_backend_close(b);
+	peer_finish(&p);
+}
+
+/*
+ * A migration right after a cancelled one: the backend waits while QEMU still says
+ * "cancelling" (it refuses a new migration then), and a cancel returns only when QEMU
+ * says "cancelled"; "cancelling" polls as still active.
+ */
+static void
+test_migrate_after_cancel(void **state)
+{
+	struct peer p;
+	struct vmp_backend *b;
+	struct vmp_migrate_params mp = { .migrate_uri = "tcp://127.0.0.1:4444" };
+	struct vmp_migrate_progress pr;
+
+	peer_start(&p, "migrate-cancel");
+	b = open_b(3000);
+	assert_int_equal(vmp_backend_migrate_start(b, "vm1", &mp), 0);
+	assert_int_equal(vmp_backend_migrate_poll(b, "vm1", &pr), 0);
+	assert_int_equal(pr.state, VMP_MIGRATE_ACTIVE);   /* "cancelling" is not over */
+	assert_int_equal(vmp_backend_migrate_cancel(b, "vm1"), 0);
+	vmp_backend_close(b);
+	peer_finish(&p);
+}
+
 static void
 test_dirty_rate(void **state)
 {
@@ -679,6 +734,8 @@ main(void)
 		cmocka_unit_test(test_hotplug),
 		cmocka_unit_test(test_unplug),
 		cmocka_unit_test(test_migrate),
+		cmocka_unit_test(test_migrate_after_cancel),
+		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_dirty_rate),
 		cmocka_unit_test(test_eof_mid_message),
 		cmocka_unit_test(test_malformed),
