@@ -72,8 +72,8 @@ vmp_pilot_params_default(struct vmp_pilot_params *p)
 	p->alpha = 0.2;
 	p->k_sigma = 0.6;
 	p->high_frac = 1.0;
-	p->target_frac = 1.0;
-	p->low_frac = 0.7;
+	p->target_frac = 0.7;
+	p->low_frac = 0.6;
 	p->sigma_floor_frac = 0.01;
 	p->hold_steps = 6;
 	p->wake_hold_steps = 6;
