@@ -658,7 +658,7 @@ test_planner_cpu_relief(void **state)
 
 /*
  * Under the relief threshold nothing is relieved, but a host whose forecast is under
- * low_frac (0.95 of 2 cores: 48 % < 70 %) is emptied onto the other (consolidation);
+ * low_frac (0.95 of 2 cores: 48 % < 60 %) is emptied onto the other (consolidation);
  * with the other host refusing VMs, nothing moves.
  */
 static void
