@@ -216,6 +216,12 @@ vmp_backend_set_cpu_quota(struct vmp_backend *b, const char *vm, int64_t quota_u
 }
 
 int
+vmp_backend_vm_config(struct vmp_backend *b, const char *vm, char **ret_xml)
+{
+	return CALL(vm_config, "get configuration", vm, vm, ret_xml);
+}
+
+int
 vmp_backend_migrate_start(struct vmp_backend *b, const char *vm,
 			  const struct vmp_migrate_params *params)
 {

@@ -163,6 +163,8 @@ struct vmp_backend_ops {
 	/* *ret_vms is a new array (caller frees with free()); returns the count. */
 	int (*list_vms)(struct vmp_backend *b, struct vmp_vm_info **ret_vms);
 	int (*vm_stats)(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret);
+	/* The VM's configuration as libvirt domain XML (*ret_xml new, caller frees). */
+	int (*vm_config)(struct vmp_backend *b, const char *vm, char **ret_xml);
 
 	int (*set_balloon)(struct vmp_backend *b, const char *vm, uint64_t target_kib);
 	/* Hot-add or request hot-unplug; returns 0 once the hypervisor accepted it. */
@@ -220,6 +222,7 @@ int vmp_backend_host_info(struct vmp_backend *b, struct vmp_host_info *ret);
 int vmp_backend_host_stats(struct vmp_backend *b, struct vmp_host_stats *ret);
 int vmp_backend_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms);
 int vmp_backend_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret);
+int vmp_backend_vm_config(struct vmp_backend *b, const char *vm, char **ret_xml);
 int vmp_backend_set_balloon(struct vmp_backend *b, const char *vm, uint64_t target_kib);
 int vmp_backend_set_vcpus(struct vmp_backend *b, const char *vm, unsigned count);
 int vmp_backend_pin_vcpu(struct vmp_backend *b, const char *vm, unsigned vcpu, const char *cpulist);

@@ -1127,6 +1127,49 @@ lv_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
 	return r;
 }
 
+struct config_call {
+	struct lv_call c;
+	char *xml;
+};
+
+static void
+config_dispose(struct lv_call *c)
+{
+	free(((struct config_call *)c)->xml);
+}
+
+static int
+do_vm_config(struct lv_call *c)
+{
+	struct config_call *a = (struct config_call *)c;
+	virDomainPtr dom = lookup(c, "get configuration");
+	int r = 0;
+
+	if (!dom)
+		return c->ret;
+	a->xml = virDomainGetXMLDesc(dom, 0);
+	if (!a->xml)
+		r = call_fail(c, "cannot get the configuration of vm '%s'", c->vm);
+	virDomainFree(dom);
+	return r;
+}
+
+static int
+lv_vm_config(struct vmp_backend *b, const char *vm, char **ret_xml)
+{
+	struct config_call *a = call_new(sizeof(*a), do_vm_config, vm);
+	int r;
+
+	a->c.dispose = config_dispose;
+	r = run_op(b, &a->c, op_timeout(b), true, "get configuration");
+	if (r == 0) {
+		*ret_xml = a->xml;
+		a->xml = NULL;
+	}
+	call_unref(&a->c);
+	return r;
+}
+
 /* ---- actuators --------------------------------------------------------------------------- */
 
 struct balloon_call {
@@ -1748,6 +1791,7 @@ const struct vmp_backend_ops vmp_backend_libvirt = {
 	.host_stats = lv_host_stats,
 	.list_vms = lv_list_vms,
 	.vm_stats = lv_vm_stats,
+	.vm_config = lv_vm_config,
 	.set_balloon = lv_set_balloon,
 	.set_vcpus = lv_set_vcpus,
 	.pin_vcpu = lv_pin_vcpu,

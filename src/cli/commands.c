@@ -20,6 +20,7 @@
 
 /* Every command, in the order `vmpilot --help` lists them. */
 const struct vmp_cli_command *const vmp_commands[] = {
+	&vmp_cmd_audit,
 	&vmp_cmd_check,
 	&vmp_cmd_replay,
 	&vmp_cmd_run,

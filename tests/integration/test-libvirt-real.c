@@ -126,6 +126,54 @@ raw_domain(const char *uri, const char *name, virConnectPtr *ret_conn)
 	return dom;
 }
 
+/*
+ * `vmpilot audit` on the real guest reports its real configuration: compared with the
+ * domain XML libvirt gives for it (read here on its own), type='qemu' is found (TCG),
+ * the balloon with its 1-s stats is not, and the CPU mode finding quotes what is there.
+ */
+static void
+test_audit(void **state)
+{
+	char *argv[] = { "audit", "-c", (char *)vmp_lvd_uri(lvd_a), "--json", VM, NULL };
+	char *out = NULL, *xml;
+	json_t *j, *f;
+	json_error_t jerr;
+	virConnectPtr conn;
+	virDomainPtr dom = raw_domain(vmp_lvd_uri(lvd_a), VM, &conn);
+	bool type_qemu, have_stats, found_type = false, found_balloon = false, found_cpu = false;
+	size_t i;
+	int rc;
+
+	(void)state;
+	xml = virDomainGetXMLDesc(dom, 0);
+	assert_non_null(xml);
+	type_qemu = strstr(xml, "<domain type='qemu'") != NULL;
+	have_stats = strstr(xml, "<stats period='1'/>") != NULL;
+	rc = vmp_test_run_cmd(&vmp_cmd_audit, 5, argv, &out);
+	assert_true(rc == VMP_EXIT_OK || rc == VMP_EXIT_FINDING);
+	printf("audit: %s", out);
+	j = json_loads(out, 0, &jerr);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "vms")), 1);
+	json_array_foreach(json_object_get(j, "findings"), i, f) {
+		const char *rule = json_string_value(json_object_get(f, "rule"));
+
+		assert_string_equal(json_string_value(json_object_get(f, "vm")), VM);
+		found_type |= strcmp(rule, "domain.type") == 0;
+		found_balloon |= strncmp(rule, "balloon.", 8) == 0;
+		found_cpu |= strcmp(rule, "cpu.mode") == 0;
+	}
+	assert_true(found_type == type_qemu);
+	assert_true(found_balloon == !have_stats);
+	assert_true(found_cpu == (strstr(xml, "host-passthrough") == NULL && strstr(xml, "host-model") == NULL));
+	assert_true(type_qemu);
+	json_decref(j);
+	free(out);
+	free(xml);
+	virDomainFree(dom);
+	virConnectClose(conn);
+}
+
 static struct vmp_scenario
 scenario_a(void)
 {
@@ -712,6 +760,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scenario_list_stats),
 		cmocka_unit_test(test_list_and_stats),
+		cmocka_unit_test(test_audit),
 		cmocka_unit_test(test_scenario_balloon),
 		cmocka_unit_test(test_balloon_down_and_status),
 		cmocka_unit_test(test_balloon_up),
