@@ -397,6 +397,14 @@ test_every_command(void **state)
 					      NULL }, &out), VMP_EXIT_USAGE);
 	free(out);
 
+	/* audit: VM operands before and after the options */
+	same((char *[]){ "audit", "test", "-c", "test:///default", "-j", "-r", root, NULL },
+	     (char *[]){ "audit", "--json", "--root", root, "--connect", "test:///default", "test", NULL },
+	     VMP_EXIT_FINDING, "\"rule\": \"cpu.mode\"", NULL);
+	assert_int_equal(run_argv((char *[]){ "audit", "-c", "test:///default", "no-such-vm", NULL },
+				  &out), VMP_EXIT_USAGE);
+	free(out);
+
 	/* every command was driven above ... */
 	for (i = 0; vmp_commands[i]; i++) {
 		size_t k;
