@@ -18,7 +18,11 @@ print_main_help(FILE *out)
 		"commands:\n");
 	for (i = 0; vmp_commands[i]; i++)
 		fprintf(out, "  %-12s %s\n", vmp_commands[i]->name, vmp_commands[i]->summary);
-	fprintf(out, "\n'vmpilot COMMAND --help' describes one command; see also vmpilot(1).\n");
+	fprintf(out, "\n'vmpilot COMMAND --help' describes one command. Options may come before or\n"
+		"after the operands, '--' ends them, a short flag means the same option in every\n"
+		"command (-c --connect, -f --config, ...); without -c, $LIBVIRT_DEFAULT_URI.\n"
+		"Exit status: 0 ok, 1 a problem found or a failure, 2 a wrong command line.\n"
+		"See vmpilot(1), vmpilotd(8), vmpilot.conf(5).\n");
 }
 
 int
