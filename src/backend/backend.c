@@ -197,6 +197,12 @@ vmp_backend_set_balloon(struct vmp_backend *b, const char *vm, uint64_t target_k
 }
 
 int
+vmp_backend_set_stats_period(struct vmp_backend *b, const char *vm, unsigned period_s)
+{
+	return CALL(set_stats_period, "set the stats period", vm, vm, period_s);
+}
+
+int
 vmp_backend_set_vcpus(struct vmp_backend *b, const char *vm, unsigned count)
 {
 	return CALL(set_vcpus, "set vcpus", vm, vm, count);

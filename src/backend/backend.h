@@ -167,6 +167,8 @@ struct vmp_backend_ops {
 	int (*vm_config)(struct vmp_backend *b, const char *vm, char **ret_xml);
 
 	int (*set_balloon)(struct vmp_backend *b, const char *vm, uint64_t target_kib);
+	/* Sets the guest memory statistics polling period of the running VM (seconds). */
+	int (*set_stats_period)(struct vmp_backend *b, const char *vm, unsigned period_s);
 	/* Hot-add or request hot-unplug; returns 0 once the hypervisor accepted it. */
 	int (*set_vcpus)(struct vmp_backend *b, const char *vm, unsigned count);
 	/* cpulist in the kernel's list format, e.g. "0-3,8". */
@@ -224,6 +226,7 @@ int vmp_backend_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms);
 int vmp_backend_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret);
 int vmp_backend_vm_config(struct vmp_backend *b, const char *vm, char **ret_xml);
 int vmp_backend_set_balloon(struct vmp_backend *b, const char *vm, uint64_t target_kib);
+int vmp_backend_set_stats_period(struct vmp_backend *b, const char *vm, unsigned period_s);
 int vmp_backend_set_vcpus(struct vmp_backend *b, const char *vm, unsigned count);
 int vmp_backend_pin_vcpu(struct vmp_backend *b, const char *vm, unsigned vcpu, const char *cpulist);
 int vmp_backend_set_cpu_quota(struct vmp_backend *b, const char *vm, int64_t quota_us,

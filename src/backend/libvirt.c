@@ -1202,6 +1202,38 @@ lv_set_balloon(struct vmp_backend *b, const char *vm, uint64_t target_kib)
 	return run_actuator(b, &a->c, "set balloon");
 }
 
+struct period_call {
+	struct lv_call c;
+	unsigned period_s;
+};
+
+static int
+do_set_stats_period(struct lv_call *c)
+{
+	struct period_call *a = (struct period_call *)c;
+	virDomainPtr dom = lookup(c, "set the stats period");
+	int r = 0;
+
+	if (!dom)
+		return c->ret;
+	/* Live only: the domain's persistent definition is left as the operator wrote it. */
+	if (virDomainSetMemoryStatsPeriod(dom, (int)a->period_s, VIR_DOMAIN_AFFECT_LIVE) < 0)
+		r = call_fail(c, "cannot set the memory stats period of vm '%s' to %u s", c->vm,
+			      a->period_s);
+	virDomainFree(dom);
+	return r;
+}
+
+static int
+lv_set_stats_period(struct vmp_backend *b, const char *vm, unsigned period_s)
+{
+	struct period_call *a = call_new(sizeof(*a), do_set_stats_period, vm);
+
+	a->period_s = period_s;
+	cache_drop(vmp_backend_priv(b));
+	return run_actuator(b, &a->c, "set the stats period");
+}
+
 struct vcpus_call {
 	struct lv_call c;
 	unsigned count;
@@ -1793,6 +1825,7 @@ const struct vmp_backend_ops vmp_backend_libvirt = {
 	.vm_stats = lv_vm_stats,
 	.vm_config = lv_vm_config,
 	.set_balloon = lv_set_balloon,
+	.set_stats_period = lv_set_stats_period,
 	.set_vcpus = lv_set_vcpus,
 	.pin_vcpu = lv_pin_vcpu,
 	.set_cpu_quota = lv_set_cpu_quota,

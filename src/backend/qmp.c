@@ -907,6 +907,28 @@ qmp_set_balloon(struct vmp_backend *b, const char *vm, uint64_t target_kib)
 	return r;
 }
 
+static int
+qmp_set_stats_period(struct vmp_backend *b, const char *vm, unsigned period_s)
+{
+	const char *what = "set the stats period";
+	int64_t dl = deadline(b);
+	struct qmp_vm *v;
+	int r;
+
+	r = vm_get(b, vm, what, dl, &v);
+	if (r < 0)
+		return r;
+	r = find_balloon(b, v, what, dl);
+	if (r == 0)
+		r = vm_exec(b, v, what, "qom-set",
+			    json_pack("{s:s, s:s, s:i}", "path", v->balloon_path,
+				      "property", "guest-stats-polling-interval", "value", (int)period_s),
+			    dl, NULL);
+	if (r == 0)
+		v->stats_enabled = true;
+	return r;
+}
+
 /* ---- vCPUs ---- */
 
 struct cpu_slot {
@@ -1688,6 +1710,7 @@ const struct vmp_backend_ops vmp_backend_qmp = {
 	.list_vms = qmp_list_vms,
 	.vm_stats = qmp_vm_stats,
 	.set_balloon = qmp_set_balloon,
+	.set_stats_period = qmp_set_stats_period,
 	.set_vcpus = qmp_set_vcpus,
 	.pin_vcpu = qmp_pin_vcpu,
 	.set_cpu_quota = qmp_set_cpu_quota,

@@ -46,6 +46,9 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "status_file", VMP_CONFIG_STRING, false, G(status_file), 0, 0, "/run/vmpilot/status.json",
 	  "each VM's mode and latest recommendations, replaced after every cycle; read by vmpilot status (path)",
 	  false },
+	{ "balloon_stats_period_ms", VMP_CONFIG_INT, false, G(balloon_stats_period_ms), 0, MIN_MS,
+	  "5000", "a VM's balloon statistics period when it is off (0): vmpilot sets it, live, "
+	  "rounded to seconds; 0 = never (ms)", false },
 	/* Memory right-sizing. */
 	{ "mem_target_pct", VMP_CONFIG_INT, false, G(mem_target_pct), 50, 100, "95",
 	  "percentile of the demand peaks used as target (%)", false },

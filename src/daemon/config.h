@@ -98,6 +98,7 @@ struct vmp_config {
 	int64_t timeout_ms, mem_bounds_widen_pct;
 	char *planner, *host_standby_command, *host_wake_command;
 	int64_t host_command_timeout_ms;
+	int64_t balloon_stats_period_ms;
 	int64_t migration_max_downtime_ms, migration_bandwidth_mibps, migration_timeout_ms;
 	bool migration_auto_converge, migration_postcopy, migration_copy_storage;
 	size_t nvms;

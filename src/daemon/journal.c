@@ -1158,7 +1158,8 @@ vmp_journal_explain(const json_t *e, FILE *out)
 	fputs(" (", out);
 	put(out, str_of(e, "reason"));
 	mode = json_string_value(json_object_get(e, "mode"));
-	advice = mode && !strcmp(mode, "advise") && strcmp(action, "none") != 0;
+	advice = mode && !strcmp(mode, "advise") && strcmp(action, "none") != 0 &&
+		 !json_is_true(json_object_get(e, "acted"));
 	fprintf(out, ")%s%s\n", json_is_true(json_object_get(e, "dry_run")) ? " [dry run]" :
 		advice ? " [advice: mode advise]" : "",
 		intent ? " [intended: no outcome journaled]" :

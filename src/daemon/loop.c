@@ -38,6 +38,8 @@ struct loop_vm {
 	unsigned mem_unchanged;        /* cycles since they last changed */
 	bool mem_seen;
 	uint64_t target_kib;           /* last balloon target set, 0 = none */
+	bool period_tried;             /* the stats period was set (or tried) once */
+	char period_why[FAULT_MAX];    /* why its balloon stats are off, with the fix */
 	unsigned target_cycles;        /* cycles since it was set */
 	bool migrating;                /* a migration we started is running */
 	bool mig_started;              /* we started one; still set once it succeeded */
@@ -216,14 +218,15 @@ journal_event(struct vmp_loop *l, const char *host, const char *vm, const char *
 
 /*
  * The gate in front of every action: true when the loop may act on decision d, whose
- * VM (or host, for KSM) is in mode act. Outside dry-run and advise the decision is
+ * VM (or host, for KSM) is in mode act (or advise, for an action that only lets vmpilot
+ * observe: observe). Outside dry-run and advise the decision is
  * first written as an intent line and made durable (fsync):
  * no action is ever taken without its journal line. When that fails the loop turns
  * to dry-run (journal_failed()) and the action is not taken. inputs is borrowed.
  */
 static bool
-act_begin(struct vmp_loop *l, const struct loop_host *h, enum vmp_mode mode, const char *vm,
-	  const char *policy, const struct vmp_decision *d, json_t *inputs)
+act_begin(struct vmp_loop *l, const struct loop_host *h, enum vmp_mode mode, bool observe,
+	  const char *vm, const char *policy, const struct vmp_decision *d, json_t *inputs)
 {
 	struct vmp_journal_record rec = {
 		.time_ms = l->wall_ms, .vm = vm ? vm : "", .policy = policy, .decision = d,
@@ -231,7 +234,9 @@ act_begin(struct vmp_loop *l, const struct loop_host *h, enum vmp_mode mode, con
 	};
 	int r;
 
-	if (dry(l) || mode != VMP_MODE_ACT || l->counters.journal_failing)
+	if (dry(l) || l->counters.journal_failing)
+		return false;
+	if (mode != VMP_MODE_ACT && !(observe && mode == VMP_MODE_ADVISE))
 		return false;
 	if (!l->journal)
 		return true;
@@ -735,7 +740,13 @@ prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
 	} else if (cv->o->info.stats_period_s == 0) {
 		snprintf(msg, sizeof(msg), "guest memory stats polling is off: no memory "
 			 "decision shrinks it");
-	} else {
+	}
+	/* Why the statistics are missing, and the fix, when the configuration says it. */
+	if (*msg && v->period_why[0] &&
+	    (!cv->o->info.has_balloon || cv->o->info.stats_period_s == 0)) {
+		snprintf(msg, sizeof(msg), "%s", v->period_why);
+	}
+	if (!*msg) {
 		uint64_t sig = mem_signature(s);
 
 		if (!v->mem_seen || sig != v->mem_sig) {
@@ -846,6 +857,68 @@ act_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int r, bo
 	return vmp_backend_error(h->b);
 }
 
+/*
+ * Balloon statistics switched on where allowed: a running VM whose balloon reports no
+ * statistics (period 0) gets balloon_stats_period_ms (live only; its persistent
+ * definition is left alone), once, journaled first as an intent (policy
+ * "stats-period"). This only lets vmpilot observe the guest: it is done in mode advise
+ * as in act, never in off or dry-run. When it cannot be done, period_why says why the
+ * VM is not managed and how to fix it (the VM's fault, published by vmp_loop_status).
+ */
+static void
+stats_period(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
+{
+	const struct vmp_vm_info *vi = &cv->o->info;
+	struct loop_vm *v = cv->v;
+	unsigned period_s = (unsigned)((l->cfg->balloon_stats_period_ms + 999) / 1000);
+	const char *result = NULL;
+	struct vmp_decision d;
+	bool acted = false;
+	int r;
+
+	if (!vi->has_balloon) {
+		snprintf(v->period_why, sizeof(v->period_why), "no balloon device: its memory "
+			 "cannot be right-sized; fix: add <memballoon model='virtio'><stats "
+			 "period='5'/></memballoon> to its domain XML (then restart it)");
+		return;
+	}
+	if (vi->stats_period_s != 0) {
+		v->period_why[0] = '\0';
+		v->period_tried = false;   /* set again if it is ever switched off */
+		return;
+	}
+	if (v->period_tried)
+		return;
+	if (!period_s || v->mode == VMP_MODE_OFF || dry(l)) {
+		snprintf(v->period_why, sizeof(v->period_why), "balloon statistics are off "
+			 "(period 0) and %s: no memory decision; fix: virsh dommemstat %s "
+			 "--period 5 --live --config", !period_s ? "balloon_stats_period_ms = 0" :
+			 v->mode == VMP_MODE_OFF ? "its mode is off" : "this is a dry run", v->name);
+		return;
+	}
+	v->period_tried = true;
+	vmp_decision_init(&d, "stats_period_s", 0);
+	vmp_decision_check(&d, "stats_period_s", 0, 0, true);
+	vmp_decision_set(&d, VMP_ACT_SET, VMP_WHY_STATS_MISSING, period_s);
+	if (act_begin(l, h, (enum vmp_mode)v->mode, true, v->name, "stats-period", &d, NULL)) {
+		r = vmp_backend_set_stats_period(h->b, v->name, period_s);
+		result = act_result(l, h, v, r, &acted);
+	}
+	if (acted) {
+		snprintf(v->period_why, sizeof(v->period_why), "balloon statistics switched on "
+			 "(period %u s): waiting for the guest's first report", period_s);
+		say(l, VMP_LOG_INFO, "%s: vm %s: balloon statistics period set to %u s (was 0)",
+		    h->uri, v->name, period_s);
+	} else {
+		snprintf(v->period_why, sizeof(v->period_why), "balloon statistics are off "
+			 "(period 0) and vmpilot could not switch them on: %s; fix: virsh "
+			 "dommemstat %s --period 5 --live --config", result ? result :
+			 "the journal cannot be written", v->name);
+	}
+	journal_put(l, h, v->name, (enum vmp_mode)v->mode, "stats-period", &d, NULL, acted,
+		    result);
+}
+
 /* Memory of one host: right-size each VM, fit them into the host, gate, act. */
 static void
 host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs *obs,
@@ -945,8 +1018,8 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 				fault(l, h, cv->v, msg);
 				free(msg);
 				result = "not written: another service owns this host's balloons";
-			} else if (act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name, policy, &final,
-					     inputs)) {
+			} else if (act_begin(l, h, (enum vmp_mode)cv->v->mode, false, cv->v->name,
+					     policy, &final, inputs)) {
 				int r = vmp_backend_set_balloon(h->b, cv->v->name, to);
 
 				result = act_result(l, h, cv->v, r, &acted);
@@ -991,7 +1064,7 @@ host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t
 				   "vcpus_max", (int)cv->o->info.vcpus_max);
 		if (vmp_budget_gate(&h->budget, VMP_BUDGET_HOTPLUG, cv->migrating, cv->lim.opt_out,
 				    l->now_ms, &cv->cpu_d)) {
-			if (act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name,
+			if (act_begin(l, h, (enum vmp_mode)cv->v->mode, false, cv->v->name,
 				      "rightsize-vcpus", &cv->cpu_d, inputs)) {
 				int r = vmp_backend_set_vcpus(h->b, cv->v->name, (unsigned)cv->cpu_d.to);
 
@@ -1101,7 +1174,7 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 			   "total_kib", (json_int_t)in.total_kib,
 			   "free_kib", (json_int_t)in.free_kib,
 			   "committed_kib", (json_int_t)in.committed_kib);
-	if (act_begin(l, h, hmode, NULL, "ksm", &d, inputs)) {
+	if (act_begin(l, h, hmode, false, NULL, "ksm", &d, inputs)) {
 		if (!l->ksm_saved) {
 			l->ksm_orig = now;
 			l->ksm_saved = true;
@@ -1231,7 +1304,7 @@ host_power(struct vmp_loop *l, struct loop_host *h, bool wake)
 	enum vmp_mode mode = vmp_config_host_mode(l->cfg, h->uri);
 
 	l->rep.decisions++;
-	if (!act_begin(l, h, mode, NULL, policy, &d, inputs)) {
+	if (!act_begin(l, h, mode, false, NULL, policy, &d, inputs)) {
 		count_decision(l, policy, &d, false, NULL);
 		journal_put(l, h, NULL, mode, policy, &d, inputs, false, NULL);
 		return -EAGAIN;
@@ -1302,7 +1375,8 @@ act_move(struct vmp_loop *l, const struct vmp_pilot_move *m, const struct vmp_pi
 	/* Journaled (and synced) as an intent before it acts. */
 	if (!vmp_budget_gate(&h->budget, VMP_BUDGET_MIGRATION, cv->migrating, cv->lim.opt_out,
 			     l->now_ms, &d) ||
-	    !act_begin(l, h, (enum vmp_mode)cv->v->mode, cv->v->name, "planner", &d, inputs)) {
+	    !act_begin(l, h, (enum vmp_mode)cv->v->mode, false, cv->v->name, "planner", &d,
+		       inputs)) {
 		journal_decision(l, h, cv->v, RES_MIG, "planner", &d, inputs, false, NULL);
 		return;
 	}
@@ -1529,6 +1603,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 				}
 				continue;
 			}
+			stats_period(l, h, cv);
 			prepare_vm(l, h, cv);
 			if (cv->o->stats_ret < 0)
 				l->dcounts.backend_errors++;

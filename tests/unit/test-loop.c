@@ -25,6 +25,7 @@
 #include "daemon/hostcmd.h"
 #include "daemon/journal.h"
 #include "daemon/loop.h"
+#include "util/util.h"
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -249,17 +250,31 @@ test_real_cycles_without_stats(void **state)
 	assert_int_equal(rep.vms_seen, 1);
 	assert_int_equal(rep.actions, 0);
 	assert_int_equal(current_kib(f), 2048 * MIB);
-	/* One host fault (no host stats on this driver) and one vm fault, once each. */
-	assert_int_equal(f->logs, 2);
+	/*
+	 * One host fault (no host stats on this driver); the VM's balloon statistics
+	 * period was 0: set to balloon_stats_period_ms once (logged, journaled as an
+	 * intent then as done), then its fault "waiting for the first report", then (the
+	 * driver never reports guest stats) "missing fields" once.
+	 */
+	assert_int_equal(f->logs, 4);
+	assert_non_null(strstr(f->last_log, "memory stats missing fields"));
 	all = journal_lines(f);
+	e = last_entry(all, "stats-period", "stats_period_s");
+	assert_non_null(e);
+	assert_string_equal(s_of(e, "action"), "set");
+	assert_true(json_number_value(json_object_get(e, "from")) == 0);
+	assert_true(json_number_value(json_object_get(e, "to")) == 5);
+	assert_true(json_is_true(json_object_get(e, "acted")));
+	assert_true(json_is_true(json_object_get(json_array_get(all, 0), "intent")));
 	e = last_entry(all, "rightsize-memory", "memory_kib");
 	assert_non_null(e);
 	assert_string_equal(s_of(e, "action"), "none");
 	assert_string_equal(s_of(e, "reason"), "stats_missing");
 	assert_string_equal(s_of(json_array_get(json_object_get(e, "rejected"), 0), "alternative"),
 			    "shrink");
-	/* Memory and vCPU non-actions, each written once, not once per cycle. */
-	assert_int_equal(json_array_size(all), 2);
+	/* Memory and vCPU non-actions, each written once, not once per cycle (and the
+	 * stats period's two lines). */
+	assert_int_equal(json_array_size(all), 4);
 	json_decref(all);
 }
 
@@ -392,6 +407,57 @@ test_modes_advise_then_act(void **state)
 	vmp_loop_free(f->l);
 	f->l = NULL;
 	vmp_config_release(&act);
+}
+
+/* The not_managed text of the only VM in the loop's published status (new string). */
+static char *
+not_managed(struct fx *f)
+{
+	json_t *st = vmp_loop_status(f->l), *vm;
+	char *s;
+
+	vm = json_array_get(json_object_get(json_array_get(json_object_get(st, "hosts"), 0), "vms"), 0);
+	s = xstrdup(json_is_string(json_object_get(vm, "not_managed")) ?
+		    json_string_value(json_object_get(vm, "not_managed")) : "");
+	assert_false(json_is_true(json_object_get(vm, "managed")) && *s);
+	json_decref(st);
+	return s;
+}
+
+/*
+ * When the stats period cannot be switched on, the VM's status says why it is not
+ * managed and how to fix it: no balloon device; the key set to 0.
+ */
+static void
+test_stats_period_cannot(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	char *why;
+
+	fx_open(f, false, 1);
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, 1);
+	v.info.has_balloon = false;
+	v.info.stats_period_s = 0;
+	v.stats.valid = VMP_STAT_VCPU_TIME;
+	cycle_obs(f, &h, &rep);
+	why = not_managed(f);
+	assert_non_null(strstr(why, "no balloon device"));
+	assert_non_null(strstr(why, "fix: add <memballoon model='virtio'>"));
+	free(why);
+
+	f->cfg.balloon_stats_period_ms = 0;
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, 2);
+	v.info.stats_period_s = 0;
+	v.stats.valid = VMP_STAT_VCPU_TIME;
+	cycle_obs(f, &h, &rep);
+	assert_int_equal(rep.actions, 0);
+	why = not_managed(f);
+	assert_non_null(strstr(why, "balloon_stats_period_ms = 0"));
+	assert_non_null(strstr(why, "fix: virsh dommemstat test --period 5 --live --config"));
+	free(why);
 }
 
 /* An idle guest shrinks step by step down to its floor (mem_min), never below. */
@@ -1039,6 +1105,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_pressure_grows_balloon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_does_not_act, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes_advise_then_act, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_period_cannot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_shrinks_to_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stale_stats_never_shrink, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_saturated_vcpu_hot_add, setup, teardown),
