@@ -21,6 +21,7 @@
 #include "config.h"
 #include "cli/cli.h"
 #include "cmdrun.h"
+#include "util/fileio.h"
 #include "util/util.h"
 
 enum { T_ROOT = 1, T_JSON, T_WATCH };
@@ -197,6 +198,55 @@ test_short_flags_mean_one_thing(void **state)
 							 o->name, vmp_commands[i]->name,
 							 vmp_commands[j]->name);
 	}
+}
+
+/* doc/cli.md and vmpilot(1) list exactly the short-flag table. */
+static void
+test_short_flags_documented(void **state)
+{
+	const char *dir = getenv("VMP_TESTS_DIR");
+	const struct vmp_cli_short_flag *f;
+	char *md = NULL, *man = NULL, *path;
+	size_t rows = 0;
+	const char *p;
+
+	assert_non_null(dir);
+	path = xasprintf("%s/../doc/cli.md", dir);
+	assert_int_equal(vmp_read_file(NULL, path, &md, NULL), 0);
+	free(path);
+	path = xasprintf("%s/../doc/man/vmpilot.1", dir);
+	assert_int_equal(vmp_read_file(NULL, path, &man, NULL), 0);
+	free(path);
+	for (f = vmp_cli_short_flags; f->short_name; f++) {
+		char *row = xasprintf("| `-%c` | `--%s` |", f->short_name, f->name);
+		char *esc = xmalloc(2 * strlen(f->name) + 1), *q = esc, *entry;
+		const char *s;
+
+		if (!strstr(md, row))
+			fail_msg("doc/cli.md lacks the row %s", row);
+		for (s = f->name; *s; s++) {
+			if (*s == '-')
+				*q++ = '\\';
+			*q++ = *s;
+		}
+		*q = '\0';
+		/* ".B \-x" then ".BR \-\-long ," (or ".B \-\-long" on its own line) */
+		entry = xasprintf(".B \\-%c\n.B%s \\-\\-%s%s", f->short_name,
+				  f->short_name == 'n' ? "" : "R", esc,
+				  f->short_name == 'n' ? "\n" : " ");
+		if (!strstr(man, entry))
+			fail_msg("vmpilot(1) OPTIONS AND OPERANDS lacks -%c --%s", f->short_name,
+				 f->name);
+		free(entry);
+		free(esc);
+		free(row);
+	}
+	/* and no other flag rows */
+	for (p = md; (p = strstr(p, "\n| `-")); p++)
+		rows++;
+	assert_int_equal(rows, (size_t)(f - vmp_cli_short_flags) + 1 /* -h */);
+	free(md);
+	free(man);
 }
 
 static void
@@ -562,6 +612,7 @@ main(void)
 		cmocka_unit_test(test_options_after_operands),
 		cmocka_unit_test(test_only_operands),
 		cmocka_unit_test(test_short_flags_mean_one_thing),
+		cmocka_unit_test(test_short_flags_documented),
 		cmocka_unit_test(test_broken_table_refused),
 		cmocka_unit_test(test_every_command),
 		cmocka_unit_test(test_usage_and_help_everywhere),
