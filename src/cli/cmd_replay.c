@@ -31,6 +31,7 @@ enum {
 	OPT_JOURNAL,
 	OPT_JOURNAL_VM,
 	OPT_POLICY,
+	OPT_SERIES,
 };
 
 static const struct vmp_cli_option replay_options[] = {
@@ -45,18 +46,23 @@ static const struct vmp_cli_option replay_options[] = {
 	  OPT_JOURNAL },
 	{ "journal-vm", 0, "NAME", "journal only this VM (its file name without .csv)",
 	  OPT_JOURNAL_VM },
-	{ "policy", 'p', "NAME", "replay only one policy: static, mom, vpa or vmpilot",
+	{ "policy", 'p', "NAME", "replay only one policy: static, mom, vpa, autopilot or vmpilot",
 	  OPT_POLICY },
+	{ "series", 0, "FILE", "write every VM-step's use and allocation per policy (CSV)",
+	  OPT_SERIES },
 	{ 0 },
 };
 
 static json_t *
 result_json(const struct vmp_replay_result *r)
 {
-	return json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:f}",
+	return json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, "
+			 "s:f}",
 			 "policy", vmp_replay_policy_name(r->policy),
 			 "vm_steps", (json_int_t)r->vm_steps,
+			 "mem_used_kib_steps", r->mem_used_kib_steps,
 			 "mem_slack_pct", r->mem_slack_pct,
+			 "mem_rel_slack_pct", r->mem_rel_slack_pct,
 			 "mem_short_pct", r->mem_short_pct,
 			 "mem_short_vm_h", r->mem_short_vm_h,
 			 "mem_short_gib_h", r->mem_short_gib_h,
@@ -64,6 +70,7 @@ result_json(const struct vmp_replay_result *r)
 			 "cpu_short_pct", r->cpu_short_pct,
 			 "cpu_short_core_h", r->cpu_short_core_h,
 			 "mem_actions", (json_int_t)r->mem_actions,
+			 "mem_actions_max_hour", (json_int_t)r->mem_actions_max_hour,
 			 "cpu_actions", (json_int_t)r->cpu_actions,
 			 "host_over_pct", r->host_over_pct);
 }
@@ -73,19 +80,53 @@ print_table(const struct vmp_replay_result *res, size_t n, FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "%-8s %10s %10s %10s %11s %10s %10s %11s %8s %8s %9s\n",
-		"policy", "mem slack", "mem short", "short VMh", "short GiBh", "cpu slack",
-		"cpu short", "short coreh", "mem act", "cpu act", "host over");
+	fprintf(out, "%-9s %9s %8s %9s %9s %10s %9s %9s %11s %8s %8s %9s\n",
+		"policy", "mem slack", "rel slack", "mem short", "short VMh", "short GiBh",
+		"cpu slack", "cpu short", "short coreh", "mem act", "cpu act", "host over");
 	for (i = 0; i < n; i++) {
 		const struct vmp_replay_result *r = &res[i];
 
-		fprintf(out, "%-8s %9.1f%% %9.3f%% %10.1f %11.1f %9.1f%% %9.3f%% %11.1f %8llu "
-			"%8llu %8.1f%%\n",
-			vmp_replay_policy_name(r->policy), r->mem_slack_pct, r->mem_short_pct,
+		fprintf(out, "%-9s %8.1f%% %8.1f%% %8.3f%% %9.1f %10.1f %8.1f%% %8.3f%% %11.1f "
+			"%8llu %8llu %8.1f%%\n",
+			vmp_replay_policy_name(r->policy), r->mem_slack_pct, r->mem_rel_slack_pct,
+			r->mem_short_pct,
 			r->mem_short_vm_h, r->mem_short_gib_h, r->cpu_slack_pct, r->cpu_short_pct,
 			r->cpu_short_core_h, (unsigned long long)r->mem_actions,
 			(unsigned long long)r->cpu_actions, r->host_over_pct);
 	}
+}
+
+/* The series: one CSV line per policy, VM and running step, for independent checks. */
+struct series_ctx {
+	FILE *f;
+	const struct vmp_replay_set *set;
+	const char *policy;
+};
+
+static void
+series_step(void *ctx, size_t vm, int64_t now_ms, const struct vmp_replay_sample *s,
+	    uint64_t alloc_kib, unsigned vcpus)
+{
+	struct series_ctx *c = ctx;
+
+	fprintf(c->f, "%s;%s;%lld;%.1f;%.1f;%llu;%.3f;%.3f;%g;%u\n", c->policy, c->set->names[vm],
+		(long long)(now_ms / 1000), s->mem_used_kib, s->mem_prov_kib,
+		(unsigned long long)alloc_kib, s->cpu_used_mhz, s->cpu_prov_mhz, s->cpu_cores,
+		vcpus);
+}
+
+static FILE *
+open_series(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "w");
+	if (!f)
+		close(fd);
+	return f;
 }
 
 /* Writes vmpilot's replay decisions as journal lines, in the trace's own time. */
@@ -132,6 +173,8 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 	static char default_trace[4096];
 	const char *trace = NULL, *journal = NULL;
 	struct journal_ctx jctx = { 0 };
+	struct series_ctx sctx = { 0 };
+	const char *series = NULL;
 	bool json = false;
 	uint64_t max_vms = 0, per_host;
 	double ratio;
@@ -166,6 +209,9 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 			break;
 		case OPT_JOURNAL:
 			journal = p.optarg;
+			break;
+		case OPT_SERIES:
+			series = p.optarg;
 			break;
 		case OPT_JOURNAL_VM:
 			jctx.only_vm = p.optarg;
@@ -208,11 +254,28 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 		}
 		jctx.set = set;
 	}
+	if (series) {
+		sctx.f = open_series(series);
+		if (!sctx.f) {
+			fprintf(stderr, "vmpilot replay: cannot open series '%s': %s\n", series,
+				strerror(errno));
+			vmp_replay_set_free(set);
+			if (jctx.f)
+				fclose(jctx.f);
+			return VMP_EXIT_FAILURE;
+		}
+		sctx.set = set;
+		fputs("policy;vm;t_s;mem_used_kib;mem_prov_kib;mem_alloc_kib;cpu_used_mhz;"
+		      "cpu_prov_mhz;cpu_cores;vcpus\n", sctx.f);
+	}
 	for (i = 0; i < VMP_REPLAY_POLICY_MAX; i++) {
 		if (only >= 0 && i != only)
 			continue;
 		params.journal = journal && i == VMP_REPLAY_VMPILOT ? journal_decision : NULL;
 		params.journal_ctx = &jctx;
+		params.observe = sctx.f ? series_step : NULL;
+		params.observe_ctx = &sctx;
+		sctx.policy = vmp_replay_policy_name((enum vmp_replay_policy)i);
 		rc = vmp_replay_run(&params, set->vms, set->nvms, (enum vmp_replay_policy)i,
 				    &res[nres++]);
 		if (rc < 0) {
@@ -221,8 +284,19 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 			vmp_replay_set_free(set);
 			if (jctx.f)
 				fclose(jctx.f);
+			if (sctx.f)
+				fclose(sctx.f);
 			return VMP_EXIT_FAILURE;
 		}
+	}
+	if (sctx.f && (fflush(sctx.f) != 0 || ferror(sctx.f) || fsync(fileno(sctx.f)) != 0 ||
+		       fclose(sctx.f) != 0)) {
+		fprintf(stderr, "vmpilot replay: cannot write series '%s': %s\n", series,
+			strerror(errno));
+		vmp_replay_set_free(set);
+		if (jctx.f)
+			fclose(jctx.f);
+		return VMP_EXIT_FAILURE;
 	}
 	if (jctx.f && (fclose(jctx.f) != 0 || jctx.error < 0)) {
 		fprintf(stderr, "vmpilot replay: cannot write journal '%s': %s\n", journal,
@@ -257,11 +331,12 @@ const struct vmp_cli_command vmp_cmd_replay = {
 	.summary = "replay right-sizing policies on per-VM CPU and memory traces",
 	.synopsis = "",
 	.description =
-		"Replays static provisioning, oVirt MOM's host-pressure ballooning, a VPA-like\n"
-		"recommender (P90 + 15 %) and vmpilot on per-VM traces (Bitbrains CSV layout)\n"
-		"with the daemon's own policy code, and prints per policy: memory and CPU slack\n"
-		"(allocated - used, % of used), shortage (share of VM-steps and amount where use\n"
-		"exceeded the allocation) and the number of actions. See doc/replay.md.",
+		"Replays static provisioning, oVirt MOM's host-pressure ballooning (10-s cycles),\n"
+		"the Kubernetes VPA recommender and updater, Google's Autopilot ML recommender and\n"
+		"vmpilot on per-VM traces (Bitbrains CSV layout) with the daemon's own policy code,\n"
+		"and prints per policy: memory and CPU slack (allocated - used, % of used; relative\n"
+		"slack: % of allocated), shortage (share of VM-steps and amount where use exceeded\n"
+		"the allocation) and the number of actions. See doc/replay.md.",
 	.options = replay_options,
 	.run = run_replay,
 };

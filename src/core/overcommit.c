@@ -225,8 +225,9 @@ vmp_mom_plan(const struct vmp_mom_params *p, const struct vmp_host_mem *host,
 			else
 				guest_free_frac = p->min_guest_free_percent *
 						  (host_free / p->pressure_threshold);
-			used = (double)g->stat_available_kib - (double)g->stat_free_kib;
-			bmin = used + guest_free_frac * (double)g->stat_available_kib;
+			/* used = balloon_cur − mem_unused; target used + free share of the current size. */
+			used = cur - (double)g->stat_free_kib;
+			bmin = used + guest_free_frac * cur;
 			if (bmin < (double)g->balloon_min_kib)
 				bmin = (double)g->balloon_min_kib;
 			size = cur * (1.0 - p->max_balloon_change_percent);
@@ -236,11 +237,18 @@ vmp_mom_plan(const struct vmp_mom_params *p, const struct vmp_host_mem *host,
 				vmp_decision_set(d, VMP_ACT_SHRINK, VMP_WHY_HOST_PRESSURE, size);
 				changed++;
 			}
-		} else {
+		} else if (cur < (double)g->balloon_max_kib) {
+			/* Grow 5 %, and at least to used + min_guest_free × max. */
+			used = cur - (double)g->stat_free_kib;
+			bmin = used + p->min_guest_free_percent * (double)g->balloon_max_kib;
 			size = cur * (1.0 + p->max_balloon_change_percent);
 			if (size > (double)g->balloon_max_kib)
 				size = (double)g->balloon_max_kib;
-			if (size > cur && mom_change_big_enough(p, cur, size)) {
+			if (size < bmin)
+				size = bmin;
+			if (size > (double)g->balloon_max_kib)
+				size = (double)g->balloon_max_kib;
+			if (mom_change_big_enough(p, cur, size)) {
 				vmp_decision_set(d, VMP_ACT_GROW, VMP_WHY_HOST_RELIEF, size);
 				changed++;
 			}

@@ -67,16 +67,18 @@ void vmp_mom_params_default(struct vmp_mom_params *p);
 
 struct vmp_mom_guest {
 	uint64_t balloon_cur_kib, balloon_max_kib, balloon_min_kib;
-	uint64_t stat_available_kib;     /* guest MemTotal as the balloon reports it */
-	uint64_t stat_free_kib;          /* guest free memory (MOM: StatFreeMemory) */
+	uint64_t stat_available_kib;     /* guest MemTotal as the balloon reports it (unused) */
+	uint64_t stat_free_kib;          /* guest free memory (MOM: mem_unused) */
 	bool stats_ok;                   /* MOM skips guests without stats */
 };
 
 /*
- * MOM's auto-balloon rule: under host pressure, shrink every guest toward
- * used + guest_free_percent × available, at most max_balloon_change of its size per
- * cycle (under critical pressure guest_free_percent goes negative: MOM forces the
- * guest to swap); otherwise grow every guest by up to 5 % toward its max.
+ * MOM's auto-balloon rule (mom-balloon.policy): with used = balloon_cur − mem_unused,
+ * under host pressure shrink every guest toward used + guest_free_percent × balloon_cur,
+ * at most max_balloon_change of its size per cycle (under critical pressure
+ * guest_free_percent goes negative: MOM forces the guest to swap); otherwise grow every
+ * ballooned guest by 5 % of its size, and at least to used + min_guest_free × balloon_max,
+ * within its max. A change under min_balloon_change of the size is not made.
  * Returns the number of changed targets, or -EINVAL.
  */
 int vmp_mom_plan(const struct vmp_mom_params *p, const struct vmp_host_mem *host,

@@ -11,11 +11,14 @@
 
 #define GIB_KIB (1024.0 * 1024.0)
 #define HOUR_MS 3600000.0
+/* Memory actions remembered per VM to find the busiest hour (MOM makes up to 30 a step). */
+#define ACT_RING 64
 
 static const char *const policy_names[VMP_REPLAY_POLICY_MAX] = {
 	[VMP_REPLAY_STATIC] = "static",
 	[VMP_REPLAY_MOM] = "mom",
 	[VMP_REPLAY_VPA] = "vpa",
+	[VMP_REPLAY_AUTOPILOT] = "autopilot",
 	[VMP_REPLAY_VMPILOT] = "vmpilot",
 };
 
@@ -36,11 +39,13 @@ vmp_replay_params_default(struct vmp_replay_params *p)
 	p->balloons_per_hour = 120;
 	p->hotplugs_per_hour = 30;
 	vmp_mem_params_default(&p->vmpilot_mem);
-	vmp_mem_params_vpa(&p->vpa_mem);
 	vmp_cpu_params_default(&p->vmpilot_cpu);
-	vmp_cpu_params_vpa(&p->vpa_cpu);
+	vmp_vpa_params_default(&p->vpa);
+	vmp_ap_params_memory(&p->ap_mem);
+	vmp_ap_params_cpu(&p->ap_cpu);
 	vmp_overcommit_params_default(&p->overcommit_params);
 	vmp_mom_params_default(&p->mom);
+	p->mom_interval_ms = 10000;
 }
 
 /* Per-VM replay state. */
@@ -48,10 +53,15 @@ struct vm_run {
 	bool started;
 	uint64_t alloc_kib;
 	unsigned vcpus;
+	double resident_kib;       /* host memory the guest has touched, within its allocation */
 	struct vmp_mem_state mem;
 	struct vmp_cpu_state cpu;
+	struct vmp_vpa_state vpa;
+	struct vmp_ap_state ap_mem, ap_cpu;
 	uint64_t want_kib;         /* right-sizer's wish this step */
 	bool running;              /* this step */
+	int64_t act_ms[ACT_RING];  /* times of the last memory actions, a ring */
+	unsigned act_n;
 	const struct vmp_replay_sample *s;
 };
 
@@ -134,13 +144,146 @@ measure(const struct vmp_replay_params *p, const struct vm_run *v, struct vmp_re
 }
 
 static void
-apply_mem(struct vm_run *v, double to, struct vmp_replay_result *r)
+apply_mem(struct vm_run *v, double to, int64_t now_ms, struct vmp_replay_result *r)
 {
 	uint64_t next = (uint64_t)to;
+	unsigned k, in_hour = 1;
 
-	if (next != v->alloc_kib) {
-		v->alloc_kib = next;
-		r->mem_actions++;
+	if (next == v->alloc_kib)
+		return;
+	v->alloc_kib = next;
+	/* A balloon that shrinks below what the guest touched returns those pages. */
+	if (v->resident_kib > (double)next)
+		v->resident_kib = (double)next;
+	r->mem_actions++;
+	/* Actions of this VM in the hour up to and including this one (any 60-min window). */
+	for (k = 0; k < v->act_n && k < ACT_RING; k++)
+		if (now_ms - v->act_ms[k] < (int64_t)HOUR_MS)
+			in_hour++;
+	v->act_ms[v->act_n++ % ACT_RING] = now_ms;
+	if (in_hour > r->mem_actions_max_hour)
+		r->mem_actions_max_hour = in_hour;
+}
+
+/*
+ * Host free memory as the host reports it (MemFree + caches): host memory minus what the
+ * guests have touched. A guest's pages stay resident once touched (no free page
+ * reporting) until its balloon takes them back; the trace's use is all a guest touches.
+ */
+static double
+host_free_kib(const struct vm_run *vms, size_t n, double host_kib)
+{
+	double used = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (vms[i].running)
+			used += vms[i].resident_kib;
+	return used < host_kib ? host_kib - used : 0;
+}
+
+/* oVirt MOM: its balloon rules every mom_interval_ms within the step (use is constant). */
+static int
+decide_mom(const struct vmp_replay_params *p, struct vm_run *vms, size_t n, double host_kib,
+	   int64_t now_ms, struct vmp_replay_result *r, struct vmp_mom_guest *mg,
+	   struct vmp_decision *d)
+{
+	int64_t cycles = p->mom_interval_ms > 0 ? p->step_ms / p->mom_interval_ms : 1, c;
+	struct vmp_host_mem host;
+	size_t i;
+	int rc;
+
+	if (cycles < 1)
+		cycles = 1;
+	host.total_kib = (uint64_t)host_kib;
+	for (c = 0; c < cycles; c++) {
+		host.available_kib = (uint64_t)host_free_kib(vms, n, host_kib);
+		for (i = 0; i < n; i++) {
+			double used;
+
+			memset(&mg[i], 0, sizeof(mg[i]));
+			if (!vms[i].running)
+				continue;
+			used = vms[i].s->mem_used_kib;
+			mg[i].balloon_cur_kib = vms[i].alloc_kib;
+			mg[i].balloon_max_kib = (uint64_t)vms[i].s->mem_prov_kib;
+			mg[i].balloon_min_kib = p->mem_min_kib;
+			mg[i].stat_available_kib = vms[i].alloc_kib;
+			mg[i].stat_free_kib = used < (double)vms[i].alloc_kib ?
+				(uint64_t)((double)vms[i].alloc_kib - used) : 0;
+			mg[i].stats_ok = true;
+		}
+		rc = vmp_mom_plan(&p->mom, &host, mg, n, d);
+		if (rc < 0)
+			return rc;
+		for (i = 0; i < n; i++)
+			if (vms[i].running)
+				apply_mem(&vms[i], d[i].to, now_ms + c * p->mom_interval_ms, r);
+	}
+	return 0;
+}
+
+static void
+vm_bounds(const struct vmp_replay_params *p, const struct vm_run *v, double *lo, double *hi)
+{
+	*hi = v->s->mem_prov_kib;
+	*lo = (double)p->mem_min_kib < *hi ? (double)p->mem_min_kib : *hi;
+}
+
+/* The Kubernetes VPA: recommender and updater, both resources in one update. */
+static int
+decide_vpa(const struct vmp_replay_params *p, struct vm_run *v, int64_t now_ms,
+	   struct vmp_replay_result *r)
+{
+	struct vmp_vpa_input in;
+	struct vmp_cpu_input cin;
+	uint64_t mem;
+	unsigned vcpus;
+	double lo, hi;
+	int rc;
+
+	vm_bounds(p, v, &lo, &hi);
+	cpu_input(v, &cin);
+	memset(&in, 0, sizeof(in));
+	/* The VM cannot show more use than it has: the working set as observed. */
+	in.mem_used_kib = fmin(v->s->mem_used_kib, (double)v->alloc_kib);
+	in.oom = v->s->mem_used_kib > (double)v->alloc_kib;
+	in.cpu_cores = fmin(cin.usage_cores, (double)v->vcpus);
+	in.mem_kib = v->alloc_kib;
+	in.vcpus = v->vcpus;
+	in.mem_min_kib = (uint64_t)lo;
+	in.mem_max_kib = (uint64_t)hi;
+	in.vcpus_max = cores_of(v->s);
+	rc = vmp_vpa_step(&p->vpa, &v->vpa, &in, now_ms, &mem, &vcpus, NULL);
+	if (rc <= 0)
+		return rc;
+	apply_mem(v, (double)mem, now_ms, r);
+	if (vcpus != v->vcpus) {
+		v->vcpus = vcpus;
+		r->cpu_actions++;
+	}
+	return 0;
+}
+
+/* Autopilot's ML recommender per resource; it sees the true use (see doc/replay.md). */
+static void
+decide_autopilot(const struct vmp_replay_params *p, struct vm_run *v, int64_t now_ms,
+		 struct vmp_replay_result *r)
+{
+	struct vmp_cpu_input cin;
+	double lo, hi, mem, cores;
+	unsigned vcpus;
+
+	vm_bounds(p, v, &lo, &hi);
+	mem = vmp_ap_step(&p->ap_mem, &v->ap_mem, v->s->mem_used_kib, now_ms);
+	apply_mem(v, floor(fmin(fmax(mem, lo), hi)), now_ms, r);
+	cpu_input(v, &cin);
+	cores = vmp_ap_step(&p->ap_cpu, &v->ap_cpu, cin.usage_cores, now_ms);
+	cores = ceil(cores - 1e-9);
+	vcpus = cores < 1 ? 1 : cores > cores_of(v->s) ? cores_of(v->s) : (unsigned)cores;
+	if (vcpus != v->vcpus) {
+		v->vcpus = vcpus;
+		r->cpu_actions++;
 	}
 }
 
@@ -162,7 +305,7 @@ decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
 		if (vms[i].running)
 			sum_alloc += (double)vms[i].alloc_kib;
 	host.total_kib = (uint64_t)host_kib;
-	host.available_kib = sum_alloc < host_kib ? (uint64_t)(host_kib - sum_alloc) : 0;
+	host.available_kib = (uint64_t)host_free_kib(vms, n, host_kib);
 	if (sum_alloc > host_kib)
 		r->host_over_pct += 1;
 
@@ -170,26 +313,21 @@ decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
 	case VMP_REPLAY_STATIC:
 		return 0;
 	case VMP_REPLAY_MOM:
+		return decide_mom(p, vms, n, host_kib, now_ms, r, mg, d);
+	case VMP_REPLAY_VPA:
 		for (i = 0; i < n; i++) {
-			memset(&mg[i], 0, sizeof(mg[i]));
 			if (!vms[i].running)
 				continue;
-			mg[i].balloon_cur_kib = vms[i].alloc_kib;
-			mg[i].balloon_max_kib = (uint64_t)vms[i].s->mem_prov_kib;
-			mg[i].balloon_min_kib = p->mem_min_kib;
-			mg[i].stat_available_kib = vms[i].alloc_kib;
-			mg[i].stat_free_kib = vms[i].s->mem_used_kib < (double)vms[i].alloc_kib ?
-				(uint64_t)((double)vms[i].alloc_kib - vms[i].s->mem_used_kib) : 0;
-			mg[i].stats_ok = true;
+			rc = decide_vpa(p, &vms[i], now_ms, r);
+			if (rc < 0)
+				return rc;
 		}
-		rc = vmp_mom_plan(&p->mom, &host, mg, n, d);
-		if (rc < 0)
-			return rc;
+		return 0;
+	case VMP_REPLAY_AUTOPILOT:
 		for (i = 0; i < n; i++)
 			if (vms[i].running)
-				apply_mem(&vms[i], d[i].to, r);
+				decide_autopilot(p, &vms[i], now_ms, r);
 		return 0;
-	case VMP_REPLAY_VPA:
 	case VMP_REPLAY_VMPILOT:
 		break;
 	default:
@@ -202,30 +340,29 @@ decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
 		struct vmp_mem_input min;
 		struct vmp_cpu_input cin;
 		struct vmp_decision cd;
-		bool vmpilot = policy == VMP_REPLAY_VMPILOT;
 
 		memset(&ov[i], 0, sizeof(ov[i]));
 		if (!v->running)
 			continue;
 		vm_limits(p, v->s, &lim);
 		mem_input(v, &min);
-		rc = vmp_rightsize_memory(vmpilot ? &p->vmpilot_mem : &p->vpa_mem, &lim, &v->mem,
-					  &min, v->alloc_kib, now_ms, &d[i]);
+		rc = vmp_rightsize_memory(&p->vmpilot_mem, &lim, &v->mem, &min, v->alloc_kib,
+					  now_ms, &d[i]);
 		if (rc < 0)
 			return rc;
 		v->want_kib = (uint64_t)d[i].to;
 		want_d[i] = d[i];
 		cpu_input(v, &cin);
-		rc = vmp_rightsize_vcpus(vmpilot ? &p->vmpilot_cpu : &p->vpa_cpu, &lim, &v->cpu,
-					 &cin, v->vcpus, now_ms, &cd);
+		rc = vmp_rightsize_vcpus(&p->vmpilot_cpu, &lim, &v->cpu, &cin, v->vcpus, now_ms,
+					 &cd);
 		if (rc < 0)
 			return rc;
-		if (vmpilot && !vmp_budget_gate(budget, VMP_BUDGET_HOTPLUG, false, false, now_ms, &cd)) {
+		if (!vmp_budget_gate(budget, VMP_BUDGET_HOTPLUG, false, false, now_ms, &cd)) {
 			if (p->journal)
 				p->journal(p->journal_ctx, first + i, "vcpus", now_ms, &cd, false);
 			continue;
 		}
-		if (vmpilot && p->journal)
+		if (p->journal)
 			p->journal(p->journal_ctx, first + i, "vcpus", now_ms, &cd,
 				   cd.action != VMP_ACT_NONE);
 		if ((unsigned)cd.to != v->vcpus) {
@@ -233,13 +370,6 @@ decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
 			r->cpu_actions++;
 		}
 	}
-	if (policy == VMP_REPLAY_VPA) {
-		for (i = 0; i < n; i++)
-			if (vms[i].running)
-				apply_mem(&vms[i], (double)vms[i].want_kib, r);
-		return 0;
-	}
-
 	/* vmpilot: the host layer fits the wishes into the host, then the budget gates. */
 	for (i = 0; i < n; i++) {
 		struct vm_run *v = &vms[i];
@@ -267,7 +397,7 @@ decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
 			continue;
 		acted = vmp_budget_gate(budget, VMP_BUDGET_BALLOON, false, false, now_ms, &d[i]);
 		if (acted)
-			apply_mem(&vms[i], d[i].to, r);
+			apply_mem(&vms[i], d[i].to, now_ms, r);
 		if (p->journal) {
 			/* The right-sizer's decision, then the host layer's if it differed. */
 			p->journal(p->journal_ctx, first + i, "memory", now_ms, &want_d[i],
@@ -289,7 +419,7 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 	struct vmp_budget *budget = NULL;
 	double *host_kib = NULL;
 	void *scratch = NULL;
-	double cpu_used = 0, mem_slack = 0, cpu_slack = 0;
+	double cpu_used = 0, mem_slack = 0, cpu_slack = 0, mem_alloc = 0;
 	uint64_t cpu_short = 0, mem_short = 0, host_steps = 0;
 	size_t nhosts, i, h, k, maxn = 0, per;
 	int rc = -ENOMEM;
@@ -313,10 +443,11 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 	for (i = 0; i < n; i++) {
 		double prov = 0;
 
-		if (vmp_mem_state_init(&run[i].mem, policy == VMP_REPLAY_VPA ? &p->vpa_mem :
-				       &p->vmpilot_mem) < 0 ||
-		    vmp_cpu_state_init(&run[i].cpu, policy == VMP_REPLAY_VPA ? &p->vpa_cpu :
-				       &p->vmpilot_cpu) < 0)
+		if (vmp_mem_state_init(&run[i].mem, &p->vmpilot_mem) < 0 ||
+		    vmp_cpu_state_init(&run[i].cpu, &p->vmpilot_cpu) < 0 ||
+		    vmp_vpa_state_init(&run[i].vpa, &p->vpa) < 0 ||
+		    vmp_ap_state_init(&run[i].ap_mem, &p->ap_mem) < 0 ||
+		    vmp_ap_state_init(&run[i].ap_cpu, &p->ap_cpu) < 0)
 			goto out;
 		for (k = 0; k < vms[i].nsamples; k++)
 			if (vms[i].samples[k].mem_prov_kib > prov)
@@ -355,9 +486,15 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 				v->alloc_kib = (uint64_t)v->s->mem_prov_kib;
 			if (v->vcpus > cores_of(v->s))
 				v->vcpus = cores_of(v->s);
+			/* The guest touches what it uses, within its allocation. */
+			if (v->resident_kib < fmin(v->s->mem_used_kib, (double)v->alloc_kib))
+				v->resident_kib = fmin(v->s->mem_used_kib, (double)v->alloc_kib);
 			if (v->s->mem_used_kib > (double)v->alloc_kib)
 				mem_short++;
 			measure(p, v, &r, &cpu_used, &mem_slack, &cpu_slack, &cpu_short);
+			mem_alloc += (double)v->alloc_kib;
+			if (p->observe)
+				p->observe(p->observe_ctx, i, now_ms, v->s, v->alloc_kib, v->vcpus);
 		}
 		/* Then decide the next step's allocations, host by host. */
 		for (h = 0; h < nhosts; h++) {
@@ -376,6 +513,7 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 	}
 	r.mem_slack_pct = r.mem_used_kib_steps > 0 ? 100.0 * mem_slack / r.mem_used_kib_steps : 0;
 	r.cpu_slack_pct = cpu_used > 0 ? 100.0 * cpu_slack / cpu_used : 0;
+	r.mem_rel_slack_pct = mem_alloc > 0 ? 100.0 * mem_slack / mem_alloc : 0;
 	r.host_over_pct = host_steps ? 100.0 * r.host_over_pct / (double)host_steps : 0;
 	*ret = r;
 	rc = 0;

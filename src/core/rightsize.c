@@ -25,22 +25,25 @@ vmp_mem_params_default(struct vmp_mem_params *p)
 	p->est.upper_frac = 0.95;
 	p->est.margin_frac = 0.15;
 	p->est.sample_interval_ms = 5 * MIN_MS;
-	p->est.upper_conf_mult = 0.3;
+	p->est.upper_conf_mult = 0;
 	p->est.lower_conf_mult = 0.001;
 	p->use_bounds = false;
-	p->dead_band_frac = 0.10;
+	p->dead_band_frac = 0.15;
 	p->cooldown_ms = 15 * MIN_MS;
-	p->step_max_frac = 0.25;
+	p->step_max_frac = 0.70;
 	p->stale_ms = 3 * 5 * MIN_MS;
 	p->cache_keep_frac = 0.0;
-	p->headroom_frac = 0.50;
+	p->headroom_frac = 0.20;
 	p->pressure_add_kib = 100 * MIB_KIB;
-	p->pressure_mult = 1.2;
+	p->pressure_mult = 2.0;
 	p->major_faults_min = 1000;
 	p->psi_some_min = 10.0;
 	p->low_free_frac = 0.05;
 	p->floor_margin_frac = 0.10;
 	p->floor_window_ms = 1 * HOUR_MS;
+	p->cost_model = true;
+	vmp_ap_params_memory(&p->cost);
+	p->cost.w_o = 100;
 }
 
 void
@@ -66,6 +69,8 @@ vmp_mem_params_vpa(struct vmp_mem_params *p)
 	p->low_free_frac = 0;
 	p->floor_margin_frac = 0;
 	p->floor_window_ms = 0;
+	p->pressure_mult = 1.2;
+	p->cost_model = false;
 }
 
 int
@@ -79,6 +84,11 @@ vmp_mem_state_init(struct vmp_mem_state *s, const struct vmp_mem_params *p)
 		return r;
 	memset(s, 0, sizeof(*s));
 	s->model = m;
+	if (p->cost_model) {
+		r = vmp_ap_state_init(&s->cost, &p->cost);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -135,7 +145,7 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 		     struct vmp_mem_state *s, const struct vmp_mem_input *in,
 		     uint64_t current_kib, int64_t now_ms, struct vmp_decision *d)
 {
-	uint64_t min_kib, max_kib, demand, floor_kib, want, live;
+	uint64_t min_kib, max_kib, demand, floor_kib, want, live, need;
 	struct vmp_estimate est;
 	double cur = (double)current_kib, diff;
 
@@ -156,14 +166,20 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 		return 0;
 	}
 
-	/* Learn: demand history, and the recent peak that protects the VM. */
+	/*
+	 * Learn: demand history, and the recent peak that protects the VM. What the guest
+	 * swapped in this cycle is demand it did not fit: the need counts it.
+	 */
 	demand = vmp_mem_demand_kib(p, in);
+	need = demand + in->swap_in_kib;
 	s->demand_kib = demand;
 	vmp_usage_model_add(&s->model, (double)demand, 1.0, now_ms);
-	if (demand >= s->recent_peak_kib || now_ms - s->recent_peak_ms >= p->floor_window_ms) {
-		s->recent_peak_kib = demand;
+	if (need >= s->recent_peak_kib || now_ms - s->recent_peak_ms >= p->floor_window_ms) {
+		s->recent_peak_kib = need;
 		s->recent_peak_ms = now_ms;
 	}
+	if (p->cost_model)
+		s->cost_limit_kib = vmp_ap_step(&p->cost, &s->cost, (double)need, now_ms);
 	floor_kib = (uint64_t)((double)s->recent_peak_kib * (1.0 + p->floor_margin_frac));
 	floor_kib = max_u64(floor_kib, min_kib);
 	if (floor_kib > max_kib)
@@ -179,9 +195,12 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 	}
 
 	if (s->pressure) {
-		/* VPA's OOM bump, and at least pressure_add more than now. */
-		want = max_u64(demand + p->pressure_add_kib,
-			       (uint64_t)((double)demand * p->pressure_mult));
+		/*
+		 * VPA's OOM bump, and at least pressure_add more than now. What the guest
+		 * swapped in this cycle is demand it did not fit: it counts too.
+		 */
+		want = max_u64(need + p->pressure_add_kib,
+			       (uint64_t)((double)need * p->pressure_mult));
 		want = max_u64(want, current_kib + p->pressure_add_kib);
 		if (want > max_kib)
 			want = max_kib;
@@ -190,7 +209,8 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 			vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_AT_BOUND, cur);
 			return 0;
 		}
-		vmp_usage_model_add(&s->model, (double)want, 1.0, now_ms);
+		/* The history learns the need, not the bump (the bump is this cycle's margin). */
+		vmp_usage_model_add(&s->model, (double)need, 1.0, now_ms);
 		vmp_decision_set(d, VMP_ACT_GROW, VMP_WHY_PRESSURE, (double)want);
 		s->last_change_ms = now_ms;
 		s->changed = true;
@@ -204,6 +224,12 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 	}
 	live = max_u64((uint64_t)((double)demand * (1.0 + p->headroom_frac)),
 		       demand + p->headroom_min_kib);
+	if (p->cost_model) {
+		/* The limit the cost-chosen model recommends replaces the percentile target. */
+		vmp_decision_check(d, "cost_model_kib", s->cost_limit_kib, est.target,
+				   s->cost_limit_kib > est.target);
+		est.target = s->cost_limit_kib;
+	}
 	want = max_u64((uint64_t)est.target, max_u64(live, floor_kib));
 	if (want > max_kib)
 		want = max_kib;

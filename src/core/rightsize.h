@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/baseline.h"
 #include "core/decision.h"
 #include "core/histogram.h"
 
@@ -40,6 +41,8 @@ struct vmp_mem_params {
 	double psi_some_min;                 /* guest PSI memory some avg10 (%) that counts */
 	double low_free_frac;                /* guest free below this share of actual = pressure */
 	double floor_margin_frac;            /* protected floor = recent peak × (1 + margin) */
+	bool cost_model;                     /* target from a cost-chosen model (baseline.h) ... */
+	struct vmp_ap_params cost;           /* ... over the need, instead of the percentile */
 	int64_t floor_window_ms;             /* how long a demand peak protects the VM */
 };
 
@@ -72,6 +75,8 @@ struct vmp_mem_state {
 	uint64_t demand_kib;                 /* last computed demand */
 	uint64_t floor_kib;                  /* last computed protected floor */
 	bool pressure;                       /* last cycle showed guest pressure */
+	struct vmp_ap_state cost;            /* the cost-chosen models (if cost_model) */
+	double cost_limit_kib;               /* their last recommendation */
 };
 
 int vmp_mem_state_init(struct vmp_mem_state *s, const struct vmp_mem_params *p);

@@ -100,14 +100,14 @@ run_goal(bool compat)
 }
 
 static void
-test_goal_default(void **state)
+test_goal_default_regression_pin(void **state)
 {
 	(void)state;
 	run_goal(false);
 }
 
 static void
-test_goal_compat(void **state)
+test_goal_compat_regression_pin(void **state)
 {
 	(void)state;
 	run_goal(true);
@@ -117,8 +117,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_goal_default),
-		cmocka_unit_test(test_goal_compat),
+		cmocka_unit_test(test_goal_default_regression_pin),
+		cmocka_unit_test(test_goal_compat_regression_pin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -108,7 +108,7 @@ test_sample_is_generated_from_the_table(void **state)
 				p[1] = ' ';
 		vmp_config_init(&c);
 		assert_int_equal(vmp_config_parse("sample", s, strlen(s), &c, &err), 0);
-		assert_int_equal(c.mem_headroom_pct, 50);
+		assert_int_equal(c.mem_headroom_pct, 20);
 		assert_int_equal(c.nvms, 1);
 		assert_string_equal(c.vms[0].name, "web1");
 		vmp_config_release(&c);

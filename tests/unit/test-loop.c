@@ -475,6 +475,8 @@ test_idle_shrinks_to_floor(void **state)
 	f->cfg.mem_bounds_widen_pct = 0;
 	f->cfg.mem_cooldown_ms = 0;
 	f->cfg.mem_peak_window_ms = 60000;
+	f->cfg.mem_step_max_pct = 25;   /* small steps, so the walk down takes several */
+	f->cfg.mem_dead_band_pct = 10;
 	cfg_sections(f, "[vm test]\nmem_min_kib = 1048576\n");
 	fx_open(f, false, 1);
 	for (i = 1; i <= 12; i++) {

@@ -167,11 +167,19 @@ test_mom_rules(void **state)
 	g[0].stat_free_kib = 0;
 	assert_int_equal(vmp_mom_plan(&p, &host, g, 1, d), 1);
 	assert_true(d[0].to < 8.0 * GIB);
-	/* No pressure: grow 5 % toward the max. */
+	/* No pressure: grow 5 % toward the max ... */
 	host.available_kib = 50 * GIB;
 	g[0].balloon_cur_kib = 4 * GIB;
+	g[0].stat_free_kib = 3 * GIB;
 	assert_int_equal(vmp_mom_plan(&p, &host, g, 1, d), 1);
 	assert_true(d[0].to == 4.0 * GIB * 1.05);
+	/* ... and at least to used + 20 % of the max (grow_guest's balloon_min). */
+	g[0].stat_free_kib = 0;
+	assert_int_equal(vmp_mom_plan(&p, &host, g, 1, d), 1);
+	assert_true(d[0].to == (4.0 + 0.2 * 8) * GIB);
+	/* At the max there is nothing to do. */
+	g[0].balloon_cur_kib = 8 * GIB;
+	assert_int_equal(vmp_mom_plan(&p, &host, g, 1, d), 0);
 }
 
 int

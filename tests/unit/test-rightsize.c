@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "core/rightsize.h"
@@ -133,13 +134,18 @@ test_pressure_bumps_at_once(void **state)
 	assert_int_equal(vmp_rightsize_memory(&p, &no_limits, &s, &in, cur, now, &d), 0);
 	assert_int_equal(d.action, VMP_ACT_GROW);
 	assert_int_equal(d.reason, VMP_WHY_PRESSURE);
-	/* VPA's bump: max(usage + 100 MiB, 1.2 × usage), and at least +100 MiB. */
-	assert_true(d.to == (double)(cur + 100 * MIB));
-	/* A guest using all but 2 % of its memory is under pressure too: 1.2 × usage. */
+	/*
+	 * VPA's bump on the need (use + what was swapped in): max(need + 100 MiB,
+	 * pressure_mult × need), and at least +100 MiB over now.
+	 */
+	assert_true(d.to == fmax(fmax((double)(1 * GIB + 4096 + 100 * MIB),
+				      (double)(uint64_t)((1 * GIB + 4096) * p.pressure_mult)),
+				 (double)(cur + 100 * MIB)));
+	/* A guest using all but 2 % of its memory is under pressure too: pressure_mult × usage. */
 	in = mem_in(4 * GIB, 4 * GIB - 80 * MIB);
 	assert_int_equal(vmp_rightsize_memory(&p, &no_limits, &s, &in, 4 * GIB, now, &d), 0);
 	assert_int_equal(d.reason, VMP_WHY_PRESSURE);
-	assert_true(d.to == (double)(uint64_t)((4 * GIB - 80 * MIB) * 1.2));
+	assert_true(d.to == (double)(uint64_t)((4 * GIB - 80 * MIB) * p.pressure_mult));
 	assert_true(vmp_decision_find_check(&d, "guest_free_frac")->crossed);
 	/* Major faults, a stalled balloon and PSI each count. */
 	in = mem_in(4 * GIB, 1 * GIB);
@@ -218,7 +224,9 @@ test_dead_band_cooldown_step_and_bounds(void **state)
 		assert_int_equal(d.reason, VMP_WHY_OPT_OUT);
 	}
 	lim.opt_out = false;
-	/* Step limit: one cycle shrinks by at most step_max_frac. */
+	/* Step limit: one cycle shrinks by at most step_max_frac (a quarter here, to see it). */
+	p.step_max_frac = 0.25;
+	p.dead_band_frac = 0.10;
 	in = mem_in(cur, 1 * GIB);
 	assert_int_equal(vmp_rightsize_memory(&p, &lim, &s, &in, cur, now, &d), 0);
 	assert_int_equal(d.action, VMP_ACT_SHRINK);
@@ -240,9 +248,9 @@ test_dead_band_cooldown_step_and_bounds(void **state)
 	assert_int_equal(d.action, VMP_ACT_NONE);
 	/* Dead band: a target less than 10 % away changes nothing. */
 	lim.mem_min_kib = 0;
-	in = mem_in(1650 * MIB, 1 * GIB);
+	in = mem_in(1300 * MIB, 1 * GIB);
 	s.last_change_ms = -p.cooldown_ms;
-	assert_int_equal(vmp_rightsize_memory(&p, &lim, &s, &in, 1650 * MIB, now, &d), 0);
+	assert_int_equal(vmp_rightsize_memory(&p, &lim, &s, &in, 1300 * MIB, now, &d), 0);
 	assert_int_equal(d.action, VMP_ACT_NONE);
 	assert_true(vmp_decision_find_check(&d, "dead_band_frac")->crossed);
 }
