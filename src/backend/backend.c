@@ -228,6 +228,13 @@ vmp_backend_vm_config(struct vmp_backend *b, const char *vm, char **ret_xml)
 }
 
 int
+vmp_backend_set_block_iotune(struct vmp_backend *b, const char *vm, const char *disk,
+			     const struct vmp_block_iotune *t)
+{
+	return CALL(set_block_iotune, "set disk limits", vm, vm, disk, t);
+}
+
+int
 vmp_backend_migrate_start(struct vmp_backend *b, const char *vm,
 			  const struct vmp_migrate_params *params)
 {

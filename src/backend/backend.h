@@ -148,6 +148,12 @@ struct vmp_migrate_progress {
 	uint64_t dirty_rate_pages_s;
 };
 
+/* The live I/O limits of one disk, per second; 0 = unlimited. */
+struct vmp_block_iotune {
+	uint64_t read_bytes_sec, write_bytes_sec;
+	uint64_t read_iops_sec, write_iops_sec;
+};
+
 struct vmp_backend;
 
 struct vmp_backend_ops {
@@ -176,6 +182,12 @@ struct vmp_backend_ops {
 	/* quota_us < 0 = unlimited; shares 0 = unchanged. */
 	int (*set_cpu_quota)(struct vmp_backend *b, const char *vm, int64_t quota_us,
 			     uint64_t period_us, uint64_t shares);
+	/*
+	 * Sets the live I/O limits of one disk of vm: libvirt's target name ("vda"), or for
+	 * QMP the qdev id of the device (or its block backend's name).
+	 */
+	int (*set_block_iotune)(struct vmp_backend *b, const char *vm, const char *disk,
+				const struct vmp_block_iotune *t);
 
 	int (*migrate_start)(struct vmp_backend *b, const char *vm,
 			     const struct vmp_migrate_params *params);
@@ -231,6 +243,8 @@ int vmp_backend_set_vcpus(struct vmp_backend *b, const char *vm, unsigned count)
 int vmp_backend_pin_vcpu(struct vmp_backend *b, const char *vm, unsigned vcpu, const char *cpulist);
 int vmp_backend_set_cpu_quota(struct vmp_backend *b, const char *vm, int64_t quota_us,
 			      uint64_t period_us, uint64_t shares);
+int vmp_backend_set_block_iotune(struct vmp_backend *b, const char *vm, const char *disk,
+				 const struct vmp_block_iotune *t);
 int vmp_backend_migrate_start(struct vmp_backend *b, const char *vm,
 			      const struct vmp_migrate_params *params);
 int vmp_backend_migrate_poll(struct vmp_backend *b, const char *vm, struct vmp_migrate_progress *ret);

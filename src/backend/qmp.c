@@ -929,6 +929,49 @@ qmp_set_stats_period(struct vmp_backend *b, const char *vm, unsigned period_s)
 	return r;
 }
 
+/* ---- disk limits ---- */
+
+/*
+ * block_set_io_throttle on the device whose qdev id is disk; a disk not known by that id
+ * is tried as a block backend (the -drive id). The totals stay 0: reads and writes apart.
+ */
+static int
+qmp_set_block_iotune(struct vmp_backend *b, const char *vm, const char *disk,
+		     const struct vmp_block_iotune *t)
+{
+	const char *what = "set disk limits";
+	int64_t dl = deadline(b);
+	struct qmp_vm *v;
+	char *cls = NULL;
+	int r, k;
+
+	if (t->read_bytes_sec > INT64_MAX || t->write_bytes_sec > INT64_MAX ||
+	    t->read_iops_sec > INT64_MAX || t->write_iops_sec > INT64_MAX)
+		return vmp_backend_fail(b, EINVAL, "cannot set disk limits of vm '%s' disk '%s': "
+					"a limit is out of range", vm, disk);
+	r = vm_get(b, vm, what, dl, &v);
+	if (r < 0)
+		return r;
+	for (k = 0; k < 2; k++) {
+		free(cls);
+		cls = NULL;
+		r = vm_exec_class(b, v, what, "block_set_io_throttle",
+				  json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
+					    k == 0 ? "id" : "device", disk, "bps", (json_int_t)0,
+					    "bps_rd", (json_int_t)t->read_bytes_sec,
+					    "bps_wr", (json_int_t)t->write_bytes_sec,
+					    "iops", (json_int_t)0,
+					    "iops_rd", (json_int_t)t->read_iops_sec,
+					    "iops_wr", (json_int_t)t->write_iops_sec),
+				  dl, NULL, &cls);
+		if (r == 0 || !v->q || !cls || (strcmp(cls, "DeviceNotFound") &&
+						strcmp(cls, "GenericError")))
+			break;
+	}
+	free(cls);
+	return r;
+}
+
 /* ---- vCPUs ---- */
 
 struct cpu_slot {
@@ -1714,6 +1757,7 @@ const struct vmp_backend_ops vmp_backend_qmp = {
 	.set_vcpus = qmp_set_vcpus,
 	.pin_vcpu = qmp_pin_vcpu,
 	.set_cpu_quota = qmp_set_cpu_quota,
+	.set_block_iotune = qmp_set_block_iotune,
 	.migrate_start = qmp_migrate_start,
 	.migrate_poll = qmp_migrate_poll,
 	.migrate_cancel = qmp_migrate_cancel,

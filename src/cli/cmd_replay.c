@@ -57,7 +57,7 @@ static json_t *
 result_json(const struct vmp_replay_result *r)
 {
 	return json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, "
-			 "s:f}",
+			 "s:f, s:f, s:f, s:f, s:I}",
 			 "policy", vmp_replay_policy_name(r->policy),
 			 "vm_steps", (json_int_t)r->vm_steps,
 			 "mem_used_kib_steps", r->mem_used_kib_steps,
@@ -72,7 +72,11 @@ result_json(const struct vmp_replay_result *r)
 			 "mem_actions", (json_int_t)r->mem_actions,
 			 "mem_actions_max_hour", (json_int_t)r->mem_actions_max_hour,
 			 "cpu_actions", (json_int_t)r->cpu_actions,
-			 "host_over_pct", r->host_over_pct);
+			 "host_over_pct", r->host_over_pct,
+			 "disk_headroom_pct", r->disk_headroom_pct,
+			 "disk_throttled_pct", r->disk_throttled_pct,
+			 "disk_throttled_steps_pct", r->disk_throttled_steps_pct,
+			 "disk_actions", (json_int_t)r->disk_actions);
 }
 
 static void
@@ -80,19 +84,21 @@ print_table(const struct vmp_replay_result *res, size_t n, FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "%-9s %9s %8s %9s %9s %10s %9s %9s %11s %8s %8s %9s\n",
+	fprintf(out, "%-9s %9s %8s %9s %9s %10s %9s %9s %11s %8s %8s %9s %9s %9s %8s\n",
 		"policy", "mem slack", "rel slack", "mem short", "short VMh", "short GiBh",
-		"cpu slack", "cpu short", "short coreh", "mem act", "cpu act", "host over");
+		"cpu slack", "cpu short", "short coreh", "mem act", "cpu act", "host over",
+		"disk head", "disk thr", "disk act");
 	for (i = 0; i < n; i++) {
 		const struct vmp_replay_result *r = &res[i];
 
 		fprintf(out, "%-9s %8.1f%% %8.1f%% %8.3f%% %9.1f %10.1f %8.1f%% %8.3f%% %11.1f "
-			"%8llu %8llu %8.1f%%\n",
+			"%8llu %8llu %8.1f%% %8.0f%% %8.3f%% %8llu\n",
 			vmp_replay_policy_name(r->policy), r->mem_slack_pct, r->mem_rel_slack_pct,
 			r->mem_short_pct,
 			r->mem_short_vm_h, r->mem_short_gib_h, r->cpu_slack_pct, r->cpu_short_pct,
 			r->cpu_short_core_h, (unsigned long long)r->mem_actions,
-			(unsigned long long)r->cpu_actions, r->host_over_pct);
+			(unsigned long long)r->cpu_actions, r->host_over_pct, r->disk_headroom_pct,
+			r->disk_throttled_pct, (unsigned long long)r->disk_actions);
 	}
 }
 

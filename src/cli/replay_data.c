@@ -93,6 +93,13 @@ to_series(const char *path, const struct vmp_trace_csv *c, long step_s, struct v
 		x->cpu_used_mhz = field(c->cpu_usage_mhz, r);
 		x->cpu_prov_mhz = field(c->cpu_provisioned_mhz, r);
 		x->cpu_cores = c->cpu_cores ? field(c->cpu_cores, r) : 1;
+		/* Disk columns are optional; an empty one counts as no I/O. */
+		x->disk_rd_kibps = c->disk_read_kbs ? field(c->disk_read_kbs, r) : 0;
+		x->disk_wr_kibps = c->disk_write_kbs ? field(c->disk_write_kbs, r) : 0;
+		if (!(x->disk_rd_kibps >= 0))
+			x->disk_rd_kibps = 0;
+		if (!(x->disk_wr_kibps >= 0))
+			x->disk_wr_kibps = 0;
 		/* A row with an empty or negative field is treated as a missing sample. */
 		if (!(x->mem_used_kib >= 0) || !(x->mem_prov_kib >= 0) || !(x->cpu_used_mhz >= 0) ||
 		    !(x->cpu_prov_mhz >= 0) || !(x->cpu_cores >= 0))

@@ -46,6 +46,12 @@ vmp_replay_params_default(struct vmp_replay_params *p)
 	vmp_overcommit_params_default(&p->overcommit_params);
 	vmp_mom_params_default(&p->mom);
 	p->mom_interval_ms = 10000;
+	p->disk_static_kibps = 50 * 1024;
+	p->disk_min_kibps = 1024;
+	p->disk_max_kibps = 200 * 1024;
+	vmp_disk_params_default(&p->vmpilot_disk);
+	vmp_ap_params_cpu(&p->ap_disk);
+	p->ap_disk.hist = p->vmpilot_disk.hist;
 }
 
 /* Per-VM replay state. */
@@ -58,6 +64,10 @@ struct vm_run {
 	struct vmp_cpu_state cpu;
 	struct vmp_vpa_state vpa;
 	struct vmp_ap_state ap_mem, ap_cpu;
+	double disk_lim[2];        /* read, write limits, KiB/s */
+	struct vmp_disk_state disk[2];
+	struct vmp_usage_model vpa_disk[2];
+	struct vmp_ap_state ap_disk[2];
 	uint64_t want_kib;         /* right-sizer's wish this step */
 	bool running;              /* this step */
 	int64_t act_ms[ACT_RING];  /* times of the last memory actions, a ring */
@@ -287,6 +297,60 @@ decide_autopilot(const struct vmp_replay_params *p, struct vm_run *v, int64_t no
 	}
 }
 
+static double
+disk_demand(const struct vmp_replay_sample *s, int dir)
+{
+	return dir == 0 ? s->disk_rd_kibps : s->disk_wr_kibps;
+}
+
+/* Each policy's disk limits, per direction; MOM and static have no disk policy. */
+static int
+decide_disk(const struct vmp_replay_params *p, enum vmp_replay_policy policy, struct vm_run *v,
+	    int64_t now_ms, struct vmp_replay_result *r)
+{
+	struct vmp_estimate_params vpa_est = { .target_frac = 0.95, .margin_frac = 0.15 };
+	struct vmp_estimate est;
+	struct vmp_disk_input in;
+	struct vmp_decision d;
+	int dir, rc;
+
+	for (dir = 0; dir < 2; dir++) {
+		double demand = disk_demand(v->s, dir), lim = v->disk_lim[dir], seen, next = lim;
+
+		/* What the guest got is what a policy can observe. */
+		seen = fmin(demand, lim);
+		switch (policy) {
+		case VMP_REPLAY_VPA:
+			/* VPA has no disk resource: its recommender's P95 x 1.15, set every step. */
+			vmp_usage_model_add(&v->vpa_disk[dir], seen, 1.0, now_ms);
+			vmp_usage_model_estimate(&v->vpa_disk[dir], &vpa_est, &est);
+			next = fmin(fmax(est.target, p->disk_min_kibps), p->disk_max_kibps);
+			break;
+		case VMP_REPLAY_AUTOPILOT:
+			next = vmp_ap_step(&p->ap_disk, &v->ap_disk[dir], demand, now_ms);
+			next = fmin(fmax(next, p->disk_min_kibps), p->disk_max_kibps);
+			break;
+		case VMP_REPLAY_VMPILOT:
+			memset(&in, 0, sizeof(in));
+			in.have_stats = true;
+			in.kibps = seen;
+			rc = vmp_rightsize_disk(&p->vmpilot_disk, p->disk_min_kibps, p->disk_max_kibps,
+						&v->disk[dir], &in, lim, now_ms, &d);
+			if (rc < 0)
+				return rc;
+			next = d.to;
+			break;
+		default:
+			break;
+		}
+		if (next != lim) {
+			v->disk_lim[dir] = next;
+			r->disk_actions++;
+		}
+	}
+	return 0;
+}
+
 /* One host's decisions for one step. */
 static int
 decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
@@ -319,16 +383,28 @@ decide_host(const struct vmp_replay_params *p, enum vmp_replay_policy policy,
 			if (!vms[i].running)
 				continue;
 			rc = decide_vpa(p, &vms[i], now_ms, r);
+			if (rc == 0)
+				rc = decide_disk(p, policy, &vms[i], now_ms, r);
 			if (rc < 0)
 				return rc;
 		}
 		return 0;
 	case VMP_REPLAY_AUTOPILOT:
-		for (i = 0; i < n; i++)
-			if (vms[i].running)
-				decide_autopilot(p, &vms[i], now_ms, r);
+		for (i = 0; i < n; i++) {
+			if (!vms[i].running)
+				continue;
+			decide_autopilot(p, &vms[i], now_ms, r);
+			decide_disk(p, policy, &vms[i], now_ms, r);
+		}
 		return 0;
 	case VMP_REPLAY_VMPILOT:
+		for (i = 0; i < n; i++) {
+			if (!vms[i].running)
+				continue;
+			rc = decide_disk(p, policy, &vms[i], now_ms, r);
+			if (rc < 0)
+				return rc;
+		}
 		break;
 	default:
 		return -EINVAL;
@@ -420,6 +496,8 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 	double *host_kib = NULL;
 	void *scratch = NULL;
 	double cpu_used = 0, mem_slack = 0, cpu_slack = 0, mem_alloc = 0;
+	double disk_demand_sum = 0, disk_head = 0, disk_thr = 0;
+	uint64_t disk_thr_steps = 0;
 	uint64_t cpu_short = 0, mem_short = 0, host_steps = 0;
 	size_t nhosts, i, h, k, maxn = 0, per;
 	int rc = -ENOMEM;
@@ -449,6 +527,13 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 		    vmp_ap_state_init(&run[i].ap_mem, &p->ap_mem) < 0 ||
 		    vmp_ap_state_init(&run[i].ap_cpu, &p->ap_cpu) < 0)
 			goto out;
+		for (k = 0; k < 2; k++) {
+			if (vmp_disk_state_init(&run[i].disk[k], &p->vmpilot_disk) < 0 ||
+			    vmp_usage_model_init(&run[i].vpa_disk[k], &p->vmpilot_disk.hist, 0) < 0 ||
+			    vmp_ap_state_init(&run[i].ap_disk[k], &p->ap_disk) < 0)
+				goto out;
+			run[i].disk_lim[k] = p->disk_static_kibps;
+		}
 		for (k = 0; k < vms[i].nsamples; k++)
 			if (vms[i].samples[k].mem_prov_kib > prov)
 				prov = vms[i].samples[k].mem_prov_kib;
@@ -493,6 +578,23 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 				mem_short++;
 			measure(p, v, &r, &cpu_used, &mem_slack, &cpu_slack, &cpu_short);
 			mem_alloc += (double)v->alloc_kib;
+			{
+				bool throttled = false;
+				int dir;
+
+				for (dir = 0; dir < 2; dir++) {
+					double dem = disk_demand(v->s, dir), lim = v->disk_lim[dir];
+
+					disk_demand_sum += dem;
+					if (dem > lim) {
+						disk_thr += dem - lim;
+						throttled = true;
+					} else {
+						disk_head += lim - dem;
+					}
+				}
+				disk_thr_steps += throttled;
+			}
 			if (p->observe)
 				p->observe(p->observe_ctx, i, now_ms, v->s, v->alloc_kib, v->vcpus);
 		}
@@ -514,6 +616,12 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 	r.mem_slack_pct = r.mem_used_kib_steps > 0 ? 100.0 * mem_slack / r.mem_used_kib_steps : 0;
 	r.cpu_slack_pct = cpu_used > 0 ? 100.0 * cpu_slack / cpu_used : 0;
 	r.mem_rel_slack_pct = mem_alloc > 0 ? 100.0 * mem_slack / mem_alloc : 0;
+	if (disk_demand_sum > 0) {
+		r.disk_headroom_pct = 100.0 * disk_head / disk_demand_sum;
+		r.disk_throttled_pct = 100.0 * disk_thr / disk_demand_sum;
+	}
+	if (r.vm_steps > 0)
+		r.disk_throttled_steps_pct = 100.0 * (double)disk_thr_steps / (double)r.vm_steps;
 	r.host_over_pct = host_steps ? 100.0 * r.host_over_pct / (double)host_steps : 0;
 	*ret = r;
 	rc = 0;

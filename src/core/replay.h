@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/baseline.h"
+#include "core/iotune.h"
 #include "core/overcommit.h"
 #include "core/rightsize.h"
 
@@ -35,6 +36,7 @@ struct vmp_replay_sample {
 	double mem_used_kib, mem_prov_kib;
 	double cpu_used_mhz, cpu_prov_mhz;
 	double cpu_cores;
+	double disk_rd_kibps, disk_wr_kibps;  /* disk throughput (0 when the trace has none) */
 };
 
 /* One VM: its rows, one per step, from its own first row. */
@@ -57,6 +59,10 @@ struct vmp_replay_params {
 	struct vmp_overcommit_params overcommit_params;
 	struct vmp_mom_params mom;
 	int64_t mom_interval_ms;       /* MOM's policy cadence (10 s): cycles per step = step / this */
+	double disk_static_kibps;      /* every VM's fixed limit per direction, where all start */
+	double disk_min_kibps, disk_max_kibps;   /* per-VM bounds of a limit per direction */
+	struct vmp_disk_params vmpilot_disk;
+	struct vmp_ap_params ap_disk;
 	/*
 	 * Optional: called with every decision vmpilot's policies make (right-sizer:
 	 * "memory", "vcpus"; host layer or budget overriding it: "host_memory"), whether it
@@ -88,6 +94,10 @@ struct vmp_replay_result {
 	uint64_t mem_actions;          /* balloon target changes */
 	unsigned mem_actions_max_hour; /* most balloon changes of one VM in any 60 minutes (max 65) */
 	uint64_t cpu_actions;          /* vCPU count changes */
+	double disk_headroom_pct;      /* sum of (limit - demand)+ / sum of demand, %, both directions */
+	double disk_throttled_pct;     /* sum of (demand - limit)+ / sum of demand, % */
+	double disk_throttled_steps_pct; /* VM-steps with a direction above its limit, % */
+	uint64_t disk_actions;         /* limit changes (read and write counted apart) */
 	double host_over_pct;          /* host-steps where the allocations exceed host memory, % */
 };
 

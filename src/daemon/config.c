@@ -80,6 +80,8 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "guest PSI memory some avg10 that counts as pressure; 0 = ignore (%)", false },
 	{ "mem_low_free_pct", VMP_CONFIG_INT, false, G(mem_low_free_pct), 0, 50, "5",
 	  "guest free memory below this share counts as pressure; 0 = ignore (%)", false },
+	{ "mem_cost_model", VMP_CONFIG_BOOL, false, G(mem_cost_model), 0, 0, "no",
+	  "memory target from cost-chosen models (doc/policies.md) instead of P95 x 1.15", false },
 	/* vCPU right-sizing. */
 	{ "cpu_target_pct", VMP_CONFIG_INT, false, G(cpu_target_pct), 50, 100, "95",
 	  "percentile of the CPU usage history used as target (%)", false },
@@ -775,6 +777,7 @@ vmp_config_mem_params(const struct vmp_config *c, struct vmp_mem_params *p)
 	p->major_faults_min = (uint64_t)c->mem_major_faults_min;
 	p->psi_some_min = (double)c->mem_psi_some_min_pct;
 	p->low_free_frac = c->mem_low_free_pct / 100.0;
+	p->cost_model = c->mem_cost_model;
 	p->floor_margin_frac = c->mem_floor_margin_pct / 100.0;
 	p->floor_window_ms = c->mem_floor_window_ms;
 }

@@ -46,6 +46,8 @@ vmp_trace_csv_free(struct vmp_trace_csv *c)
 	free(c->mem_usage_kib);
 	free(c->mem_provisioned_kib);
 	free(c->cpu_cores);
+	free(c->disk_read_kbs);
+	free(c->disk_write_kbs);
 	free(c);
 }
 
@@ -337,6 +339,8 @@ enum csv_col {
 	COL_MEM,
 	COL_PROV_MEM,
 	COL_CORES,
+	COL_DISK_RD,
+	COL_DISK_WR,
 	COL_MAX,
 };
 
@@ -349,6 +353,8 @@ static const char *const col_names[COL_MAX][3] = {
 	[COL_MEM] = { "memory usage", "mem_usage_kib", NULL },
 	[COL_PROV_MEM] = { "memory capacity provisioned", "mem_provisioned_kib", NULL },
 	[COL_CORES] = { "cpu cores", "cpu_cores", NULL },
+	[COL_DISK_RD] = { "disk read throughput", "disk_read_kbs", NULL },
+	[COL_DISK_WR] = { "disk write throughput", "disk_write_kbs", NULL },
 };
 
 /*
@@ -541,6 +547,8 @@ vmp_trace_parse_csv(const char *name, const char *buf, size_t len,
 	c->mem_usage_kib = vals[COL_MEM];
 	c->mem_provisioned_kib = vals[COL_PROV_MEM];
 	c->cpu_cores = vals[COL_CORES];
+	c->disk_read_kbs = vals[COL_DISK_RD];
+	c->disk_write_kbs = vals[COL_DISK_WR];
 	*ret_csv = c;
 	return 0;
 out:

@@ -118,6 +118,8 @@ struct vmp_trace_csv {
 	double *mem_usage_kib;
 	double *mem_provisioned_kib;
 	double *cpu_cores;
+	double *disk_read_kbs;       /* disk throughput, KB/s (optional) */
+	double *disk_write_kbs;
 };
 void vmp_trace_csv_free(struct vmp_trace_csv *c); /* accepts NULL */
 

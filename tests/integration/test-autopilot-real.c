@@ -412,7 +412,8 @@ test_idle_gives_back_to_floor(void **state)
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	assert_int_equal(vmp_guest_stats(f->g, &boot, 10000), 0);
 	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\nmem_bounds_widen_pct = 0\n"
-		      "mem_cooldown_ms = 0\nmem_dead_band_pct = 2\n[vm " VM "]\nmem_min_kib = 262144\n");
+		      "mem_cooldown_ms = 0\nmem_dead_band_pct = 2\nmem_step_max_pct = 25\n"
+		      "[vm " VM "]\nmem_min_kib = 262144\n");
 	pilot_start(f, NULL);
 	/* The guest's own MemTotal at a 256 MiB balloon. */
 	at_floor = boot.memtotal_kib - 256 * MIB;

@@ -57,6 +57,18 @@ test_static_metrics_by_hand(void **state)
 	assert_true(fabs(r.cpu_short_core_h - 0.5 / 12) < 1e-9);
 	assert_int_equal(r.mem_actions, 0);
 	assert_int_equal(r.cpu_actions, 0);
+	/* Disk: 1000 KiB/s written in steps 1 and 2, 60 MiB/s in step 3, at a static 50 MiB/s. */
+	s[0].disk_wr_kibps = 1000;
+	s[1].disk_wr_kibps = 1000;
+	s[2].disk_wr_kibps = 60 * 1024;
+	assert_int_equal(vmp_replay_run(&p, &vm, 1, VMP_REPLAY_STATIC, &r), 0);
+	assert_true(fabs(r.disk_throttled_pct - 100.0 * 10 * 1024 / (2000 + 60 * 1024)) < 1e-9);
+	assert_true(fabs(r.disk_headroom_pct - 100.0 * (3 * 51200.0 + 2 * 50200) /
+			 (2000 + 60 * 1024)) < 1e-9);
+	assert_true(fabs(r.disk_throttled_steps_pct - 100.0 / 3) < 1e-9);
+	/* vmpilot raises the limit after the throttled step (no step after it here). */
+	assert_int_equal(vmp_replay_run(&p, &vm, 1, VMP_REPLAY_VMPILOT, &r), 0);
+	assert_true(r.disk_actions >= 1);
 	/* Bad parameters. */
 	p.vms_per_host = 0;
 	assert_int_equal(vmp_replay_run(&p, &vm, 1, VMP_REPLAY_STATIC, &r), -EINVAL);

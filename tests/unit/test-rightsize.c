@@ -9,9 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
+#include "core/iotune.h"
 #include "core/rightsize.h"
 
 #define MIB 1024ull
@@ -384,6 +386,63 @@ test_vcpu_remove_when_idle(void **state)
 	assert_int_equal(d.reason, VMP_WHY_STATS_MISSING);
 }
 
+/*
+ * Disk limits (iotune.c): a VM writing at its limit gets 4x at once; an idle one comes
+ * down to its history x 1.5 after the cooldown, never under disk_min; stale stats never
+ * lower a limit.
+ */
+static void
+test_disk_limit_follows_the_writer(void **state)
+{
+	struct vmp_disk_params p;
+	struct vmp_disk_state s;
+	struct vmp_disk_input in = { .have_stats = true };
+	struct vmp_decision d;
+	double lim = 10240, min = 1024, max = 102400;
+	int64_t now = 0;
+	int i;
+
+	vmp_disk_params_default(&p);
+	assert_int_equal(vmp_disk_state_init(&s, &p), 0);
+	/* Writing at the limit: raised to 4 x at once, then to the bound. */
+	in.kibps = 10240;
+	assert_int_equal(vmp_rightsize_disk(&p, min, max, &s, &in, lim, now, &d), 0);
+	assert_int_equal(d.action, VMP_ACT_GROW);
+	assert_int_equal(d.reason, VMP_WHY_SATURATED);
+	assert_true(d.to == 4 * 10240.0);
+	lim = d.to;
+	in.kibps = lim;
+	now += STEP_MS;
+	assert_int_equal(vmp_rightsize_disk(&p, min, max, &s, &in, lim, now, &d), 0);
+	assert_true(d.to == max);
+	lim = d.to;
+	in.kibps = max;
+	assert_int_equal(vmp_rightsize_disk(&p, min, max, &s, &in, lim, now, &d), 0);
+	assert_int_equal(d.reason, VMP_WHY_AT_BOUND);
+	/* Stale stats: nothing is lowered. */
+	in.kibps = 0;
+	in.stats_age_ms = p.stale_ms + 1;
+	assert_int_equal(vmp_rightsize_disk(&p, min, max, &s, &in, lim, now, &d), 0);
+	assert_int_equal(d.reason, VMP_WHY_STATS_MISSING);
+	in.stats_age_ms = 0;
+	/*
+	 * Idle: the recent peak protects it for its window, then it comes down as the bursts
+	 * fall under 1 % of the (decaying) history: to disk_min within two days.
+	 */
+	for (i = 0; i < 600 && lim > min; i++) {
+		now += STEP_MS;
+		assert_int_equal(vmp_rightsize_disk(&p, min, max, &s, &in, lim, now, &d), 0);
+		if (now - s.recent_peak_ms < p.peak_window_ms && s.recent_peak_kibps > 0)
+			assert_true(d.to >= lim || d.to >= s.recent_peak_kibps);
+		if (d.action == VMP_ACT_SHRINK)
+			assert_true(now - s.last_change_ms == 0);
+		lim = d.to;
+	}
+	assert_true(lim == min);
+	/* Bad bounds. */
+	assert_int_equal(vmp_rightsize_disk(&p, 0, max, &s, &in, lim, now, &d), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -397,6 +456,7 @@ main(void)
 		cmocka_unit_test(test_vpa_waits_for_bounds),
 		cmocka_unit_test(test_vcpu_hot_add_when_saturated),
 		cmocka_unit_test(test_vcpu_remove_when_idle),
+		cmocka_unit_test(test_disk_limit_follows_the_writer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
