@@ -21,6 +21,7 @@ struct vmp_vm_limits {
 	uint64_t mem_min_kib, mem_max_kib;   /* max 0 = no upper bound */
 	unsigned vcpus_min, vcpus_max;       /* max 0 = no upper bound */
 	bool opt_out;                        /* never change this VM automatically */
+	uint64_t disk_min_kibps, disk_max_kibps;  /* disk limits per direction; max 0 = not sized */
 };
 
 struct vmp_mem_params {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/iotune.h"
 #include "daemon/journal.h"
 #include "util/fileio.h"
 #include "util/units.h"
@@ -82,6 +83,18 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "guest free memory below this share counts as pressure; 0 = ignore (%)", false },
 	{ "mem_cost_model", VMP_CONFIG_BOOL, false, G(mem_cost_model), 0, 0, "no",
 	  "memory target from cost-chosen models (doc/policies.md) instead of P95 x 1.15", false },
+	/* Disk throughput limits (doc/policies.md, 3b); a VM is sized when its disk_max_kibps is set. */
+	{ "disk_dev", VMP_CONFIG_STRING, false, G(disk_dev), 0, 0, "none",
+	  "the disk whose limits are sized: libvirt target (vda) or QMP device id; none = off (name)",
+	  false },
+	{ "disk_target_pct", VMP_CONFIG_INT, false, G(disk_target_pct), 1, 100, "99",
+	  "percentile of the throughput history a limit covers, x 1.5 (%)", false },
+	{ "disk_peak_window_ms", VMP_CONFIG_INT, false, G(disk_peak_window_ms), 0, 7 * DAY_MS,
+	  "21600000", "how long a throughput peak keeps the limit at 1.5 x it (ms)", false },
+	{ "disk_cooldown_ms", VMP_CONFIG_INT, false, G(disk_cooldown_ms), 0, DAY_MS, "1800000",
+	  "no lowering of a limit this soon after a change (ms)", false },
+	{ "disk_half_life_ms", VMP_CONFIG_INT, false, G(disk_half_life_ms), MIN_MS / 60,
+	  30 * DAY_MS, "86400000", "half-life of the throughput history (ms)", false },
 	/* vCPU right-sizing. */
 	{ "cpu_target_pct", VMP_CONFIG_INT, false, G(cpu_target_pct), 50, 100, "95",
 	  "percentile of the CPU usage history used as target (%)", false },
@@ -162,6 +175,10 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "never fewer vCPUs (count)", false },
 	{ "vcpus_max", VMP_CONFIG_UINT, true, V(vcpus_max), 0, 4096, "0",
 	  "never more vCPUs; 0 = the VM's maximum (count)", false },
+	{ "disk_min_kibps", VMP_CONFIG_U64, true, V(disk_min_kibps), 1, INT64_MAX, "1024",
+	  "never limit the disk under this, per direction (KiB/s)", false },
+	{ "disk_max_kibps", VMP_CONFIG_U64, true, V(disk_max_kibps), 0, INT64_MAX, "0",
+	  "never limit the disk above this, per direction; 0 = limits not sized (KiB/s)", false },
 	{ "opt_out", VMP_CONFIG_BOOL, true, V(opt_out), 0, 0, "no",
 	  "never change this VM automatically: the same as mode = off (yes/no)", false },
 	{ "mode", VMP_CONFIG_MODE, true, VM(mode), 0, 0, "inherit",
@@ -445,6 +462,7 @@ vmp_config_release(struct vmp_config *c)
 	free(c->state_db);
 	free(c->status_file);
 	free(c->planner);
+	free(c->disk_dev);
 	free(c->host_standby_command);
 	free(c->host_wake_command);
 	for (i = 0; i < c->nvms; i++)
@@ -780,6 +798,17 @@ vmp_config_mem_params(const struct vmp_config *c, struct vmp_mem_params *p)
 	p->cost_model = c->mem_cost_model;
 	p->floor_margin_frac = c->mem_floor_margin_pct / 100.0;
 	p->floor_window_ms = c->mem_floor_window_ms;
+}
+
+void
+vmp_config_disk_params(const struct vmp_config *c, struct vmp_disk_params *p)
+{
+	vmp_disk_params_default(p);
+	p->target_frac = c->disk_target_pct / 100.0;
+	p->peak_window_ms = c->disk_peak_window_ms;
+	p->cooldown_ms = c->disk_cooldown_ms;
+	p->hist.half_life_ms = c->disk_half_life_ms;
+	p->stale_ms = c->stale_ms;
 }
 
 void

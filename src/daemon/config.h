@@ -98,6 +98,8 @@ struct vmp_config {
 	int64_t budget_balloons_per_hour, budget_hotplugs_per_hour, budget_migrations_per_hour;
 	int64_t timeout_ms, mem_bounds_widen_pct;
 	char *planner, *host_standby_command, *host_wake_command;
+	char *disk_dev;            /* the disk whose limits are sized ("none" = none) */
+	int64_t disk_target_pct, disk_peak_window_ms, disk_cooldown_ms, disk_half_life_ms;
 	int64_t host_command_timeout_ms;
 	int64_t balloon_stats_period_ms;
 	int64_t migration_max_downtime_ms, migration_bandwidth_mibps, migration_timeout_ms;
@@ -167,6 +169,9 @@ void vmp_config_write_man_keys(FILE *out);
 
 /* The policy parameters the configuration describes. */
 void vmp_config_mem_params(const struct vmp_config *c, struct vmp_mem_params *ret);
+/* The disk limit policy's parameters from the configuration (iotune.h). */
+struct vmp_disk_params;
+void vmp_config_disk_params(const struct vmp_config *c, struct vmp_disk_params *p);
 void vmp_config_cpu_params(const struct vmp_config *c, struct vmp_cpu_params *ret);
 void vmp_config_overcommit_params(const struct vmp_config *c, struct vmp_overcommit_params *ret);
 void vmp_config_ksm_params(const struct vmp_config *c, struct vmp_ksm_params *ret);

@@ -2,6 +2,7 @@
 /* The autopilot loop: sample, decide, gate, act, journal (see loop.h, doc/design/loop.md). */
 #include "daemon/loop.h"
 #include "core/budget.h"
+#include "core/iotune.h"
 #include "core/overcommit.h"
 #include "core/pilot.h"
 #include "core/rightsize.h"
@@ -22,7 +23,7 @@
 /* Migration bandwidth assumed when migration_bandwidth_mibps is 0 (unlimited). */
 #define DEFAULT_BW_KIB_S (1024.0 * 1024)
 
-enum { RES_MEM, RES_CPU, RES_MIG, RES_MAX };
+enum { RES_MEM, RES_CPU, RES_MIG, RES_DISK_RD, RES_DISK_WR, RES_MAX };
 
 
 /* What the loop remembers about one VM of one host. */
@@ -31,6 +32,8 @@ struct loop_vm {
 	bool seen;                     /* listed this cycle */
 	struct vmp_mem_state mem;
 	struct vmp_cpu_state cpu;
+	struct vmp_disk_state disk[2];     /* read, write (disk_dev's limits) */
+	uint64_t disk_lim[2];          /* limits set, KiB/s; 0 = not set yet (the max bound) */
 	bool have_prev;
 	struct vmp_vm_stats prev;      /* last good sample, for deltas */
 	uint64_t mem_sig;              /* memory fields of the last sample, for staleness */
@@ -91,6 +94,7 @@ struct vmp_loop {
 	unsigned stale_cycles;
 	struct vmp_mem_params mem_p;
 	struct vmp_cpu_params cpu_p;
+	struct vmp_disk_params disk_p;
 	struct vmp_overcommit_params oc_p;
 	struct vmp_pilot_params pilot_p;
 	struct vmp_pilot *pilot;        /* the cluster planner (core/pilot.h) */
@@ -322,6 +326,7 @@ params_from_config(struct vmp_loop *l)
 {
 	vmp_config_mem_params(l->cfg, &l->mem_p);
 	vmp_config_cpu_params(l->cfg, &l->cpu_p);
+	vmp_config_disk_params(l->cfg, &l->disk_p);
 	vmp_config_overcommit_params(l->cfg, &l->oc_p);
 	/* the simulator's planner; a destination keeps the overcommit plan's free share */
 	if (vmp_config_planner_params("default", &l->pilot_p) == 0) {
@@ -591,6 +596,8 @@ vm_get(struct vmp_loop *l, struct loop_host *h, const char *name)
 	}
 	vmp_mem_state_init(&v->mem, &l->mem_p);
 	vmp_cpu_state_init(&v->cpu, &l->cpu_p);
+	vmp_disk_state_init(&v->disk[0], &l->disk_p);
+	vmp_disk_state_init(&v->disk[1], &l->disk_p);
 	xgrow((void **)&h->vms, &h->alloc_vms, h->n_vms + 1, sizeof(*h->vms));
 	h->vms[h->n_vms++] = v;
 	return v;
@@ -656,6 +663,7 @@ struct cycle_vm {
 	bool running, stats_ok, migrating;
 	struct vmp_mem_input mem_in;
 	struct vmp_cpu_input cpu_in;
+	struct vmp_disk_input disk_in[2];   /* read, write throughput */
 	uint64_t current_kib, max_kib;
 	struct vmp_decision mem_d, cpu_d, oc_d;
 	bool have_mem_d;
@@ -787,6 +795,16 @@ prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
 		} else if ((s->valid & VMP_STAT_CPU_TIME) && (v->prev.valid & VMP_STAT_CPU_TIME)) {
 			cv->cpu_in.have_stats = true;
 			cv->cpu_in.usage_cores = (double)delta(s->cpu_time_ns, v->prev.cpu_time_ns) / dt_ns;
+		}
+		/* Disk: bytes read and written over the same wall time. */
+		if ((s->valid & VMP_STAT_BLOCK) && (v->prev.valid & VMP_STAT_BLOCK)) {
+			double dt_s = dt_ns / 1e9;
+
+			cv->disk_in[0].have_stats = cv->disk_in[1].have_stats = true;
+			cv->disk_in[0].kibps = (double)delta(s->block_rd_bytes,
+							     v->prev.block_rd_bytes) / 1024.0 / dt_s;
+			cv->disk_in[1].kibps = (double)delta(s->block_wr_bytes,
+							     v->prev.block_wr_bytes) / 1024.0 / dt_s;
 		}
 		if ((s->valid & (VMP_STAT_VCPU_WAIT | VMP_STAT_VCPU_DELAY)) &&
 		    (v->prev.valid & (VMP_STAT_VCPU_WAIT | VMP_STAT_VCPU_DELAY)))
@@ -1073,6 +1091,74 @@ host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t
 		}
 		journal_decision(l, h, cv->v, RES_CPU, "rightsize-vcpus", &cv->cpu_d, inputs, acted,
 				 result);
+	}
+}
+
+/*
+ * Disk limits of one host: each VM with disk_max_kibps set gets read and write limits on
+ * the disk named disk_dev, sized by vmp_rightsize_disk (doc/policies.md, 3b). A limit not
+ * set yet counts as the max bound. Not gated by the hourly budget: the policy itself
+ * lowers at most once per disk_cooldown_ms.
+ */
+static void
+host_disks(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t n)
+{
+	static const char *const policy[2] = { "rightsize-disk-read", "rightsize-disk-write" };
+	const char *dev = l->cfg->disk_dev;
+	size_t i;
+	int dir;
+
+	if (!dev || !strcmp(dev, "none"))
+		return;
+	for (i = 0; i < n; i++) {
+		struct cycle_vm *cv = &cvs[i];
+		struct loop_vm *v = cv->v;
+		double lo = (double)cv->lim.disk_min_kibps, hi = (double)cv->lim.disk_max_kibps;
+
+		if (!cv->running || cv->migrating || cv->lim.disk_max_kibps == 0)
+			continue;
+		if (lo > hi)
+			lo = hi;
+		for (dir = 0; dir < 2; dir++) {
+			struct vmp_decision d;
+			const char *result = NULL;
+			bool acted = false;
+			double cur = v->disk_lim[dir] ? (double)v->disk_lim[dir] : hi;
+			json_t *inputs;
+
+			cv->disk_in[dir].stats_age_ms = 0;
+			if (vmp_rightsize_disk(&l->disk_p, lo, hi, &v->disk[dir], &cv->disk_in[dir],
+					       cur, l->now_ms, &d) < 0)
+				continue;
+			if (cv->lim.opt_out && d.action != VMP_ACT_NONE) {
+				vmp_decision_reject(&d, "resize", d.to, "vm opted out");
+				vmp_decision_set(&d, VMP_ACT_NONE, VMP_WHY_OPT_OUT, cur);
+			}
+			l->rep.decisions++;
+			inputs = json_pack("{s:b,s:f,s:s,s:f,s:f}", "have_stats",
+					   cv->disk_in[dir].have_stats, "kibps", cv->disk_in[dir].kibps,
+					   "disk", dev, "min_kibps", lo, "max_kibps", hi);
+			if (d.action != VMP_ACT_NONE &&
+			    act_begin(l, h, (enum vmp_mode)v->mode, false, v->name, policy[dir], &d,
+				      inputs)) {
+				struct vmp_block_iotune t = { 0 };
+				uint64_t next = (uint64_t)d.to;
+				uint64_t other = v->disk_lim[!dir] ? v->disk_lim[!dir] : (uint64_t)hi;
+				int r;
+
+				t.read_bytes_sec = (dir == 0 ? next : other) * 1024;
+				t.write_bytes_sec = (dir == 1 ? next : other) * 1024;
+				r = vmp_backend_set_block_iotune(h->b, v->name, dev, &t);
+				result = act_result(l, h, v, r, &acted);
+				if (acted) {
+					v->disk_lim[dir] = next;
+					if (!v->disk_lim[!dir])
+						v->disk_lim[!dir] = other;
+				}
+			}
+			journal_decision(l, h, v, dir == 0 ? RES_DISK_RD : RES_DISK_WR, policy[dir], &d,
+					 inputs, acted, result);
+		}
 	}
 }
 
@@ -1615,6 +1701,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		}
 		host_memory(l, h, o, cvs[i], ncv[i]);
 		host_vcpus(l, h, cvs[i], ncv[i]);
+		host_disks(l, h, cvs[i], ncv[i]);
 		host_cpu(l, h, o, cvs[i], ncv[i]);
 		if (l->ksm_root && i == l->ksm_host)
 			host_ksm(l, h, o, cvs[i], ncv[i]);
