@@ -9,8 +9,9 @@
 # - every chart is there, with data lines, and as wide as the layout allows;
 # - the legend explains every column and chart; the version, date and command line
 #   are named.
-# Screenshots at both widths must be drawn: mostly white would mean an empty page, and
-# the palette's first two colours (Okabe-Ito blue and vermillion) must appear.
+# Screenshots of the two-policy report at both widths must be drawn: mostly white would
+# mean an empty page, and the palette's first two colours (Okabe-Ito blue and vermillion)
+# must appear.
 # Usage: simulate-report.sh VMPILOT TRACE_DIR
 set -u
 vmpilot=$1 trace=$2
@@ -89,8 +90,8 @@ for y in range(0, h, 2):
 print('ink=%.4f blue=%d vermillion=%d' % (ink / total, blue, verm))
 PY
 
-check() { # LABEL REPORT.html NCHARTS MIN_CHART_PCT MIN_CHART_PX
-	label=$1 report=$2 ncharts=$3 minpct=$4 minpx=$5
+check() { # LABEL REPORT.html NCHARTS MIN_CHART_PCT MIN_CHART_PX SCREENSHOT(yes/no)
+	label=$1 report=$2 ncharts=$3 minpct=$4 minpx=$5 shoot=$6
 	# the parser puts a script after </html> into the body: it runs last
 	cat "$report" "$tmp/measure.js" > "$tmp/m.html"
 	for w in 1400 700; do
@@ -110,6 +111,10 @@ check() { # LABEL REPORT.html NCHARTS MIN_CHART_PCT MIN_CHART_PX
 			bad "$label $w px: legend explains $(val legend) terms for $(val columns) columns and 4 charts"
 		val meta | grep -q "vmpilot [0-9].* written 20[0-9-]* [0-9:]* UTC .*vmpilot simulate .*--report" ||
 			bad "$label $w px: version, date or command line missing: $(val meta)"
+		if [ "$shoot" = no ]; then
+			echo "simulate-report: $label at $w px: page $(val scroll) px, $(val charts) charts $(val minChart)-$(val maxChart) px wide, $(val legend) legend terms"
+			continue
+		fi
 		chrome "$report" --window-size=$w,2400 --screenshot="$tmp/shot.png" ||
 			{ cat "$tmp/chrome.err" >&2; exit 1; }
 		stats=$("$py" "$tmp/png.py" "$tmp/shot.png") || { bad "$label $w px: unreadable screenshot"; continue; }
@@ -125,7 +130,7 @@ check() { # LABEL REPORT.html NCHARTS MIN_CHART_PCT MIN_CHART_PX
 "$vmpilot" simulate --trace "$trace" --policy thr-mmt-0.8,vmpilot --report "$tmp/r.html" \
 	> "$tmp/table.txt" || { echo "simulate-report: vmpilot simulate failed" >&2; exit 1; }
 cat "$tmp/table.txt"
-check "2 policies" "$tmp/r.html" 4 40 400
+check "2 policies" "$tmp/r.html" 4 40 400 yes
 # the DOM Chromium dumped last (700 px) has every chart line and table row
 want() { # what count pattern
 	n=$(grep -o "$3" "$tmp/dom.html" | wc -l)
@@ -141,7 +146,7 @@ grep -q '</i>vmpilot</td>' "$tmp/dom.html" || bad "no vmpilot row"
 "$vmpilot" simulate --trace "$trace" --hosts 400 \
 	--policy thr-mmt-0.8,vmpilot,lr-mmt-1.2,iqr-mmt-1.5,thr-rs-0.8 --report "$tmp/r5.html" \
 	> /dev/null || { echo "simulate-report: vmpilot simulate (5 policies) failed" >&2; exit 1; }
-check "5 policies" "$tmp/r5.html" 20 20 280
+check "5 policies" "$tmp/r5.html" 20 20 280 no
 
 [ "$fail" = 0 ] && echo "simulate-report: ok"
 exit $fail
