@@ -151,6 +151,7 @@ char *vmp_cli_data_path(const char *rel);
 /* The commands, one file each (cmd_NAME.c). */
 extern const struct vmp_cli_command vmp_cmd_audit;
 extern const struct vmp_cli_command vmp_cmd_check;
+extern const struct vmp_cli_command vmp_cmd_diagnose;
 extern const struct vmp_cli_command vmp_cmd_replay;
 extern const struct vmp_cli_command vmp_cmd_run;
 extern const struct vmp_cli_command vmp_cmd_simulate;

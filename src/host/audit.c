@@ -630,3 +630,40 @@ vmp_audit_report_json(const struct vmp_audit_report *rep)
 	json_object_set_new(root, "findings", arr);
 	return root;
 }
+
+int
+vmp_audit_iotune(const char *xml, size_t len, uint64_t *ret_iops, uint64_t *ret_bytes_s)
+{
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr disks;
+	double iops = 0, bytes = 0;
+	int i;
+
+	if (len > 0x7fffffff)
+		return -EINVAL;
+	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc)
+		return -EINVAL;
+	ctx = xmlXPathNewContext(doc);
+	if (!ctx)
+		abort();
+	disks = xnodes(ctx, "/domain/devices/disk[iotune]");
+	for (i = 0; i < nodes_count(disks); i++) {
+		xmlNodePtr n = disks->nodesetval->nodeTab[i];
+		double t = xnum(ctx, n, "number(iotune/total_iops_sec)");
+
+		iops += t > 0 ? t : xnum(ctx, n, "number(iotune/read_iops_sec)") +
+				    xnum(ctx, n, "number(iotune/write_iops_sec)");
+		t = xnum(ctx, n, "number(iotune/total_bytes_sec)");
+		bytes += t > 0 ? t : xnum(ctx, n, "number(iotune/read_bytes_sec)") +
+				     xnum(ctx, n, "number(iotune/write_bytes_sec)");
+	}
+	xmlXPathFreeObject(disks);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	*ret_iops = (uint64_t)iops;
+	*ret_bytes_s = (uint64_t)bytes;
+	return 0;
+}

@@ -84,6 +84,13 @@ void vmp_audit_finish(const struct vmp_audit_host *host, struct vmp_audit_report
 
 void vmp_audit_report_clear(struct vmp_audit_report *rep);
 
+/*
+ * The I/O limits of a domain's disks (<iotune>): total_iops_sec (or read + write) and
+ * total_bytes_sec (or read + write), summed over the disks; 0 = none. Returns 0 or
+ * -EINVAL for XML that does not parse.
+ */
+int vmp_audit_iotune(const char *xml, size_t len, uint64_t *ret_iops, uint64_t *ret_bytes_s);
+
 /* Text (one block per finding) and JSON (schema "vmpilot-audit/1"). */
 void vmp_audit_report_print(const struct vmp_audit_report *rep, FILE *out);
 json_t *vmp_audit_report_json(const struct vmp_audit_report *rep);

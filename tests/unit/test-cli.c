@@ -455,6 +455,11 @@ test_every_command(void **state)
 				  &out), VMP_EXIT_USAGE);
 	free(out);
 
+	/* diagnose: VM operand before and after the options */
+	same((char *[]){ "diagnose", "test", "-c", "test:///default", "-j", "-i", "100ms", NULL },
+	     (char *[]){ "diagnose", "--json", "--interval", "0.1", "--connect", "test:///default", "test", NULL },
+	     VMP_EXIT_OK, "\"bottleneck\": \"none\"", NULL);
+
 	/* every command was driven above ... */
 	for (i = 0; vmp_commands[i]; i++) {
 		size_t k;
