@@ -10,12 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct vmp_backend {
 	const struct vmp_backend_ops *ops;
 	char *uri;
 	unsigned timeout_ms;
 	int64_t deadline_ms;       /* CLOCK_MONOTONIC; 0 = none */
+	char *peer_uids;           /* NULL = root and our own uid */
 	void *priv;
 	char error[1024];
 };
@@ -88,6 +90,7 @@ vmp_backend_close(struct vmp_backend *b)
 	if (b->ops->close)
 		b->ops->close(b);
 	free(b->uri);
+	free(b->peer_uids);
 	free(b);
 }
 
@@ -107,6 +110,37 @@ const char *
 vmp_backend_uri(const struct vmp_backend *b)
 {
 	return b->uri;
+}
+
+void
+vmp_backend_set_peer_uids(struct vmp_backend *b, const char *uids)
+{
+	free(b->peer_uids);
+	b->peer_uids = uids && *uids ? xstrdup(uids) : NULL;
+}
+
+bool
+vmp_backend_peer_uid_allowed(const struct vmp_backend *b, long uid)
+{
+	const char *p;
+
+	if (uid < 0)
+		return false;
+	if (uid == 0 || uid == (long)getuid())
+		return true;
+	for (p = b->peer_uids; p && *p;) {
+		char *end;
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		if (v == uid)
+			return true;
+		p = end;
+		while (*p == ',' || *p == ' ')
+			p++;
+	}
+	return false;
 }
 
 void

@@ -225,6 +225,14 @@ unsigned vmp_backend_timeout_ms(const struct vmp_backend *b);
  */
 void vmp_backend_set_deadline(struct vmp_backend *b, int64_t deadline_ms);
 
+/*
+ * The uids (a comma-separated list, from the config's qmp_peer_uids) besides root and
+ * our own that may run the process behind a QMP socket; the QMP backend refuses any
+ * other peer (a socket dropped into its directory by another user is not a VM).
+ */
+void vmp_backend_set_peer_uids(struct vmp_backend *b, const char *uids);
+bool vmp_backend_peer_uid_allowed(const struct vmp_backend *b, long uid);
+
 /* For implementations: private state, and setting the error message (returns -err). */
 void vmp_backend_set_priv(struct vmp_backend *b, void *priv);
 void *vmp_backend_priv(const struct vmp_backend *b);

@@ -25,6 +25,7 @@ struct vmp_qmp {
 	unsigned long next_id;
 	char version[32];
 	int peer_pid;
+	long peer_uid;           /* -1 = unknown */
 	bool broken;
 };
 
@@ -441,6 +442,12 @@ vmp_qmp_peer_pid(const struct vmp_qmp *q)
 	return q->peer_pid;
 }
 
+long
+vmp_qmp_peer_uid(const struct vmp_qmp *q)
+{
+	return q->peer_uid;
+}
+
 void
 vmp_qmp_close(struct vmp_qmp *q)
 {
@@ -469,8 +476,11 @@ vmp_qmp_connect_fd(int fd, const char *label, int64_t deadline_ms, struct vmp_qm
 	q->events = json_array();
 	vmp_qmp_reader_init(&q->rd, 0);
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0)
+	q->peer_uid = -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == 0) {
 		q->peer_pid = cred.pid;
+		q->peer_uid = (long)cred.uid;
+	}
 
 	r = next_message(q, deadline_ms, &msg, ret_err);
 	if (r == 0) {

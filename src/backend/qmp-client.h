@@ -113,6 +113,8 @@ bool vmp_qmp_connected(const struct vmp_qmp *q);
 const char *vmp_qmp_version(const struct vmp_qmp *q);
 /* The PID of the QEMU process (SO_PEERCRED), or 0 when unknown. */
 int vmp_qmp_peer_pid(const struct vmp_qmp *q);
+/* The uid the peer process runs as (SO_PEERCRED), or -1 when unknown. */
+long vmp_qmp_peer_uid(const struct vmp_qmp *q);
 
 /* CLOCK_MONOTONIC in milliseconds, the clock of all deadlines here. */
 int64_t vmp_qmp_now_ms(void);

@@ -163,6 +163,40 @@ vm_reset(struct qmp_vm *v)
 }
 
 /*
+ * Connects to the socket at path, which must be a socket itself (a symlink is not
+ * followed: -ELOOP) whose peer runs as an allowed uid (-EPERM otherwise).
+ */
+static int
+check_socket(struct vmp_backend *b, const char *path, int64_t dl, struct vmp_qmp **ret_q,
+	     char **ret_err)
+{
+	struct stat st;
+	int r;
+
+	if (lstat(path, &st) < 0) {
+		r = -errno;
+		*ret_err = xasprintf("qmp '%s': %s", path, strerror(-r));
+		return r;
+	}
+	if (S_ISLNK(st.st_mode) || !S_ISSOCK(st.st_mode)) {
+		*ret_err = xasprintf("qmp '%s': %s", path, S_ISLNK(st.st_mode) ?
+				     "a symlink, not followed" : "not a socket");
+		return S_ISLNK(st.st_mode) ? -ELOOP : -ENOTSOCK;
+	}
+	r = vmp_qmp_connect(path, dl, ret_q, ret_err);
+	if (r < 0)
+		return r;
+	if (!vmp_backend_peer_uid_allowed(b, vmp_qmp_peer_uid(*ret_q))) {
+		*ret_err = xasprintf("qmp '%s': its peer runs as uid %ld, which is not root, ours "
+				     "or in qmp_peer_uids: refused", path, vmp_qmp_peer_uid(*ret_q));
+		vmp_qmp_close(*ret_q);
+		*ret_q = NULL;
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
  * Returns the VM's entry with a live connection, or a negative errno with the backend
  * error "cannot WHAT of vm 'NAME': ..." set.
  */
@@ -192,7 +226,7 @@ vm_get(struct vmp_backend *b, const char *vm, const char *what, int64_t dl,
 	}
 	vm_reset(v);
 	path = xasprintf("%s/%s.sock", p->dir, vm);
-	r = vmp_qmp_connect(path, dl, &v->q, &err);
+	r = check_socket(b, path, dl, &v->q, &err);
 	free(path);
 	if (r < 0) {
 		if (r == -ENOENT || r == -ECONNREFUSED)
@@ -662,7 +696,8 @@ qmp_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms)
 		if (len <= 5 || strcmp(e->d_name + len - 5, ".sock") || e->d_name[0] == '.')
 			continue;
 		path = xasprintf("%s/%s", p->dir, e->d_name);
-		if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		/* lstat: a symlink to a socket elsewhere is not a VM of this directory. */
+		if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
 			xgrow((void **)&names, &alloc, n + 1, sizeof(*names));
 			names[n++] = xstrndup(e->d_name, len - 5);
 		}
@@ -1438,7 +1473,7 @@ prepare_destination(struct vmp_backend *b, const char *vm,
 					mp->dest_uri);
 	}
 	path = xasprintf("%s/%s.sock", dir, dname);
-	r = vmp_qmp_connect(path, dl, &q, &err);
+	r = check_socket(b, path, dl, &q, &err);
 	if (r < 0)
 		goto out;
 	r = vmp_qmp_execute(q, "query-status", NULL, dl, &val, &err);

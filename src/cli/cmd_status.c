@@ -339,11 +339,22 @@ print_table(FILE *out, const struct status_pilot *pilot, const char *uri,
 			snprintf(swap, sizeof(swap), "%.0f", r.swap_kib_s);
 		else
 			snprintf(swap, sizeof(swap), "-");
-		fprintf(out, "%-20s %-10s %7s %7s %11s %11s %11s %10s %-7s %s\n", vi->name,
-			vmp_vm_state_name(vi->state), vcpus, cpu, actual, total, used, swap, r.mode,
-			r.advice);
-		if (r.not_managed)
-			fprintf(out, "%-20s   not managed: %s\n", "", r.not_managed);
+		{
+			/* Names and reasons come from peers and files: printable only. */
+			char *name = vmp_str_printable(vi->name), *advice = vmp_str_printable(r.advice);
+
+			fprintf(out, "%-20s %-10s %7s %7s %11s %11s %11s %10s %-7s %s\n", name,
+				vmp_vm_state_name(vi->state), vcpus, cpu, actual, total, used, swap,
+				r.mode, advice);
+			free(name);
+			free(advice);
+		}
+		if (r.not_managed) {
+			char *nm = vmp_str_printable(r.not_managed);
+
+			fprintf(out, "%-20s   not managed: %s\n", "", nm);
+			free(nm);
+		}
 	}
 	if (cur->n == 0)
 		fprintf(out, "(no vms on %s)\n", uri);
@@ -500,6 +511,7 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 		pilot_release(&pilot);
 		return r == -EPROTONOSUPPORT ? VMP_EXIT_USAGE : VMP_EXIT_FINDING;
 	}
+	vmp_backend_set_peer_uids(b, pilot.cfg.qmp_peer_uids);
 	clear = watch_ms && !json && isatty(STDOUT_FILENO);
 	/*
 	 * --timeout bounds a whole frame (both samples and the gap between them), not each

@@ -39,6 +39,9 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "journal_max_bytes", VMP_CONFIG_INT, false, G(journal_max_bytes), 0,
 	  1024ll * 1024 * 1024 * 1024, "67108864",
 	  "the journal is rotated before it grows past this; 0 = never (bytes)", false },
+	{ "qmp_peer_uids", VMP_CONFIG_STRING, false, G(qmp_peer_uids), 0, 0, "0",
+	  "uids besides root and vmpilot's own that may run a QEMU behind a qmp:// socket; "
+	  "other peers are refused (comma-separated uids)", false },
 	{ "journal_keep", VMP_CONFIG_INT, false, G(journal_keep), 1, VMP_JOURNAL_KEEP_MAX, "8",
 	  "rotated journal files kept (journal.1 ... journal.N), the oldest deleted (count)", false },
 	{ "state_db", VMP_CONFIG_STRING, false, G(state_db), 0, 0, "/var/lib/vmpilot/state.db",
@@ -326,6 +329,12 @@ set_value(const struct vmp_config_key *k, void *base, const char *value, char **
 			*ret_msg = xasprintf("'%s' must not be empty", k->name);
 			return -EINVAL;
 		}
+		if (!strcmp(k->name, "qmp_peer_uids") && (strspn(value, "0123456789, ") !=
+							     strlen(value) || !strpbrk(value, "0123456789"))) {
+			*ret_msg = xasprintf("'%s' must be a comma-separated list of uids, not '%s'",
+					     k->name, value);
+			return -EINVAL;
+		}
 		if (!strcmp(k->name, "planner") && vmp_config_planner_params(value, NULL) < 0) {
 			*ret_msg = xasprintf("'%s' must be default or KEY=VAL,... with the planner's "
 					     "parameters (doc/pilot-policy.md), not '%s'", k->name,
@@ -459,6 +468,7 @@ vmp_config_release(struct vmp_config *c)
 	if (!c)
 		return;
 	free(c->journal);
+	free(c->qmp_peer_uids);
 	free(c->state_db);
 	free(c->status_file);
 	free(c->planner);

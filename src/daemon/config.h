@@ -81,6 +81,7 @@ struct vmp_config {
 	bool dry_run;
 	char *journal;
 	int64_t journal_max_bytes, journal_keep;
+	char *qmp_peer_uids;
 	char *state_db;            /* "none" = no state kept */
 	char *status_file;
 	int64_t mem_target_pct, mem_margin_pct, mem_peak_window_ms, mem_half_life_ms;

@@ -391,6 +391,7 @@ vmp_loop_new(const struct vmp_loop_options *o, struct vmp_loop **ret_l, char **r
 			vmp_loop_free(l);
 			return r;
 		}
+		vmp_backend_set_peer_uids(h->b, l->cfg->qmp_peer_uids);
 	}
 	*ret_l = l;
 	return 0;
@@ -533,6 +534,7 @@ vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret)
 			free(err);
 			return;
 		}
+		vmp_backend_set_peer_uids(h->b, l->cfg->qmp_peer_uids);
 	}
 	if (!h->cpus) {
 		struct vmp_host_info hi;

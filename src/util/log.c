@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* stderr logging for the edges (CLI, daemon). See log.h. */
 #include "util/log.h"
+#include "util/util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 static const char *log_progname = "vmpilot";
 static enum vmp_log_level log_level = VMP_LOG_WARN;
@@ -18,12 +20,16 @@ void
 vmp_log(enum vmp_log_level level, const char *fmt, ...)
 {
 	va_list ap;
+	char *msg, *safe;
 
 	if (level > log_level)
 		return;
-	fprintf(stderr, "%s: ", log_progname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	/* Messages carry VM names and replies from peers: no escape reaches the terminal. */
+	safe = vmp_str_printable(msg);
+	fprintf(stderr, "%s: %s\n", log_progname, safe);
+	free(safe);
+	free(msg);
 }

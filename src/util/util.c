@@ -142,8 +142,11 @@ vmp_str_printable(const char *s)
 		for (i = 1; i < n; i++)
 			if ((p[i] & 0xc0) != 0x80)
 				n = 0;
-		if (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f)
-			n = 0; /* U+0080..U+009F: the C1 controls */
+		if (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f) {
+			*o++ = '?'; /* U+0080..U+009F: the C1 controls */
+			p += 2;
+			continue;
+		}
 		if (n == 0) {
 			*o++ = '?';
 			p++;

@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -549,6 +551,77 @@ test_migrate_after_cancel(void **state)
 	peer_finish(&p);
 }
 
+/*
+ * Only sockets whose peer runs as root, as us or as a uid in qmp_peer_uids are VMs:
+ * a QMP-speaking process of uid 65534 (a child that drops to nobody before listen(),
+ * so SO_PEERCRED names nobody) is refused unless allowed; a symlink to a socket is not
+ * listed nor followed.
+ */
+static void
+test_peer_uid_and_symlink(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[300], link[300];
+	struct vmp_backend *b;
+	struct vmp_vm_info *vms = NULL;
+	struct vmp_vm_stats st;
+	int lfd, status, round;
+	pid_t child;
+
+	snprintf(path, sizeof(path), "%s/nobody.sock", dir);
+	snprintf(link, sizeof(link), "%s/link.sock", dir);
+	unlink(path);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	strcpy(sa.sun_path, path);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		/* QMP as nobody: a greeting and an answer to every line, twice. */
+		if (setgid(65534) < 0 || setuid(65534) < 0 || listen(lfd, 4) < 0)
+			_exit(1);
+		for (round = 0; round < 2; round++) {
+			int fd = accept(lfd, NULL, NULL);
+			char buf[4096];
+
+			if (fd < 0)
+				_exit(1);
+			alarm(20); /* never outlives a failed test */
+			const char *hello = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n";
+			const char *ok = "{\"return\": {}}\r\n";
+
+			send_all(fd, hello, strlen(hello));
+			while (recv(fd, buf, sizeof(buf), 0) > 0)
+				send_all(fd, ok, strlen(ok));
+			close(fd);
+		}
+		_exit(0);
+	}
+	close(lfd);
+	nap_ms(200); /* the child listens (the client would get ECONNREFUSED before) */
+	b = open_b(2000);
+	assert_int_equal(vmp_backend_vm_stats(b, "nobody", &st), -EPERM);
+	assert_non_null(strstr(vmp_backend_error(b), "peer runs as uid 65534"));
+	/* Allowed by the configuration. */
+	vmp_backend_set_peer_uids(b, "107, 65534");
+	assert_int_not_equal(vmp_backend_vm_stats(b, "nobody", &st), -EPERM);
+	vmp_backend_close(b);
+	/* A symlink to the socket: not a VM of the directory, not followed. */
+	assert_int_equal(symlink(path, link), 0);
+	b = open_b(2000);
+	vmp_backend_set_peer_uids(b, "65534");
+	assert_int_equal(vmp_backend_list_vms(b, &vms), 1);
+	assert_string_equal(vms[0].name, "nobody");
+	free(vms);
+	assert_int_equal(vmp_backend_vm_stats(b, "link", &st), -ELOOP);
+	vmp_backend_close(b);
+	unlink(link);
+	unlink(path);
+	kill(child, SIGKILL);
+	waitpid(child, &status, 0);
+}
+
 static void
 test_dirty_rate(void **state)
 {
@@ -736,6 +809,7 @@ main(void)
 		cmocka_unit_test(test_migrate),
 		cmocka_unit_test(test_migrate_after_cancel),
 		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_peer_uid_and_symlink),
 		cmocka_unit_test(test_dirty_rate),
 		cmocka_unit_test(test_eof_mid_message),
 		cmocka_unit_test(test_malformed),

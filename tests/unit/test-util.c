@@ -190,10 +190,44 @@ test_format_duration(void **state)
 	assert_string_equal(buf, "0ms");
 }
 
+/* Control characters never reach the terminal; valid UTF-8 does. */
+static void
+test_str_printable(void **state)
+{
+	static const struct {
+		const char *in, *out;
+	} cases[] = {
+		{ "web1", "web1" },
+		{ "a\x1b[2Jb", "a?[2Jb" },          /* ESC */
+		{ "bell\x07\r\n\t", "bell????" },
+		{ "del\x7f", "del?" },
+		{ "csi\xc2\x9b" "1m", "csi?1m" },    /* U+009B, the C1 CSI */
+		{ "raw\x9b", "raw?" },              /* an 8-bit CSI, not UTF-8 */
+		{ "caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac" },
+		{ "cut\xe2\x82", "cut??" },         /* a truncated sequence */
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *p = vmp_str_printable(cases[i].in);
+
+		assert_string_equal(p, cases[i].out);
+		free(p);
+	}
+	{
+		char *p = vmp_str_printable(NULL);
+
+		assert_string_equal(p, "");
+		free(p);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_str_printable),
 		cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_parse_u64_and_double),
 		cmocka_unit_test(test_durations),
