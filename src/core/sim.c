@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #define HIST_LEN 30          /* PowerVm.HISTORY_LENGTH */
+#define LR_MAX_MI 16         /* migration intervals the LR fast path covers */
 #define EVENT_OFFSET_S 0.1   /* CloudSim's minimum time between events */
 
 const struct vmp_sim_policy vmp_sim_policies[] = {
@@ -123,6 +124,8 @@ struct host {
 	uint32_t nhist;
 	double req_sum, max_ram;
 	bool hist_valid;
+	double lr_dot;          /* the LR fast path's forecast of hist, for lr_mi */
+	uint32_t lr_mi;         /* NONE: not computed for this history */
 	/* planning: saved copy for copy-on-write restore */
 	bool saved;
 	struct slot *save_slots;
@@ -154,6 +157,8 @@ struct vm {
 	uint32_t nhist;
 	uint32_t nhist_nz;      /* nhist without trailing zeros */
 	double hist_time;
+	double lr_dot, lr_time; /* the LR fast path's forecast of hist at hist_time, for lr_mi */
+	uint32_t lr_mi;
 	struct entry last;
 	bool fin_mig;
 	double last_mig_end_s;
@@ -211,6 +216,8 @@ struct vmp_sim {
 	const float *mem_pct;
 	struct vmp_sim_acct acct;       /* continuous sums (per-VM parts in struct vm) */
 	bool acct_done;
+	double *acct_r;                 /* acct_piece() scratch: demand at both ends per slot */
+	size_t acct_cap;
 	double shutdown_sum;
 	uint64_t shutdowns;
 	double mig_wait_sum;
@@ -229,6 +236,8 @@ struct vmp_sim {
 	struct pindex pidx[VMP_SIM_MAX_TYPES];
 	bool pidx_on;           /* maintained while placing */
 	bool idle_excluded;     /* under-load phase: every idle host is excluded */
+	double lr_c[LR_MAX_MI][VMP_OVERLOAD_LR_SAMPLES]; /* lr_coeffs() */
+	bool lr_c_ok[LR_MAX_MI];
 	uint64_t rng;           /* random selection state */
 };
 
@@ -506,14 +515,20 @@ acct_piece(struct vmp_sim *s, struct host *h, double a, double b, long k)
 	double fa = (a - (double)k * step) / step, fb = (b - (double)k * step) / step;
 	double d0 = 0, d1 = 0, m0 = 0, m1 = 0, lo = 0, hi = 0, excess = 0;
 	bool over, hold_flag = false;
+	double *r;
 	uint32_t i;
 
+	s->acct_r = grow(s->acct_r, &s->acct_cap, 2 * (size_t)h->n, sizeof(double));
+	r = s->acct_r;
 	for (i = 0; i < h->n; i++) {
 		uint32_t v = h->slots[i].vm;
 		bool in = h->nmin && host_has_min(h, v);
 		double ra, rb, w = in ? 0.1 : 1;
 
 		acct_demand(s, v, k, fa, fb, &ra, &rb);
+		/* the second pass skips arrivals: marked by a negative demand */
+		r[2 * i] = in ? -1 : ra;
+		r[2 * i + 1] = rb;
 		if (s->cfg.acct_hold) {
 			/* the simulator's view: requests capped at a core, an arrival flags */
 			double pe = h->type->pe_mips;
@@ -555,13 +570,11 @@ acct_piece(struct vmp_sim *s, struct host *h, double a, double b, long k)
 	if (over)
 		s->acct.overload_host_s += hi - lo;
 	for (i = 0; i < h->n; i++) {
-		uint32_t v = h->slots[i].vm;
-		struct vm *vm = &s->vms[v];
-		double ra, rb, req, got, f;
+		struct vm *vm = &s->vms[h->slots[i].vm];
+		double ra = r[2 * i], rb = r[2 * i + 1], req, got, f;
 
-		if (h->nmin && host_has_min(h, v))
-			continue;   /* served by its source */
-		acct_demand(s, v, k, fa, fb, &ra, &rb);
+		if (ra < 0)
+			continue;   /* migrating in: served by its source */
 		req = (ra + rb) / 2 * len;
 		got = req;
 		if (over) {
@@ -1046,17 +1059,21 @@ complete_migrations(struct vmp_sim *s, double before)
 static void
 host_history(struct vmp_sim *s, struct host *h)
 {
-	uint32_t i, k, n = 0;
+	uint32_t i, k, n = 0, len = HIST_LEN;
 
 	if (h->hist_valid)
 		return;
+	/* LR and LRR read the newest samples only */
+	if (s->pol.overload == VMP_OVERLOAD_LR || s->pol.overload == VMP_OVERLOAD_LRR)
+		len = VMP_OVERLOAD_LR_SAMPLES;
 	memset(h->hist, 0, sizeof(h->hist));
 	h->req_sum = 0;
 	h->max_ram = -1;
 	for (i = 0; i < h->n; i++) {
 		const struct vm *vm = &s->vms[h->slots[i].vm];
+		uint32_t m = vm->nhist < len ? vm->nhist : len;
 
-		for (k = 0; k < vm->nhist; k++)
+		for (k = 0; k < m; k++)
 			h->hist[k] += vm->hist[k] * vm->mips / h->total_mips;
 		if (vm->nhist_nz > n)
 			n = vm->nhist_nz;
@@ -1067,6 +1084,85 @@ host_history(struct vmp_sim *s, struct host *h)
 	/* a sum of non-negative terms is zero only where every term is */
 	h->nhist = n;
 	h->hist_valid = true;
+	h->lr_mi = NONE;
+}
+
+/*
+ * The LR fast path (LR without compat). The tricube-weighted least-squares forecast at
+ * x = N + mi is linear in the samples: forecast = sum of c[k] hist[k] (hist newest
+ * first), with c[N - 1 - i] = w_i / W + (x - xm) w_i (x_i - xm) / Sxx, x_i = i + 1,
+ * xm = sum w_i x_i / W, Sxx = sum w_i (x_i - xm)^2. So a host's forecast with a VM added
+ * is the host's plus the VM's scaled one: two cached dot products instead of a fit per
+ * host judged. overload.c computes the same forecast by a fit; only the rounding differs
+ * (no decision changed on the five PlanetLab days).
+ */
+static const double *
+lr_coeffs(struct vmp_sim *s, uint32_t mi)
+{
+	enum { N = VMP_OVERLOAD_LR_SAMPLES };
+	double *c = s->lr_c[mi], w[N], sw = 0, xm = 0, sxx = 0, x0 = (double)(N + mi);
+	size_t i;
+
+	if (s->lr_c_ok[mi])
+		return c;
+	for (i = 0; i < N; i++) {
+		double d = (double)(N - 1 - i) / (N - 1), t = 1 - d * d * d;
+
+		w[i] = t * t * t;
+		sw += w[i];
+		xm += w[i] * (double)(i + 1);
+	}
+	xm /= sw;
+	for (i = 0; i < N; i++)
+		sxx += w[i] * ((double)(i + 1) - xm) * ((double)(i + 1) - xm);
+	for (i = 0; i < N; i++)
+		c[N - 1 - i] = w[i] / sw + (x0 - xm) * w[i] * ((double)(i + 1) - xm) / sxx;
+	s->lr_c_ok[mi] = true;
+	return c;
+}
+
+static double
+lr_dot(const double *c, const double *hist)
+{
+	double sum = 0;
+	size_t k;
+
+	for (k = 0; k < VMP_OVERLOAD_LR_SAMPLES; k++)
+		sum += c[k] * hist[k];
+	return sum;
+}
+
+/* host_overloaded() for LR without compat, mi migration intervals: see lr_coeffs(). */
+static bool
+host_overloaded_lr(struct vmp_sim *s, struct host *h, uint32_t extra, uint32_t mi)
+{
+	struct vm *vm = extra != UINT32_MAX ? &s->vms[extra] : NULL;
+	uint32_t n = h->nhist;
+	const double *c;
+	double pred;
+
+	if (vm && vm->nhist_nz > n)
+		n = vm->nhist_nz;
+	if (n < VMP_OVERLOAD_LR_SAMPLES) {
+		double req = h->req_sum + (vm ? (vm->instantiating ? vm->mips : vm->req) : 0);
+
+		return req / h->total_mips > VMP_OVERLOAD_FALLBACK_THR;
+	}
+	c = lr_coeffs(s, mi);
+	if (h->lr_mi != mi) {
+		h->lr_dot = lr_dot(c, h->hist);
+		h->lr_mi = mi;
+	}
+	pred = h->lr_dot;
+	if (vm) {
+		if (vm->lr_mi != mi || vm->lr_time != vm->hist_time) {
+			vm->lr_dot = lr_dot(c, vm->hist);
+			vm->lr_mi = mi;
+			vm->lr_time = vm->hist_time;
+		}
+		pred += vm->lr_dot * vm->mips / h->total_mips;
+	}
+	return pred * s->pol.param >= 1;
 }
 
 /*
@@ -1083,6 +1179,16 @@ host_overloaded(struct vmp_sim *s, struct host *h, uint32_t extra)
 	if (s->pol.overload == VMP_OVERLOAD_NONE)
 		return false;
 	host_history(s, h);
+	if (s->pol.overload == VMP_OVERLOAD_LR && !s->cfg.cloudsim_compat) {
+		double mi;
+
+		max_ram = h->max_ram;
+		if (extra != UINT32_MAX && s->vms[extra].ram > max_ram)
+			max_ram = s->vms[extra].ram;
+		mi = ceil(max_ram / (h->type->bw_kbit / (2 * 8000)) / s->cfg.step_s);
+		if (max_ram >= 0 && mi >= 0 && mi < LR_MAX_MI)
+			return host_overloaded_lr(s, h, extra, (uint32_t)mi);
+	}
 	req = h->req_sum;
 	max_ram = h->max_ram;
 	n = h->nhist;
@@ -1895,6 +2001,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 		vm->host = -1;
 		vm->mig_to = -1;
 		vm->req_time = -1;
+		vm->lr_mi = NONE;
 		vm->instantiating = true;
 		h = p->kind == VMP_SIM_NPA || p->kind == VMP_SIM_DVFS ? first_fit(s, (uint32_t)i)
 								       : find_host(s, (uint32_t)i, false);
@@ -1946,6 +2053,7 @@ vmp_sim_free(struct vmp_sim *s)
 	free(s->saved_hosts);
 	free(s->cand);
 	free(s->scratch_hosts);
+	free(s->acct_r);
 	vmp_sim_result_release(&(struct vmp_sim_result){ .series = s->series });
 	free(s);
 }
