@@ -151,6 +151,7 @@ char *vmp_cli_data_path(const char *rel);
 /* The commands, one file each (cmd_NAME.c). */
 extern const struct vmp_cli_command vmp_cmd_audit;
 extern const struct vmp_cli_command vmp_cmd_check;
+extern const struct vmp_cli_command vmp_cmd_ctl;
 extern const struct vmp_cli_command vmp_cmd_diagnose;
 extern const struct vmp_cli_command vmp_cmd_replay;
 extern const struct vmp_cli_command vmp_cmd_run;
@@ -158,6 +159,14 @@ extern const struct vmp_cli_command vmp_cmd_simulate;
 extern const struct vmp_cli_command vmp_cmd_status;
 extern const struct vmp_cli_command vmp_cmd_tune;
 extern const struct vmp_cli_command vmp_cmd_why;
+
+/*
+ * The daemon side of `status` and `why` (cmd_ctl.c): given a vmpilot:// or vmpilots://
+ * URI they ask the running daemon's API instead of the hypervisor or the journal file.
+ * Return an exit status.
+ */
+int vmp_ctl_status(const char *uri, bool json, FILE *out);
+int vmp_ctl_why(const char *uri, const char *vm, size_t last, bool all, bool json);
 
 /* The loop of `vmpilot run` and vmpilotd (cmd_run.c): parses cmd's options, runs. */
 int vmp_cli_run_loop(const struct vmp_cli_command *cmd, const char *progname, int argc,

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "daemon/config.h"
 #include "util/fileio.h"
+#include "cli/client.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -28,7 +29,8 @@ enum { OPT_CONNECT = 1, OPT_JSON, OPT_WATCH, OPT_COUNT, OPT_TIMEOUT, OPT_CONFIG 
 
 static const struct vmp_cli_option status_options[] = {
 	{ "connect", 'c', "URI", "hypervisor URI (default $LIBVIRT_DEFAULT_URI, else "
-	  STATUS_DEFAULT_URI ")", OPT_CONNECT },
+	  STATUS_DEFAULT_URI "), or a running daemon: vmpilot:///SOCKET, vmpilots://HOST:PORT",
+	  OPT_CONNECT },
 	{ "json", 'j', NULL, "print JSON (one document per refresh)", OPT_JSON },
 	{ "watch", 'w', "DURATION", "refresh every DURATION (e.g. 2s), like top", OPT_WATCH },
 	{ "count", 0, "K", "with --watch: stop after K refreshes (default: never)", OPT_COUNT },
@@ -499,6 +501,12 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 		return vmp_cli_usage_error(cmd, "--count needs --watch");
 	if (uri == NULL)
 		uri = vmp_cli_default_uri() ? vmp_cli_default_uri() : STATUS_DEFAULT_URI;
+	if (vmp_client_is_daemon_uri(uri)) {
+		/* The daemon's view: no second client on the VMs' sockets. */
+		if (watch_ms)
+			return vmp_cli_usage_error(cmd, "--watch is for hypervisor URIs");
+		return vmp_ctl_status(uri, json, stdout);
+	}
 	if (pilot_load(uri, config, &pilot) < 0) {
 		pilot_release(&pilot);
 		return VMP_EXIT_USAGE;

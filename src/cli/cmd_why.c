@@ -5,6 +5,7 @@
  * the alternatives rejected.
  */
 #include "cli/cli.h"
+#include "cli/client.h"
 #include "daemon/config.h"
 #include "daemon/journal.h"
 #include "util/util.h"
@@ -17,7 +18,8 @@
 #define DEFAULT_CONFIG "/etc/vmpilot/vmpilot.conf"
 
 enum {
-	OPT_JOURNAL = 1,
+	OPT_CONNECT = 1,
+	OPT_JOURNAL,
 	OPT_CONFIG,
 	OPT_LAST,
 	OPT_JSON,
@@ -25,6 +27,8 @@ enum {
 };
 
 static const struct vmp_cli_option why_options[] = {
+	{ "connect", 'c', "URI", "ask a running daemon instead of reading the journal: "
+	  "vmpilot:///SOCKET or vmpilots://HOST:PORT", OPT_CONNECT },
 	{ "journal", 'J', "FILE", "decision journal (default: the config's 'journal')",
 	  OPT_JOURNAL },
 	{ "config", 'f', "FILE", "configuration naming the journal (default " DEFAULT_CONFIG ")",
@@ -73,7 +77,7 @@ static int
 run_why(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
-	const char *journal = NULL, *config = NULL, *vm;
+	const char *journal = NULL, *config = NULL, *connect = NULL, *vm;
 	json_t *entries = NULL, *e;
 	struct vmp_journal_query q = { 0 };
 	uint64_t last = 5;
@@ -84,6 +88,9 @@ run_why(const struct vmp_cli_command *cmd, int argc, char **argv)
 
 	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
 		switch (id) {
+		case OPT_CONNECT:
+			connect = p.optarg;
+			break;
 		case OPT_JOURNAL:
 			journal = p.optarg;
 			break;
@@ -109,6 +116,14 @@ run_why(const struct vmp_cli_command *cmd, int argc, char **argv)
 	if (p.optind + 1 != argc)
 		return vmp_cli_usage_error(cmd, "expected one VM name");
 	vm = argv[p.optind];
+	if (connect) {
+		if (!vmp_client_is_daemon_uri(connect))
+			return vmp_cli_usage_error(cmd, "--connect wants vmpilot:///SOCKET or "
+						   "vmpilots://HOST:PORT");
+		if (journal)
+			return vmp_cli_usage_error(cmd, "--connect and --journal exclude each other");
+		return vmp_ctl_why(connect, vm, (size_t)last, all, json);
+	}
 
 	if (journal) {
 		path = xstrdup(journal);

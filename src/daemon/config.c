@@ -53,6 +53,28 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "balloon_stats_period_ms", VMP_CONFIG_INT, false, G(balloon_stats_period_ms), 0, MIN_MS,
 	  "5000", "a VM's balloon statistics period when it is off (0): vmpilot sets it, live, "
 	  "rounded to seconds; 0 = never (ms)", false },
+	/* The HTTP API (doc/api.md); "none" turns a setting off. */
+	{ "api_socket", VMP_CONFIG_STRING, false, G(api_socket), 0, 0, "/run/vmpilot/vmpilot.sock",
+	  "unix socket of the HTTP API, authorised by the peer's uid; none = off (path)", false },
+	{ "api_group", VMP_CONFIG_STRING, false, G(api_group), 0, 0, "vmpilot",
+	  "members may read the API on the unix socket (root always may) (group name)", false },
+	{ "api_admin_group", VMP_CONFIG_STRING, false, G(api_admin_group), 0, 0, "none",
+	  "members may also change the loop through it (root always may) (group name)", false },
+	{ "api_listen", VMP_CONFIG_STRING, false, G(api_listen), 0, 0, "none",
+	  "TCP address of the API, TLS only, e.g. 127.0.0.1:8443; none = off (address:port)",
+	  false },
+	{ "api_tls_cert", VMP_CONFIG_STRING, false, G(api_tls_cert), 0, 0, "none",
+	  "the API's TLS certificate chain (PEM path)", false },
+	{ "api_tls_key", VMP_CONFIG_STRING, false, G(api_tls_key), 0, 0, "none",
+	  "its private key (PEM path)", false },
+	{ "api_tls_ca", VMP_CONFIG_STRING, false, G(api_tls_ca), 0, 0, "none",
+	  "CA whose client certificates are accepted (read role); none = no client certificates "
+	  "(PEM path)", false },
+	{ "api_admin_cns", VMP_CONFIG_STRING, false, G(api_admin_cns), 0, 0, "none",
+	  "client certificate common names with the admin role (comma list)", false },
+	{ "api_tokens", VMP_CONFIG_STRING, false, G(api_tokens), 0, 0, "none",
+	  "bearer tokens by their SHA-256: read:HEX or admin:HEX, comma list "
+	  "(sha256sum of the token)", false },
 	/* Memory right-sizing. */
 	{ "mem_target_pct", VMP_CONFIG_INT, false, G(mem_target_pct), 50, 100, "95",
 	  "percentile of the demand peaks used as target (%)", false },
@@ -255,6 +277,7 @@ const char *
 vmp_mode_source_name(enum vmp_mode_source s)
 {
 	static const char *const names[VMP_MODE_FROM_MAX] = {
+		[VMP_MODE_FROM_API_VM] = "api [vm]", [VMP_MODE_FROM_API_HOST] = "api [host]",
 		[VMP_MODE_FROM_VM] = "config [vm]", [VMP_MODE_FROM_METADATA] = "domain metadata",
 		[VMP_MODE_FROM_HOST] = "config [host]", [VMP_MODE_FROM_GLOBAL] = "config global",
 	};
@@ -475,6 +498,15 @@ vmp_config_release(struct vmp_config *c)
 	free(c->disk_dev);
 	free(c->host_standby_command);
 	free(c->host_wake_command);
+	free(c->api_socket);
+	free(c->api_group);
+	free(c->api_admin_group);
+	free(c->api_listen);
+	free(c->api_tls_cert);
+	free(c->api_tls_key);
+	free(c->api_tls_ca);
+	free(c->api_admin_cns);
+	free(c->api_tokens);
 	for (i = 0; i < c->nvms; i++)
 		free(c->vms[i].name);
 	free(c->vms);

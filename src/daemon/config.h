@@ -44,13 +44,15 @@ int vmp_mode_parse(const char *s);
 
 /* Where a VM's effective mode came from (the first that sets one wins). */
 enum vmp_mode_source {
+	VMP_MODE_FROM_API_VM,      /* an operator's override of the VM through the API */
+	VMP_MODE_FROM_API_HOST,    /* an operator's override of its host through the API */
 	VMP_MODE_FROM_VM,          /* its [vm NAME] section (opt_out = yes counts as off) */
 	VMP_MODE_FROM_METADATA,    /* <vmpilot:mode> in its libvirt domain metadata */
 	VMP_MODE_FROM_HOST,        /* its host's [host URI] section */
 	VMP_MODE_FROM_GLOBAL,      /* the global `mode` key */
 	VMP_MODE_FROM_MAX,
 };
-/* "config [vm]", "domain metadata", "config [host]", "config global". */
+/* "api [vm]", "api [host]", "config [vm]", "domain metadata", "config [host]", "config global". */
 const char *vmp_mode_source_name(enum vmp_mode_source s);
 
 struct vmp_config_vm {
@@ -84,6 +86,9 @@ struct vmp_config {
 	char *qmp_peer_uids;
 	char *state_db;            /* "none" = no state kept */
 	char *status_file;
+	/* The HTTP API; "none" = unset. */
+	char *api_socket, *api_group, *api_admin_group, *api_listen;
+	char *api_tls_cert, *api_tls_key, *api_tls_ca, *api_admin_cns, *api_tokens;
 	int64_t mem_target_pct, mem_margin_pct, mem_peak_window_ms, mem_half_life_ms;
 	int64_t mem_headroom_pct, mem_dead_band_pct, mem_cooldown_ms, mem_step_max_pct;
 	int64_t mem_floor_margin_pct, mem_floor_window_ms, mem_pressure_add_kib;

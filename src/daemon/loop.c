@@ -89,6 +89,14 @@ struct loop_host {
 	uint64_t mem_total_kib, mem_available_kib, mem_unmet_kib;
 };
 
+/* An operator override of one host (vm "") or VM (see vmp_loop_set_mode). */
+struct loop_override {
+	size_t host;
+	char vm[VMP_NAME_MAX];
+	enum vmp_mode mode;            /* INHERIT = no override */
+	bool pinned;
+};
+
 struct vmp_loop {
 	const struct vmp_config *cfg;   /* borrowed */
 	unsigned stale_cycles;
@@ -116,6 +124,8 @@ struct vmp_loop {
 	struct vmp_owner_scan owners;
 	uint64_t cycle;
 	struct vmp_loop_decision_counts dcounts;
+	struct loop_override *overrides;
+	size_t n_overrides, alloc_overrides;
 	/* per cycle */
 	int64_t now_ms, wall_ms;
 	struct vmp_loop_report rep;
@@ -417,6 +427,7 @@ vmp_loop_free(struct vmp_loop *l)
 	}
 	free(l->hosts);
 	vmp_pilot_free(l->pilot);
+	free(l->overrides);
 	free(l);
 }
 
@@ -671,6 +682,17 @@ struct cycle_vm {
 	bool have_mem_d;
 };
 
+static struct loop_override *
+override_find(const struct vmp_loop *l, size_t host, const char *vm)
+{
+	size_t i;
+
+	for (i = 0; i < l->n_overrides; i++)
+		if (l->overrides[i].host == host && !strcmp(l->overrides[i].vm, vm ? vm : ""))
+			return &l->overrides[i];
+	return NULL;
+}
+
 /*
  * The VM's effective mode this cycle (config [vm], domain metadata, [host], global);
  * a change is logged once, and so is a metadata value that names no mode. Mode off makes the VM opted out for every policy.
@@ -681,6 +703,18 @@ vm_mode(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
 	enum vmp_mode_source src;
 	enum vmp_mode m = vmp_config_vm_mode(l->cfg, h->uri, cv->o->info.name, cv->o->info.mode,
 					     &src);
+	const struct loop_override *ov = override_find(l, (size_t)(h - l->hosts),
+						       cv->o->info.name);
+	const struct loop_override *hov = override_find(l, (size_t)(h - l->hosts), NULL);
+
+	/* An operator's override through the API wins: the VM's, then its host's. */
+	if (ov && ov->mode != VMP_MODE_INHERIT) {
+		m = ov->mode;
+		src = VMP_MODE_FROM_API_VM;
+	} else if (hov && hov->mode != VMP_MODE_INHERIT) {
+		m = hov->mode;
+		src = VMP_MODE_FROM_API_HOST;
+	}
 
 	bool bad = src == VMP_MODE_FROM_METADATA &&
 		   vmp_mode_parse(cv->o->info.mode) <= VMP_MODE_INHERIT;
@@ -872,7 +906,6 @@ act_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int r, bo
 		return NULL;
 	}
 	l->rep.failed_actions++;
-	l->dcounts.backend_errors++;
 	fault(l, h, v, vmp_backend_error(h->b));
 	return vmp_backend_error(h->b);
 }
@@ -1556,7 +1589,8 @@ plan_cluster(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 			if (l->hosts[i].mem_known)
 				pv[k].mem_kib = pv[k].ram_kib;
 			/* no CPU sample yet: counted at its size, not moved, not remembered */
-			pv[k].pinned = cv->lim.opt_out || !cv->cpu_in.have_stats;
+			pv[k].pinned = cv->lim.opt_out || !cv->cpu_in.have_stats ||
+				       vmp_loop_pinned(l, i, cv->v->name);
 			pv[k].demand_mips = cv->cpu_in.have_stats ?
 					    cv->cpu_in.usage_cores * MIPS_PER_CORE : pv[k].mips;
 			pv[k].hist = cv->v->hist;
@@ -1630,8 +1664,6 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		h->have_stats = o->stats_ret == 0;
 		if (h->have_stats)
 			h->stats = o->stats;
-		else
-			l->dcounts.backend_errors++;
 		if (!h->ok) {
 			char *msg = xasprintf("host skipped this cycle: %s", o->error);
 
@@ -1693,8 +1725,6 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 			}
 			stats_period(l, h, cv);
 			prepare_vm(l, h, cv);
-			if (cv->o->stats_ret < 0)
-				l->dcounts.backend_errors++;
 			cv->v->sampled = cv->o->stats_ret == 0;
 			cv->v->have_cpu = cv->cpu_in.have_stats;
 			cv->v->cpu_cores = cv->cpu_in.usage_cores;
@@ -1767,6 +1797,7 @@ vmp_loop_foreach_vm(struct vmp_loop *l,
 				.vcpus = v->vcpus, .vcpus_max = v->vcpus_max, .fault = v->fault,
 				.mode = vmp_mode_name((enum vmp_mode)v->mode),
 				.mode_source = vmp_mode_source_name((enum vmp_mode_source)v->mode_src),
+				.pinned = vmp_loop_pinned(l, i, v->name),
 			};
 
 			for (r = 0; r < RES_MAX; r++)
@@ -1787,6 +1818,9 @@ vmp_loop_host_view(struct vmp_loop *l, size_t host, struct vmp_loop_host_view *r
 
 	memset(ret, 0, sizeof(*ret));
 	ret->uri = h->uri;
+	ret->mode = vmp_mode_name(vmp_loop_mode_override(l, host, NULL) != VMP_MODE_INHERIT ?
+				  vmp_loop_mode_override(l, host, NULL) :
+				  vmp_config_host_mode(l->cfg, h->uri));
 	ret->ok = h->ok;
 	ret->fault = h->fault;
 	ret->have_stats = h->have_stats;
@@ -1859,4 +1893,55 @@ const struct vmp_loop_decision_counts *
 vmp_loop_decision_counts(const struct vmp_loop *l)
 {
 	return &l->dcounts;
+}
+
+static struct loop_override *
+override_get(struct vmp_loop *l, size_t host, const char *vm)
+{
+	struct loop_override *o = override_find(l, host, vm);
+
+	if (o)
+		return o;
+	xgrow((void **)&l->overrides, &l->alloc_overrides, l->n_overrides + 1,
+	      sizeof(*l->overrides));
+	o = &l->overrides[l->n_overrides++];
+	memset(o, 0, sizeof(*o));
+	o->host = host;
+	snprintf(o->vm, sizeof(o->vm), "%s", vm ? vm : "");
+	return o;
+}
+
+int
+vmp_loop_set_mode(struct vmp_loop *l, size_t host, const char *vm, enum vmp_mode mode)
+{
+	if (host >= l->n_hosts || (unsigned)mode >= VMP_MODE_MAX ||
+	    (vm && strlen(vm) >= VMP_NAME_MAX))
+		return -EINVAL;
+	override_get(l, host, vm)->mode = mode;
+	return 0;
+}
+
+int
+vmp_loop_set_pinned(struct vmp_loop *l, size_t host, const char *vm, bool pinned)
+{
+	if (host >= l->n_hosts || !vm || strlen(vm) >= VMP_NAME_MAX)
+		return -EINVAL;
+	override_get(l, host, vm)->pinned = pinned;
+	return 0;
+}
+
+enum vmp_mode
+vmp_loop_mode_override(const struct vmp_loop *l, size_t host, const char *vm)
+{
+	const struct loop_override *o = override_find(l, host, vm);
+
+	return o ? o->mode : VMP_MODE_INHERIT;
+}
+
+bool
+vmp_loop_pinned(const struct vmp_loop *l, size_t host, const char *vm)
+{
+	const struct loop_override *o = override_find(l, host, vm);
+
+	return o && o->pinned;
 }

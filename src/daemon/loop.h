@@ -199,6 +199,7 @@ struct vmp_loop_vm_view {
 	const char *fault;                 /* "" = none */
 	const char *mode;                  /* its automation mode: "off", "advise", "act" */
 	const char *mode_source;           /* where that came from (vmp_mode_source_name) */
+	bool pinned;                       /* never migrated (an operator's pin) */
 	/* The last decision per resource (what it would do now and why). */
 	size_t n_decisions;
 	const struct vmp_decision *decision[3];
@@ -209,6 +210,7 @@ struct vmp_loop_vm_view {
 /* One host, as for the VM view. */
 struct vmp_loop_host_view {
 	const char *uri;
+	const char *mode;                  /* its mode: an operator's override, else the config's */
 	bool ok;                           /* listed its VMs in the last cycle */
 	const char *fault;
 	bool have_stats;
@@ -235,6 +237,20 @@ int vmp_loop_vm_restore(struct vmp_loop *l, size_t host, const char *name,
 			const struct vmp_mem_state *mem, const struct vmp_cpu_state *cpu,
 			long mig_dest, int64_t mig_start_ms);
 
+/*
+ * Operator overrides, set through the API and kept until the daemon stops: the mode of
+ * a host (vm NULL: all its VMs) or of one VM. They win over every configured mode (the
+ * VM's own override first, then its host's; doc/design/modes.md); VMP_MODE_INHERIT
+ * clears one. --dry-run and dry_run = yes still stop every action. A pinned VM is never
+ * moved to another host (it may still be resized).
+ */
+/* Returns 0, or -EINVAL (host out of range, bad mode, VM name too long). */
+int vmp_loop_set_mode(struct vmp_loop *l, size_t host, const char *vm, enum vmp_mode mode);
+int vmp_loop_set_pinned(struct vmp_loop *l, size_t host, const char *vm, bool pinned);
+/* The override set for VM vm of host (vm NULL: the host's own); INHERIT = none. */
+enum vmp_mode vmp_loop_mode_override(const struct vmp_loop *l, size_t host, const char *vm);
+bool vmp_loop_pinned(const struct vmp_loop *l, size_t host, const char *vm);
+
 /* The URI of host i. */
 const char *vmp_loop_host_uri(const struct vmp_loop *l, size_t host);
 
@@ -245,10 +261,7 @@ struct vmp_budget *vmp_loop_budget(struct vmp_loop *l, size_t host);
 void vmp_loop_params(const struct vmp_loop *l, struct vmp_mem_params *ret_mem,
 		     struct vmp_cpu_params *ret_cpu);
 
-/*
- * Decisions counted since the loop started, by policy and outcome, and failed backend
- * calls (for /metrics).
- */
+/* Cycles and decisions counted since the loop started, by policy and outcome (for /metrics). */
 enum vmp_loop_outcome {
 	VMP_LOOP_NONE,          /* a deliberate non-action */
 	VMP_LOOP_ACTED,         /* carried out */
@@ -259,7 +272,6 @@ enum vmp_loop_outcome {
 #define VMP_LOOP_POLICIES_MAX 16
 struct vmp_loop_decision_counts {
 	uint64_t cycles;
-	uint64_t backend_errors;     /* failed hypervisor calls (sampling and actions) */
 	size_t n_policies;
 	const char *policy[VMP_LOOP_POLICIES_MAX];   /* static names */
 	uint64_t decisions[VMP_LOOP_POLICIES_MAX][VMP_LOOP_OUTCOME_MAX];

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The foreground runner of the loop: signals, interval, reload (see runner.h). */
 #include "daemon/runner.h"
+#include "daemon/api.h"
 #include "daemon/config.h"
 #include "daemon/loop.h"
+#include "daemon/publish.h"
 #include "daemon/state.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -10,6 +12,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,6 +134,177 @@ state_start(const struct vmp_config *cfg, struct vmp_loop *l, struct vmp_state *
 	return 0;
 }
 
+/* The runner's own thread: the API's thread wakes it with SIGUSR1 (blocked, waited for). */
+static pthread_t runner_thread;
+
+static void
+api_wake(void *opaque)
+{
+	pthread_kill(runner_thread, SIGUSR1);
+}
+
+static const char *
+opt(const char *s)
+{
+	return s && strcmp(s, "none") ? s : NULL;
+}
+
+/*
+ * Starts the API the config describes. A missing directory for the socket is a warning
+ * (the API is off); anything else that fails is an error. Returns 0 with *ret (NULL
+ * when off) or -1.
+ */
+static int
+api_start(const struct vmp_config *cfg, const struct vmp_runner_args *a,
+	  struct vmp_journal *journal, struct vmp_api **ret)
+{
+	struct vmp_api_options o = {
+		.socket_path = opt(cfg->api_socket), .group = opt(cfg->api_group),
+		.admin_group = opt(cfg->api_admin_group), .listen = opt(cfg->api_listen),
+		.tls_cert = opt(cfg->api_tls_cert), .tls_key = opt(cfg->api_tls_key),
+		.tls_ca = opt(cfg->api_tls_ca), .admin_cns = opt(cfg->api_admin_cns),
+		.tokens = opt(cfg->api_tokens),
+		.journal_path = strcmp(vmp_journal_path(journal), "-") ? vmp_journal_path(journal)
+								       : NULL,
+		.state_path = opt(cfg->state_db), .www_dir = a->www_dir, .wake = api_wake,
+	};
+	char *err = NULL;
+	int r;
+
+	*ret = NULL;
+	if (!o.socket_path && !o.listen)
+		return 0;
+	r = vmp_api_start(&o, ret, &err);
+	if (r == -ENOENT && o.socket_path) {
+		log_warn("%s; the API is off (make the directory, or set api_socket)", err);
+		free(err);
+		o.socket_path = NULL;
+		if (!o.listen)
+			return 0;
+		err = NULL;
+		r = vmp_api_start(&o, ret, &err);
+	}
+	if (r < 0) {
+		log_err("%s", err);
+		free(err);
+		return -1;
+	}
+	log_info("api:%s%s%s%s", o.socket_path ? " unix socket " : "",
+		 o.socket_path ? o.socket_path : "", o.listen ? " tls on " : "",
+		 o.listen ? o.listen : "");
+	return 0;
+}
+
+/* Publishes the loop's status and metrics to the API. */
+static void
+api_publish(struct vmp_api *api, struct vmp_loop *l, bool paused, bool dry_run,
+	    int64_t cycle_ms)
+{
+	struct vmp_publish_info in = {
+		.time_ms = clock_ms(CLOCK_REALTIME), .paused = paused, .dry_run = dry_run,
+		.cycle_duration_ms = cycle_ms,
+	};
+
+	if (!api)
+		return;
+	vmp_api_counts(api, &in.api_requests, &in.api_refused);
+	vmp_api_publish(api, vmp_publish_status(l, &in), vmp_publish_metrics(l, &in));
+}
+
+/*
+ * Applies the writes queued by the API and writes every write and refusal into the
+ * journal (the audit: who, what, how it was answered). Sets *paused and *cycle_now.
+ */
+static void
+api_apply(struct vmp_api *api, struct vmp_loop *l, struct vmp_journal *journal, bool *paused,
+	  bool *cycle_now)
+{
+	struct vmp_api_cmd *cmds = NULL;
+	uint64_t dropped = 0;
+	size_t n, i, h;
+	int r;
+
+	if (!api)
+		return;
+	n = vmp_api_take(api, &cmds, &dropped);
+	for (i = 0; i < n; i++) {
+		struct vmp_api_cmd *c = &cmds[i];
+		struct vmp_journal_event ev = {
+			.time_ms = clock_ms(CLOCK_REALTIME), .vm = c->vm, .host = c->host,
+			.event = c->kind == VMP_API_CMD_AUDIT ? "api_refused" : "api_write",
+		};
+		char *msg;
+
+		r = 0;
+		for (h = 0; h < vmp_loop_hosts(l) && c->host; h++)
+			if (!strcmp(vmp_loop_host_uri(l, h), c->host))
+				break;
+		switch (c->kind) {
+		case VMP_API_CMD_PAUSE:
+			*paused = true;
+			break;
+		case VMP_API_CMD_RESUME:
+			*paused = false;
+			break;
+		case VMP_API_CMD_CYCLE:
+			*cycle_now = true;
+			break;
+		case VMP_API_CMD_MODE:
+			r = vmp_loop_set_mode(l, h, c->vm, (enum vmp_mode)c->mode);
+			break;
+		case VMP_API_CMD_PIN:
+			r = vmp_loop_set_pinned(l, h, c->vm, c->pinned);
+			break;
+		default:
+			break;
+		}
+		msg = xasprintf("%s: %s (%u%s)", c->who, c->what, c->status,
+				r < 0 ? ", not applied: unknown host" : "");
+		ev.message = msg;
+		if (c->kind == VMP_API_CMD_AUDIT)
+			log_warn("api refused %s", msg);
+		else
+			log_info("api: %s", msg);
+		if (vmp_journal_write_event(journal, &ev) < 0)
+			log_err("cannot journal the api audit record: %s", msg);
+		free(msg);
+		vmp_api_cmd_release(c);
+	}
+	if (dropped) {
+		struct vmp_journal_event ev = { .time_ms = clock_ms(CLOCK_REALTIME),
+						.event = "api_refused" };
+		char *msg = xasprintf("%llu refused requests were not recorded one by one "
+				      "(too many at once)", (unsigned long long)dropped);
+
+		ev.message = msg;
+		log_warn("api: %s", msg);
+		vmp_journal_write_event(journal, &ev);
+		free(msg);
+	}
+	if (n || dropped)
+		vmp_journal_sync(journal);
+	free(cmds);
+}
+
+/* Saves the loop's state after a cycle; a failure is logged once, and the recovery. */
+static void
+state_save(struct vmp_state *state, struct vmp_loop *l, const struct vmp_config *cfg,
+	   bool *failing)
+{
+	char *err = NULL;
+	int r;
+
+	if (!state)
+		return;
+	r = vmp_state_save(state, l, clock_ms(CLOCK_MONOTONIC), clock_ms(CLOCK_REALTIME), &err);
+	if (r < 0 && !*failing)
+		log_err("%s", err);
+	else if (r == 0 && *failing)
+		log_info("state %s: saving again", cfg->state_db);
+	*failing = r < 0;
+	free(err);
+}
+
 static void
 config_free(struct vmp_config *c)
 {
@@ -218,7 +392,9 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	struct vmp_config *cfg;
 	struct vmp_loop *l = NULL;
 	struct vmp_state *state = NULL;
-	bool state_failing = false;
+	struct vmp_api *api = NULL;
+	bool state_failing = false, paused = false, cycle_now = false;
+	int64_t cycle_ms = 0;
 	sigset_t set, old;
 	struct vmp_journal *journal = NULL;
 	char *err = NULL;
@@ -252,7 +428,9 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);   /* the API's wake-up */
 	sigprocmask(SIG_BLOCK, &set, &old);
+	runner_thread = pthread_self();
 	/* KSM is tuned on this machine: the first host whose backend is local. */
 	for (size_t i = 0; i < a->n_uris && !o.ksm_root; i++)
 		if (vmp_str_starts_with(a->uris[i], "qmp://") ||
@@ -274,7 +452,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 		rc = 1;
 		goto out;
 	}
-	if (state_start(cfg, l, &state) < 0) {
+	if (state_start(cfg, l, &state) < 0 || api_start(cfg, a, journal, &api) < 0) {
 		rc = 1;
 		goto out;
 	}
@@ -295,36 +473,43 @@ vmp_runner_main(const struct vmp_runner_args *a)
 		struct vmp_loop_report rep;
 		int sig;
 
-		r = vmp_loop_cycle(l, clock_ms(CLOCK_MONOTONIC), clock_ms(CLOCK_REALTIME), &rep);
-		log_debug("cycle: %u hosts ok, %u failed, %u vms, %u skipped, %u decisions, "
-			  "%u actions (%u failed)", rep.hosts_ok, rep.hosts_failed, rep.vms_seen,
-			  rep.vms_skipped, rep.decisions, rep.actions, rep.failed_actions);
-		(void)r; /* a journal error was logged once; keep controlling */
-		if (state) {
-			r = vmp_state_save(state, l, clock_ms(CLOCK_MONOTONIC),
-					   clock_ms(CLOCK_REALTIME), &err);
-			if (r < 0 && !state_failing)
-				log_err("%s", err);
-			else if (r == 0 && state_failing)
-				log_info("state %s: saving again", cfg->state_db);
-			state_failing = r < 0;
-			free(err);
-			err = NULL;
+		/* Paused by an operator: no cycle, only the API's writes (and a cycle now). */
+		if (!paused || cycle_now) {
+			cycle_now = false;
+			cycle_ms = clock_ms(CLOCK_MONOTONIC);
+			r = vmp_loop_cycle(l, clock_ms(CLOCK_MONOTONIC), clock_ms(CLOCK_REALTIME),
+					   &rep);
+			cycle_ms = clock_ms(CLOCK_MONOTONIC) - cycle_ms;
+			log_debug("cycle: %u hosts ok, %u failed, %u vms, %u skipped, %u decisions, "
+				  "%u actions (%u failed)", rep.hosts_ok, rep.hosts_failed,
+				  rep.vms_seen, rep.vms_skipped, rep.decisions, rep.actions,
+				  rep.failed_actions);
+			(void)r; /* a journal error was logged once; keep controlling */
+			state_save(state, l, cfg, &state_failing);
+			tot.cycles++;
+			tot.decisions += rep.decisions;
+			tot.actions += rep.actions;
+			tot.failed_actions += rep.failed_actions;
+			tot.host_failures += rep.hosts_failed;
+			if (a->progress)
+				print_cycle(a->progress, tot.cycles, a->cycles, &rep);
+			publish_status(l, cfg->status_file, &status_failing);
+			api_publish(api, l, paused, o.dry_run, cycle_ms);
+			if (a->cycles && tot.cycles >= a->cycles)
+				break;
 		}
-		publish_status(l, cfg->status_file, &status_failing);
-		tot.cycles++;
-		tot.decisions += rep.decisions;
-		tot.actions += rep.actions;
-		tot.failed_actions += rep.failed_actions;
-		tot.host_failures += rep.hosts_failed;
-		if (a->progress)
-			print_cycle(a->progress, tot.cycles, a->cycles, &rep);
-		if (a->cycles && tot.cycles >= a->cycles)
-			break;
 		next_ms += cfg->interval_ms;
 		sig = 0;
 		while (clock_ms(CLOCK_MONOTONIC) < next_ms) {
 			sig = wait_signal(&set, next_ms - clock_ms(CLOCK_MONOTONIC));
+			if (sig == SIGUSR1) {
+				api_apply(api, l, journal, &paused, &cycle_now);
+				api_publish(api, l, paused, o.dry_run, cycle_ms);
+				sig = 0;
+				if (cycle_now)
+					break;
+				continue;
+			}
 			if (sig == SIGHUP) {
 				struct vmp_config *n;
 				struct vmp_journal *nj;
@@ -376,6 +561,9 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	}
 	print_summary(a, &tot, o.dry_run, vmp_journal_path(journal));
 out:
+	if (api)
+		api_apply(api, l, journal, &paused, &cycle_now);   /* the last audit records */
+	vmp_api_stop(api);
 	vmp_state_close(state);
 	vmp_loop_free(l);
 	sigprocmask(SIG_SETMASK, &old, NULL);

@@ -24,6 +24,7 @@ struct vmp_runner_args {
 	bool check_only;           /* -n: check the config and exit */
 	FILE *progress;            /* NULL, or one line per cycle here (a terminal) */
 	FILE *summary;             /* NULL: the summary at exit is logged; else written here */
+	const char *www_dir;       /* the dashboard's files for the API; NULL = no dashboard */
 };
 
 /*
