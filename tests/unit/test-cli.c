@@ -439,6 +439,21 @@ test_every_command(void **state)
 		free(text);
 	}
 
+	/* ctl: no daemon at this socket (exit 1, said on stderr); a hypervisor URI is a usage error */
+	{
+		char *sock = xasprintf("vmpilot://%s/no-daemon.sock", tmpdir);
+
+		same((char *[]){ "ctl", "mode", "web1", "advise", "-c", sock, "-j", NULL },
+		     (char *[]){ "ctl", "--json", "--connect", sock, "mode", "web1", "advise", NULL },
+		     VMP_EXIT_FAILURE, NULL, NULL);
+		free(sock);
+		assert_int_equal(run_argv((char *[]){ "ctl", "pause", "-c", "test:///default", NULL },
+					  &out), VMP_EXIT_USAGE);
+		free(out);
+		assert_int_equal(run_argv((char *[]){ "ctl", "fly", NULL }, &out), VMP_EXIT_USAGE);
+		free(out);
+	}
+
 	/* tune: operands before and after the options */
 	same((char *[]){ "tune", "apply", "virtual-host", "-d", "-r", root, NULL },
 	     (char *[]){ "tune", "--dry-run", "--root", root, "apply", "virtual-host", NULL },
