@@ -40,6 +40,10 @@ struct vmp_host_info {
 	unsigned numa_nodes;
 	uint64_t memory_kib;
 	char hypervisor[64];      /* e.g. "QEMU 7.2.0" */
+	/* Known to the simulator only (0 = unknown: the planner counts 1000 per core): */
+	double core_mips;         /* speed of one CPU */
+	double migrate_bw_kib_s;  /* bandwidth a migration from this host gets */
+	double full_watts;        /* its power at full load */
 };
 
 struct vmp_vm_info {
@@ -52,6 +56,7 @@ struct vmp_vm_info {
 	uint64_t memory_max_kib;
 	bool has_balloon;
 	int stats_period_s;       /* guest stats polling period; 0 = off, -1 unknown */
+	double max_mips;          /* its CPU size when the backend knows it (the simulator); 0 = unknown */
 	/*
 	 * The vmpilot automation mode the VM carries itself ("off", "advise", "act", or
 	 * anything else the operator wrote, cut to fit), "" = none. libvirt: the text of
@@ -79,6 +84,7 @@ enum vmp_vm_stat_field {
 	VMP_STAT_FAULTS          = 1u << 10,
 	VMP_STAT_BLOCK           = 1u << 11,
 	VMP_STAT_NET             = 1u << 12,
+	VMP_STAT_CPU_DEMAND      = 1u << 13,  /* the simulator only */
 };
 
 struct vmp_vm_stats {
@@ -100,6 +106,12 @@ struct vmp_vm_stats {
 	uint64_t minor_faults;
 	uint64_t block_rd_bytes, block_wr_bytes, block_rd_ops, block_wr_ops;
 	uint64_t net_rx_bytes, net_tx_bytes;
+	/*
+	 * The CPU it asks now, in MIPS (host_info.core_mips per core of its host): only a
+	 * simulator knows it (a real hypervisor gives CPU time, and the loop derives use
+	 * from its deltas).
+	 */
+	double cpu_demand_mips;
 };
 
 struct vmp_host_stats {
@@ -109,6 +121,7 @@ struct vmp_host_stats {
 	uint64_t swap_total_kib, swap_free_kib;
 	bool has_psi;
 	double psi_mem_some_avg10, psi_mem_full_avg10, psi_cpu_some_avg10;
+	bool powered_off;         /* the host is off (the simulator switches empty hosts off) */
 };
 
 struct vmp_migrate_params {

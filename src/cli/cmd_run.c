@@ -5,6 +5,7 @@
  * --dry-run) and writes the decision journal. -n checks the config file and exits.
  */
 #include "cli/cli.h"
+#include "cli/run_replay.h"
 #include "daemon/config.h"
 #include "daemon/runner.h"
 #include "util/log.h"
@@ -18,7 +19,7 @@
 #define DEFAULT_CONFIG "/etc/vmpilot/vmpilot.conf"
 
 enum { OPT_CONNECT = 1, OPT_CONFIG, OPT_DRY_RUN, OPT_INTERVAL, OPT_JOURNAL, OPT_CYCLES,
-       OPT_CHECK, OPT_VERBOSE, OPT_SAMPLE };
+       OPT_CHECK, OPT_VERBOSE, OPT_SAMPLE, OPT_REPLAY };
 
 static const struct vmp_cli_option run_options[] = {
 	{ "connect", 'c', "URI", "a host to watch (repeat for several hosts; default "
@@ -34,6 +35,8 @@ static const struct vmp_cli_option run_options[] = {
 	{ "verbose", 'v', NULL, "log every recovery and cycle (repeat for more)", OPT_VERBOSE },
 	{ "sample-config", 0, NULL, "print the sample configuration with every key and exit",
 	  OPT_SAMPLE },
+	{ "replay", 0, NULL, "run on a simulated cluster (-c sim://DIR, default the bundled "
+	  "trace) as fast as it goes, then compare with vmpilot simulate", OPT_REPLAY },
 	{ 0 },
 };
 
@@ -82,6 +85,9 @@ run_parse(const struct vmp_cli_command *cmd, int argc, char **argv,
 		case OPT_SAMPLE:
 			vmp_config_write_sample(stdout);
 			return -1;
+		case OPT_REPLAY:
+			a->replay = true;
+			break;
 		}
 	}
 	if (id == VMP_CLI_HELP)
@@ -90,6 +96,12 @@ run_parse(const struct vmp_cli_command *cmd, int argc, char **argv,
 		return VMP_EXIT_USAGE;
 	if (p.optind < argc)
 		return vmp_cli_usage_error(cmd, "unexpected argument '%s'", argv[p.optind]);
+	if (a->replay) {
+		/* the bundled trace unless -c says; no system config: a demo is the same anywhere */
+		a->uris = *uris;
+		a->n_uris = n;
+		return 0;
+	}
 	if (!a->config_path && (a->check_only || access(DEFAULT_CONFIG, F_OK) == 0))
 		a->config_path = DEFAULT_CONFIG;
 	if (!a->check_only && n == 0 && vmp_cli_default_uri()) {
@@ -120,6 +132,11 @@ vmp_cli_run_loop(const struct vmp_cli_command *cmd, const char *progname, int ar
 	}
 	vmp_log_init(progname, verbose >= 2 ? VMP_LOG_DEBUG : verbose ? VMP_LOG_INFO
 								     : VMP_LOG_WARN);
+	if (a.replay) {
+		r = vmp_cli_run_replay(cmd, &a, verbose);
+		free(uris);
+		return r;
+	}
 	if (!cmd->progname) {
 		/* `vmpilot run` in a terminal: a line per cycle; a summary at exit anyway */
 		a.progress = isatty(STDERR_FILENO) ? stderr : NULL;
@@ -151,7 +168,11 @@ const struct vmp_cli_command vmp_cmd_run = {
 		"stop after the current cycle. On a terminal each cycle prints one line; a\n"
 		"summary follows at exit. vmpilotd runs the same loop. -n checks the\n"
 		"configuration file and exits: 0 when valid, 1 with 'file:line: message' when\n"
-		"not. --sample-config prints every key with its default and unit.",
+		"not. --sample-config prints every key with its default and unit.\n"
+		"--replay runs the same loop on a simulated cluster (one host per simulated\n"
+		"host of -c sim://DIR, default the bundled PlanetLab day) as fast as it goes,\n"
+		"printing its migrations, then its energy, overload, unserved CPU and\n"
+		"migrations beside vmpilot simulate's rows for the same day.",
 	.options = run_options,
 	.run = run_run,
 };

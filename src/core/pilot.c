@@ -341,7 +341,7 @@ vm_mean(const struct vmp_pilot_vm *vms, size_t v)
 static double
 full_w_per_mips(const struct vmp_pilot_host *h)
 {
-	return h->power ? h->power->watts[10] / h->capacity_mips : 0;
+	return (h->power ? h->power->watts[10] : h->full_watts) / h->capacity_mips;
 }
 
 /* Groups VMs by host and sums each host's forecast moments. */

@@ -61,7 +61,8 @@ struct vmp_pilot_host {
 	double capacity_mips;    /* CPU its VMs may use, all cores (daemon: 1000 per core) */
 	double core_mips;        /* one core: a VM's size must fit one (daemon: = capacity) */
 	double bw_kib_s;         /* migration bandwidth */
-	const struct vmp_power_model *power; /* NULL: unknown (every host costs the same) */
+	const struct vmp_power_model *power; /* NULL: full_watts below */
+	double full_watts;       /* without power: its power at full load (0: unknown, all equal) */
 	bool on;                 /* powered (has VMs or load); an off host costs a wake-up */
 	bool unreachable;        /* did not answer: neither source nor destination */
 	bool refuses_vms;        /* may not receive VMs (the operator said so) */

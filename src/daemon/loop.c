@@ -20,6 +20,8 @@
 #define FAULT_MAX 512
 /* The planner counts CPU in MIPS; the daemon passes 1000 per core. */
 #define MIPS_PER_CORE 1000.0
+/* The planner's MIPS per core of host h: what its backend says, else MIPS_PER_CORE. */
+#define CORE_MIPS(h) ((h)->core_mips > 0 ? (h)->core_mips : MIPS_PER_CORE)
 /* Migration bandwidth assumed when migration_bandwidth_mibps is 0 (unlimited). */
 #define DEFAULT_BW_KIB_S (1024.0 * 1024)
 
@@ -79,7 +81,12 @@ struct loop_host {
 	unsigned cpus;                 /* from host_info, once */
 	double cpu_capacity;           /* cores its VMs may use (last known) */
 	double cpu_used;               /* cores its VMs used this cycle */
+	double core_mips;              /* one CPU's speed (host_info; 0 = unknown: 1000) */
+	double migrate_bw_kib_s;       /* migrations from it (host_info; 0 = the config's) */
+	double full_watts;             /* its power at full load (host_info; 0 = unknown) */
+	bool powered_off;              /* its backend says it is off (the simulator) */
 	bool drain_pending;            /* consolidation is emptying it: standby once empty */
+	unsigned incoming;             /* migrations we started to it, not seen arrive yet */
 	bool standby;                  /* host_standby_command put it on standby */
 	bool have_stats;               /* the last host sample, for the views */
 	struct vmp_host_stats stats;
@@ -110,6 +117,8 @@ struct vmp_loop {
 	struct vmp_journal *journal;    /* borrowed; NULL = none */
 	struct vmp_loop_counters counters;
 	void (*log)(void *opaque, enum vmp_log_level level, const char *msg);
+	void (*moved)(void *opaque, const char *vm, const char *from, const char *to,
+		      enum vmp_pilot_reason reason, const char *why);
 	void *opaque;
 	struct loop_host *hosts;
 	size_t n_hosts;
@@ -382,6 +391,7 @@ vmp_loop_new(const struct vmp_loop_options *o, struct vmp_loop **ret_l, char **r
 	l->ksm_host = o->ksm_host;
 	l->journal = o->journal;
 	l->log = o->log;
+	l->moved = o->moved;
 	l->opaque = o->opaque;
 	l->hosts = xcalloc(o->n_uris ? o->n_uris : 1, sizeof(*l->hosts));
 	if (vmp_pilot_new(&l->pilot_p, o->n_uris ? o->n_uris : 1, 0, &l->pilot) < 0) {
@@ -550,8 +560,12 @@ vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret)
 	if (!h->cpus) {
 		struct vmp_host_info hi;
 
-		if (vmp_backend_host_info(h->b, &hi) == 0)
+		if (vmp_backend_host_info(h->b, &hi) == 0) {
 			h->cpus = hi.cpus;
+			h->core_mips = hi.core_mips;
+			h->migrate_bw_kib_s = hi.migrate_bw_kib_s;
+			h->full_watts = hi.full_watts;
+		}
 	}
 	ret->cpus = h->cpus;
 	ret->stats_ret = vmp_backend_host_stats(h->b, &ret->stats);
@@ -569,7 +583,8 @@ vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *ret)
 		struct vmp_loop_vm_obs *v = &ret->vms[i];
 
 		v->info = infos[i];
-		if (v->info.state != VMP_VM_RUNNING)
+		/* a migrating VM's CPU use still counts on its host (for the planner) */
+		if (v->info.state != VMP_VM_RUNNING && v->info.state != VMP_VM_MIGRATING)
 			continue;
 		v->stats_ret = vmp_backend_vm_stats(h->b, v->info.name, &v->stats);
 		if (v->stats_ret < 0)
@@ -600,12 +615,18 @@ vm_get(struct vmp_loop *l, struct loop_host *h, const char *name)
 	v = xcalloc(1, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	/* A VM we migrated here keeps its planner history (and the time it moved). */
-	for (i = 0; i < l->n_hosts; i++) {
+	for (i = 0; h->incoming && i < l->n_hosts; i++) {
 		struct loop_vm *src = vm_find(&l->hosts[i], name);
 
 		if (&l->hosts[i] != h && src && src->mig_started &&
-		    &l->hosts[src->mig_dest] == h)
+		    &l->hosts[src->mig_dest] == h) {
 			v->hist = src->hist;
+			/* its last sample too: the same counters if the backend kept them */
+			v->prev = src->prev;
+			v->have_prev = src->have_prev;
+			h->incoming--;
+			break;
+		}
 	}
 	vmp_mem_state_init(&v->mem, &l->mem_p);
 	vmp_cpu_state_init(&v->cpu, &l->cpu_p);
@@ -756,6 +777,42 @@ delta(uint64_t now, uint64_t before)
 	return now >= before ? now - before : 0;
 }
 
+/*
+ * CPU usage in cores: vCPU time (or whole-VM CPU time) over the wall time since the
+ * last sample, and steal (a simulator gives the demand itself). A counter that went backwards (a VM that arrived from another
+ * host keeps its last sample there, but a new QEMU counts from 0) gives no usage.
+ */
+static void
+cpu_usage(const struct loop_host *h, const struct loop_vm *v, const struct vmp_vm_stats *s,
+	  unsigned vcpus, struct vmp_cpu_input *ret)
+{
+	if (s->valid & VMP_STAT_CPU_DEMAND) {
+		/* a simulator says what the VM asks now */
+		ret->have_stats = true;
+		ret->usage_cores = s->cpu_demand_mips / CORE_MIPS(h);
+		return;
+	}
+	if (v->have_prev && s->sample_time_us > v->prev.sample_time_us) {
+		double dt_ns = (double)(s->sample_time_us - v->prev.sample_time_us) * 1000.0;
+		unsigned n = vcpus ? vcpus : 1;
+
+		if ((s->valid & VMP_STAT_VCPU_TIME) && (v->prev.valid & VMP_STAT_VCPU_TIME) &&
+		    vcpu_sum(s) >= vcpu_sum(&v->prev)) {
+			ret->have_stats = true;
+			ret->usage_cores = (double)delta(vcpu_sum(s), vcpu_sum(&v->prev)) / dt_ns;
+		} else if ((s->valid & VMP_STAT_CPU_TIME) && (v->prev.valid & VMP_STAT_CPU_TIME) &&
+			   s->cpu_time_ns >= v->prev.cpu_time_ns) {
+			ret->have_stats = true;
+			ret->usage_cores = (double)delta(s->cpu_time_ns, v->prev.cpu_time_ns) / dt_ns;
+		}
+		if ((s->valid & (VMP_STAT_VCPU_WAIT | VMP_STAT_VCPU_DELAY)) &&
+		    (v->prev.valid & (VMP_STAT_VCPU_WAIT | VMP_STAT_VCPU_DELAY)))
+			ret->steal_frac = (double)(delta(s->vcpu_wait_ns, v->prev.vcpu_wait_ns) +
+						   delta(s->vcpu_delay_ns, v->prev.vcpu_delay_ns)) /
+					  (dt_ns * n);
+	}
+}
+
 /* Turns one VM's sample into policy inputs; says (once) what is missing. */
 static void
 prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
@@ -820,33 +877,17 @@ prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
 		    ++v->target_cycles >= 3)
 			cv->mem_in.balloon_stalled = true;
 	}
-	/* CPU: vCPU time (or whole-VM CPU time) over the wall time since the last sample. */
-	if (v->have_prev && s->sample_time_us > v->prev.sample_time_us) {
-		double dt_ns = (double)(s->sample_time_us - v->prev.sample_time_us) * 1000.0;
-		unsigned n = cv->o->info.vcpus_current ? cv->o->info.vcpus_current : 1;
+	cpu_usage(h, v, s, cv->o->info.vcpus_current, &cv->cpu_in);
+	/* Disk: bytes read and written over the wall time since the last sample. */
+	if (v->have_prev && s->sample_time_us > v->prev.sample_time_us &&
+	    (s->valid & VMP_STAT_BLOCK) && (v->prev.valid & VMP_STAT_BLOCK)) {
+		double dt_s = (double)(s->sample_time_us - v->prev.sample_time_us) / 1e6;
 
-		if ((s->valid & VMP_STAT_VCPU_TIME) && (v->prev.valid & VMP_STAT_VCPU_TIME)) {
-			cv->cpu_in.have_stats = true;
-			cv->cpu_in.usage_cores = (double)delta(vcpu_sum(s), vcpu_sum(&v->prev)) / dt_ns;
-		} else if ((s->valid & VMP_STAT_CPU_TIME) && (v->prev.valid & VMP_STAT_CPU_TIME)) {
-			cv->cpu_in.have_stats = true;
-			cv->cpu_in.usage_cores = (double)delta(s->cpu_time_ns, v->prev.cpu_time_ns) / dt_ns;
-		}
-		/* Disk: bytes read and written over the same wall time. */
-		if ((s->valid & VMP_STAT_BLOCK) && (v->prev.valid & VMP_STAT_BLOCK)) {
-			double dt_s = dt_ns / 1e9;
-
-			cv->disk_in[0].have_stats = cv->disk_in[1].have_stats = true;
-			cv->disk_in[0].kibps = (double)delta(s->block_rd_bytes,
-							     v->prev.block_rd_bytes) / 1024.0 / dt_s;
-			cv->disk_in[1].kibps = (double)delta(s->block_wr_bytes,
-							     v->prev.block_wr_bytes) / 1024.0 / dt_s;
-		}
-		if ((s->valid & (VMP_STAT_VCPU_WAIT | VMP_STAT_VCPU_DELAY)) &&
-		    (v->prev.valid & (VMP_STAT_VCPU_WAIT | VMP_STAT_VCPU_DELAY)))
-			cv->cpu_in.steal_frac = (double)(delta(s->vcpu_wait_ns, v->prev.vcpu_wait_ns) +
-							 delta(s->vcpu_delay_ns, v->prev.vcpu_delay_ns)) /
-						(dt_ns * n);
+		cv->disk_in[0].have_stats = cv->disk_in[1].have_stats = true;
+		cv->disk_in[0].kibps = (double)delta(s->block_rd_bytes,
+						     v->prev.block_rd_bytes) / 1024.0 / dt_s;
+		cv->disk_in[1].kibps = (double)delta(s->block_wr_bytes,
+						     v->prev.block_wr_bytes) / 1024.0 / dt_s;
 	}
 	if (!cv->cpu_in.have_stats && v->have_prev && !*msg &&
 	    !(s->valid & (VMP_STAT_VCPU_TIME | VMP_STAT_CPU_TIME)))
@@ -1487,12 +1528,18 @@ act_move(struct vmp_loop *l, const struct vmp_pilot_move *m, const struct vmp_pi
 	vmp_decision_set(&d, VMP_ACT_SET, move_reason(m->reason), (double)m->to);
 	inputs = json_pack("{s:s,s:s,s:s,s:s,s:f,s:I,s:f,s:f,s:b,s:b}", "planner", why,
 			   "move", vmp_pilot_reason_name(m->reason), "from_host", h->uri,
-			   "to_host", dh->uri, "vm_cpu_cores", pv->demand_mips / MIPS_PER_CORE,
+			   "to_host", dh->uri, "vm_cpu_cores", pv->demand_mips / CORE_MIPS(h),
 			   "vm_mem_kib", (json_int_t)pv->ram_kib, "migration_s", m->migration_s,
 			   "cost_mips_s", m->cost_mips_s, "wake", m->wake,
 			   "empties_source", m->empties_source);
 	l->rep.decisions++;
 	dh->drain_pending = false;
+	if (!h->b) {
+		/* its QMP connection was let go of as an earlier move's destination */
+		journal_decision(l, h, cv->v, RES_MIG, "planner", &d, inputs, false,
+				 "the source's connection is closed this cycle: next cycle");
+		return;
+	}
 	/* Journaled (and synced) as an intent before it acts. */
 	if (!vmp_budget_gate(&h->budget, VMP_BUDGET_MIGRATION, cv->migrating, cv->lim.opt_out,
 			     l->now_ms, &d) ||
@@ -1512,10 +1559,12 @@ act_move(struct vmp_loop *l, const struct vmp_pilot_move *m, const struct vmp_pi
 	/*
 	 * A QMP monitor serves one client at a time and our own connection to the
 	 * destination host may hold the incoming VM's: let go of it while the migration is
-	 * set up.
+	 * set up (QMP hosts only).
 	 */
-	vmp_backend_close(dh->b);
-	dh->b = NULL;
+	if (dh->b && strcmp(vmp_backend_name(dh->b), "qmp") == 0) {
+		vmp_backend_close(dh->b);
+		dh->b = NULL;
+	}
 	r = vmp_backend_migrate_start(h->b, cv->v->name, &mp);
 	result = act_result(l, h, cv->v, r, &acted);
 	if (r == 0) {
@@ -1524,8 +1573,11 @@ act_move(struct vmp_loop *l, const struct vmp_pilot_move *m, const struct vmp_pi
 		cv->v->mig_start_ms = l->now_ms;
 		cv->v->mig_dest = m->to;
 		cv->v->mig_reason = move_reason(m->reason);
+		dh->incoming++;
 		if (m->empties_source && strcmp(l->cfg->host_standby_command, "none") != 0)
 			h->drain_pending = true;
+		if (l->moved)
+			l->moved(l->opaque, cv->v->name, h->uri, dh->uri, m->reason, why);
 	}
 	journal_decision(l, h, cv->v, RES_MIG, "planner", &d, inputs, acted, result);
 }
@@ -1553,9 +1605,12 @@ plan_cluster(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 	for (i = 0; i < l->n_hosts; i++) {
 		struct loop_host *h = &l->hosts[i];
 
-		ph[i].capacity_mips = ph[i].core_mips = h->cpu_capacity * MIPS_PER_CORE;
-		ph[i].bw_kib_s = bw;
-		ph[i].on = !h->standby;
+		ph[i].capacity_mips = h->cpu_capacity * CORE_MIPS(h);
+		/* a VM must fit one core where the backend knows VM sizes in MIPS, else the host */
+		ph[i].core_mips = h->core_mips > 0 ? h->core_mips : ph[i].capacity_mips;
+		ph[i].bw_kib_s = h->migrate_bw_kib_s > 0 ? h->migrate_bw_kib_s : bw;
+		ph[i].full_watts = h->full_watts;
+		ph[i].on = !h->standby && !h->powered_off;
 		/* a host on standby may not answer: it is woken before it receives a VM */
 		ph[i].unreachable = h->cpu_capacity <= 0 || (!h->standby && (!h->ok || !h->b));
 		/* a host whose mode is off is left alone: it receives no VM either */
@@ -1584,15 +1639,24 @@ plan_cluster(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 				continue;
 			pv[k].host = (int32_t)i;
 			pv[k].migrating = cv->migrating;
-			pv[k].mips = vcpus * MIPS_PER_CORE;
+			pv[k].mips = cv->o->info.max_mips > 0 ? cv->o->info.max_mips :
+				     vcpus * CORE_MIPS(&l->hosts[i]);
 			pv[k].ram_kib = (double)cv->o->info.memory_current_kib;
 			if (l->hosts[i].mem_known)
 				pv[k].mem_kib = pv[k].ram_kib;
-			/* no CPU sample yet: counted at its size, not moved, not remembered */
+			/*
+			 * No CPU sample this cycle: counted at its last demand (its size when
+			 * it has none), not moved, and this step is not remembered.
+			 */
 			pv[k].pinned = cv->lim.opt_out || !cv->cpu_in.have_stats ||
 				       vmp_loop_pinned(l, i, cv->v->name);
 			pv[k].demand_mips = cv->cpu_in.have_stats ?
-					    cv->cpu_in.usage_cores * MIPS_PER_CORE : pv[k].mips;
+					    cv->cpu_in.usage_cores * CORE_MIPS(&l->hosts[i]) :
+					    cv->v->hist.n ? cv->v->hist.last : pv[k].mips;
+			/* a simulator's demand as it is (no round trip through cores) */
+			if (cv->cpu_in.have_stats && cv->o->stats_ret == 0 &&
+			    (cv->o->stats.valid & VMP_STAT_CPU_DEMAND))
+				pv[k].demand_mips = cv->o->stats.cpu_demand_mips;
 			pv[k].hist = cv->v->hist;
 		}
 	n = vmp_pilot_plan(l->pilot, ph, l->n_hosts, pv, total, &moves);
@@ -1660,6 +1724,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 
 		h->mem_known = false;
 		h->mem_total_kib = h->mem_available_kib = h->mem_unmet_kib = 0;
+		h->powered_off = o->stats_ret == 0 && o->stats.powered_off;
 		h->ok = o->list_ret >= 0;
 		h->have_stats = o->stats_ret == 0;
 		if (h->have_stats)
@@ -1711,6 +1776,14 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 					      "answer for it): skipped");
 				else if (!cv->migrating)
 					fault(l, h, cv->v, "");
+				if (cv->migrating && cv->o->stats_ret == 0 &&
+				    (cv->o->stats.valid & (VMP_STAT_CPU_TIME | VMP_STAT_VCPU_TIME))) {
+					/* its CPU use, for the planner; nothing else */
+					cpu_usage(h, cv->v, &cv->o->stats,
+						  cv->o->info.vcpus_current, &cv->cpu_in);
+					cv->v->prev = cv->o->stats;
+					cv->v->have_prev = true;
+				}
 				if (cv->migrating) {
 					struct vmp_decision d;
 
@@ -1852,6 +1925,7 @@ vmp_loop_vm_restore(struct vmp_loop *l, size_t host, const char *name,
 		v->migrating = true;
 		v->mig_started = true;
 		v->mig_dest = (size_t)mig_dest;
+		l->hosts[mig_dest].incoming++;
 		v->mig_start_ms = mig_start_ms;
 		v->mig_reason = VMP_WHY_HOST_OVERLOAD;  /* the state keeps no reason */
 	}

@@ -32,6 +32,7 @@
 #include <jansson.h>
 
 #include "backend/backend.h"
+#include "core/pilot.h"
 #include "core/budget.h"
 #include "core/rightsize.h"
 #include "daemon/config.h"
@@ -81,6 +82,12 @@ struct vmp_loop_options {
 	size_t ksm_host;
 	/* Called once per new fault or recovery; may be NULL. */
 	void (*log)(void *opaque, enum vmp_log_level level, const char *msg);
+	/*
+	 * Called for each migration the cluster planner started (the host URIs and the
+	 * planner's one-line reason, as journaled); may be NULL.
+	 */
+	void (*moved)(void *opaque, const char *vm, const char *from, const char *to,
+		      enum vmp_pilot_reason reason, const char *why);
 	void *opaque;
 };
 

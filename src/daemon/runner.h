@@ -22,6 +22,7 @@ struct vmp_runner_args {
 	const char *journal_path;  /* NULL: from the config; "-" = stdout */
 	uint64_t cycles;           /* 0 = until a signal */
 	bool check_only;           /* -n: check the config and exit */
+	bool replay;               /* --replay: the loop over a simulated cluster (cli) */
 	FILE *progress;            /* NULL, or one line per cycle here (a terminal) */
 	FILE *summary;             /* NULL: the summary at exit is logged; else written here */
 	const char *www_dir;       /* the dashboard's files for the API; NULL = no dashboard */
