@@ -23,7 +23,7 @@ struct show {
 	long hour;
 };
 
-/* "sim://...&host=N" -> "host-N" into buf. */
+/* "sim://...&host=N" -> "N" into buf (the explanation says "host N"). */
 static const char *
 short_host(const char *uri, char *buf, size_t size)
 {
@@ -31,7 +31,7 @@ short_host(const char *uri, char *buf, size_t size)
 
 	if (!h)
 		return uri;
-	snprintf(buf, size, "host-%.*s", (int)strcspn(h + 5, "&"), h + 5);
+	snprintf(buf, size, "%.*s", (int)strcspn(h + 5, "&"), h + 5);
 	return buf;
 }
 
@@ -210,8 +210,8 @@ vmp_cli_run_replay(const struct vmp_cli_command *cmd, const struct vmp_runner_ar
 	}
 	printf("\noverload: host time with CPU demand above capacity, of active host time; "
 	       "unserved: CPU\ndemand not served, of demand (doc/metrics.md). The daemon's row "
-	       "and simulate's vmpilot\nrow run the same planner (core/pilot.c); "
-	       "doc/design/loop.md says why they may differ.\n"
+	       "and simulate's vmpilot\nrow are the same planner (core/pilot.c) fed the same "
+	       "snapshots: equal, digit for digit.\n"
 	       "Next: `vmpilot check` audits this host; `vmpilot run -c qemu:///system` "
 	       "watches real VMs\n(advise mode: it journals what it would do).\n");
 	vmp_simloop_result_release(&res);
