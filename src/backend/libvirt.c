@@ -916,6 +916,9 @@ map_state(int state, int reason)
 	case VIR_DOMAIN_PMSUSPENDED:
 		return VMP_VM_PAUSED;
 	case VIR_DOMAIN_SHUTOFF:
+		/* A QEMU killed or crashed under libvirt is not a clean shutoff. */
+		if (reason == VIR_DOMAIN_SHUTOFF_CRASHED)
+			return VMP_VM_CRASHED;
 		return VMP_VM_SHUTOFF;
 	case VIR_DOMAIN_CRASHED:
 		return VMP_VM_CRASHED;
@@ -1784,6 +1787,20 @@ lv_migrate_cancel(struct vmp_backend *b, const char *vm)
 	pthread_mutex_unlock(&m->lock);
 	c = call_new(sizeof(*c), do_mig_cancel, vm);
 	r = run_actuator(b, c, "cancel migration");
+	if (r == 0) {
+		/*
+		 * Done when libvirt is: the migration call returns only after QEMU reported
+		 * the migration cancelled and libvirt ended its job, so the next migration
+		 * of this VM is not refused as "in progress".
+		 */
+		int64_t deadline = now_us() + (int64_t)op_timeout(b) * 1000;
+
+		while (mig_running(m) && now_us() < deadline)
+			sleep_ms(20);
+		if (mig_running(m))
+			r = vmp_backend_fail(b, EBUSY, "cannot cancel migration of vm '%s': still "
+					     "running %u ms after the cancel", vm, op_timeout(b));
+	}
 	mig_unref(m);
 	return r;
 }

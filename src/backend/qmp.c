@@ -229,8 +229,12 @@ vm_get(struct vmp_backend *b, const char *vm, const char *what, int64_t dl,
 	r = check_socket(b, path, dl, &v->q, &err);
 	free(path);
 	if (r < 0) {
-		if (r == -ENOENT || r == -ECONNREFUSED)
+		if (r == -ENOENT)
 			vmp_backend_fail(b, r, "cannot %s of vm '%s': no such vm (%s)", what, vm, err);
+		else if (r == -ECONNREFUSED)
+			/* QEMU removes its socket when it exits; one left behind lost its QEMU. */
+			vmp_backend_fail(b, r, "cannot %s of vm '%s': its QEMU is gone, killed or "
+					 "crashed (its socket is left, nobody listens: %s)", what, vm, err);
 		else
 			vmp_backend_fail(b, r, "cannot %s of vm '%s': %s", what, vm, err);
 		free(err);
@@ -603,7 +607,8 @@ vm_info(struct vmp_backend *b, const char *name, struct vmp_vm_info *ret)
 	ret->stats_period_s = -1;
 	r = vm_get(b, name, what, dl, &v);
 	if (r < 0) {
-		ret->state = r == -ECONNREFUSED || r == -ENOENT ? VMP_VM_SHUTOFF : VMP_VM_UNKNOWN;
+		ret->state = r == -ENOENT ? VMP_VM_SHUTOFF : r == -ECONNREFUSED ? VMP_VM_CRASHED
+										  : VMP_VM_UNKNOWN;
 		return r;
 	}
 	r = vm_exec(b, v, what, "query-status", NULL, dl, &val);

@@ -324,19 +324,40 @@ count_decision(struct vmp_loop *l, const char *policy, const struct vmp_decision
 	c->decisions[i][o]++;
 }
 
-/* Reports a fault of a host (vm NULL) or a VM once; "" clears it (and says so). */
+const char *
+vmp_loop_fault_name(enum vmp_loop_fault kind)
+{
+	static const char *const names[VMP_FAULT_MAX] = {
+		[VMP_FAULT_VM_GONE] = "vm_gone", [VMP_FAULT_SOCKET_GONE] = "socket_gone",
+		[VMP_FAULT_HOST_UNREACHABLE] = "host_unreachable",
+		[VMP_FAULT_BACKEND_ERROR] = "backend_error", [VMP_FAULT_JOURNAL] = "journal_failed",
+		[VMP_FAULT_OTHER] = "fault",
+	};
+
+	return kind < VMP_FAULT_MAX ? names[kind] : "fault";
+}
+
+/*
+ * Reports a fault of a host (vm NULL) or a VM once: on stderr, as a journal event
+ * named after its kind, and in the counters; "" clears it (a "recovered" event).
+ */
 static void
-fault(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, const char *msg)
+fault(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, enum vmp_loop_fault kind,
+      const char *msg)
 {
 	char *slot = v ? v->fault : h->fault;
 
 	if (!strcmp(slot, msg))
 		return;
-	if (*msg)
+	if (*msg) {
 		say(l, VMP_LOG_WARN, "%s%s%s: %s", h->uri, v ? ": vm " : "", v ? v->name : "", msg);
-	else
+		l->counters.faults[kind]++;
+		journal_event(l, h->uri, v ? v->name : "", vmp_loop_fault_name(kind), msg);
+	} else {
 		say(l, VMP_LOG_INFO, "%s%s%s: recovered", h->uri, v ? ": vm " : "",
 		    v ? v->name : "");
+		journal_event(l, h->uri, v ? v->name : "", "recovered", slot);
+	}
 	snprintf(slot, FAULT_MAX, "%s", msg);
 }
 
@@ -651,8 +672,19 @@ vm_sweep(struct vmp_loop *l, struct loop_host *h)
 			i++;
 			continue;
 		}
-		say(l, VMP_LOG_INFO, "%s: vm %s: %s", h->uri, v->name,
-		    v->migrating ? "left the host (migrated)" : "disappeared; its history is dropped");
+		if (v->migrating) {
+			say(l, VMP_LOG_INFO, "%s: vm %s: left the host (migrated)", h->uri, v->name);
+		} else {
+			/* A VM that vanishes is on the record, not only on stderr. */
+			bool qmp = vmp_str_starts_with(h->uri, "qmp://");
+			enum vmp_loop_fault kind = qmp ? VMP_FAULT_SOCKET_GONE : VMP_FAULT_VM_GONE;
+			const char *msg = qmp ? "its QMP socket is gone; its history is dropped" :
+					  "no longer listed by the hypervisor; its history is dropped";
+
+			say(l, VMP_LOG_WARN, "%s: vm %s: %s", h->uri, v->name, msg);
+			l->counters.faults[kind]++;
+			journal_event(l, h->uri, v->name, vmp_loop_fault_name(kind), msg);
+		}
 		free(v);
 		h->vms[i] = h->vms[--h->n_vms];
 	}
@@ -830,7 +862,7 @@ prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
 	if (cv->o->stats_ret < 0) {
 		snprintf(msg, sizeof(msg), "no stats this cycle: %s",
 			 cv->o->error[0] ? cv->o->error : strerror(-cv->o->stats_ret));
-		fault(l, h, v, msg);
+		fault(l, h, v, VMP_FAULT_BACKEND_ERROR, msg);
 		return;
 	}
 	/* Memory: balloon actual plus MemAvailable or MemFree, refreshed by the guest. */
@@ -895,7 +927,7 @@ prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
 	v->prev = *s;
 	v->have_prev = true;
 	cv->stats_ok = cv->mem_in.have_stats && cv->mem_in.stats_age_ms <= l->mem_p.stale_ms;
-	fault(l, h, v, msg);
+	fault(l, h, v, VMP_FAULT_BACKEND_ERROR, msg);
 }
 
 static json_t *
@@ -947,7 +979,7 @@ act_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v, int r, bo
 		return NULL;
 	}
 	l->rep.failed_actions++;
-	fault(l, h, v, vmp_backend_error(h->b));
+	fault(l, h, v, VMP_FAULT_BACKEND_ERROR, vmp_backend_error(h->b));
 	return vmp_backend_error(h->b);
 }
 
@@ -1109,7 +1141,7 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 				/* Another service moves this host's balloons: never fight it. */
 				char *msg = vmp_owner_refusal(own, VMP_KNOB_BALLOON);
 
-				fault(l, h, cv->v, msg);
+				fault(l, h, cv->v, VMP_FAULT_OTHER, msg);
 				free(msg);
 				result = "not written: another service owns this host's balloons";
 			} else if (act_begin(l, h, (enum vmp_mode)cv->v->mode, false, cv->v->name,
@@ -1405,7 +1437,7 @@ poll_migrations(struct vmp_loop *l, struct loop_host *h)
 			continue;
 		r = vmp_backend_migrate_poll(h->b, v->name, &p);
 		if (r < 0) {
-			fault(l, h, v, vmp_backend_error(h->b));
+			fault(l, h, v, VMP_FAULT_BACKEND_ERROR, vmp_backend_error(h->b));
 			continue;
 		}
 		if (p.state == VMP_MIGRATE_ACTIVE) {
@@ -1733,7 +1765,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 			char *msg = xasprintf("host skipped this cycle: %s", o->error);
 
 			l->rep.hosts_failed++;
-			fault(l, h, NULL, msg);
+			fault(l, h, NULL, VMP_FAULT_HOST_UNREACHABLE, msg);
 			free(msg);
 			continue;
 		}
@@ -1741,10 +1773,10 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		if (o->stats_ret < 0 && !vmp_config_host(l->cfg, h->uri).mem_limit_kib) {
 			char *msg = xasprintf("no host stats: %s", o->error);
 
-			fault(l, h, NULL, msg);
+			fault(l, h, NULL, VMP_FAULT_BACKEND_ERROR, msg);
 			free(msg);
 		} else {
-			fault(l, h, NULL, "");
+			fault(l, h, NULL, VMP_FAULT_BACKEND_ERROR, "");
 		}
 		poll_migrations(l, h);
 		cvs[i] = xcalloc(o->n_vms + 1, sizeof(**cvs));
@@ -1772,10 +1804,16 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 				/* The backend could not say what the VM is doing (it errored or
 				 * timed out): skip it, say so once. */
 				if (cv->o->info.state == VMP_VM_UNKNOWN)
-					fault(l, h, cv->v, "state unknown (the hypervisor did not "
-					      "answer for it): skipped");
+					fault(l, h, cv->v, VMP_FAULT_BACKEND_ERROR,
+					      "state unknown (the hypervisor did not answer for it): "
+					      "skipped");
+				else if (cv->o->info.state == VMP_VM_CRASHED)
+					/* Killed or crashed: not a clean shutoff. */
+					fault(l, h, cv->v, VMP_FAULT_VM_GONE,
+					      "crashed or killed (the hypervisor lost it without a "
+					      "shutdown): skipped");
 				else if (!cv->migrating)
-					fault(l, h, cv->v, "");
+					fault(l, h, cv->v, VMP_FAULT_BACKEND_ERROR, "");
 				if (cv->migrating && cv->o->stats_ret == 0 &&
 				    (cv->o->stats.valid & (VMP_STAT_CPU_TIME | VMP_STAT_VCPU_TIME))) {
 					/* its CPU use, for the planner; nothing else */

@@ -48,6 +48,7 @@ enum vmp_loop_fault {
 	VMP_FAULT_HOST_UNREACHABLE, /* a host could not be listed */
 	VMP_FAULT_BACKEND_ERROR,    /* a call to a backend failed (stats, an action) */
 	VMP_FAULT_JOURNAL,          /* the journal could not be written */
+	VMP_FAULT_OTHER,            /* e.g. another service owns a knob */
 	VMP_FAULT_MAX,
 };
 
@@ -55,6 +56,9 @@ enum vmp_loop_fault {
  * What the loop has seen since it started, for status and metrics (the API reads it
  * with vmp_loop_counters()). Owned by the loop; valid until vmp_loop_free().
  */
+/* The journal event name of a fault kind ("vm_gone", "backend_error", ...). */
+const char *vmp_loop_fault_name(enum vmp_loop_fault kind);
+
 struct vmp_loop_counters {
 	uint64_t faults[VMP_FAULT_MAX];     /* new faults of each kind */
 	uint64_t journal_lines;             /* lines written */

@@ -265,7 +265,9 @@ test_real_cycles_without_stats(void **state)
 	assert_true(json_number_value(json_object_get(e, "from")) == 0);
 	assert_true(json_number_value(json_object_get(e, "to")) == 5);
 	assert_true(json_is_true(json_object_get(e, "acted")));
-	assert_true(json_is_true(json_object_get(json_array_get(all, 0), "intent")));
+	/* The first line is the host's fault (an event), then the intent of the set. */
+	assert_string_equal(s_of(json_array_get(all, 0), "event"), "backend_error");
+	assert_true(json_is_true(json_object_get(json_array_get(all, 1), "intent")));
 	e = last_entry(all, "rightsize-memory", "memory_kib");
 	assert_non_null(e);
 	assert_string_equal(s_of(e, "action"), "none");
@@ -273,8 +275,16 @@ test_real_cycles_without_stats(void **state)
 	assert_string_equal(s_of(json_array_get(json_object_get(e, "rejected"), 0), "alternative"),
 			    "shrink");
 	/* Memory and vCPU non-actions, each written once, not once per cycle (and the
-	 * stats period's two lines). */
-	assert_int_equal(json_array_size(all), 4);
+	 * stats period's two lines); and one event per fault, not one per cycle. */
+	{
+		size_t n_events = 0, k;
+		json_t *x;
+
+		json_array_foreach(all, k, x)
+			n_events += s_of(x, "event") != NULL;
+		assert_int_equal(json_array_size(all) - n_events, 4);
+		assert_int_equal(n_events, 3);
+	}
 	json_decref(all);
 }
 
@@ -641,7 +651,7 @@ test_faults(void **state)
 	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, 5);
 	h.n_vms = 0;
 	cycle_obs(f, &h, &rep);
-	assert_non_null(strstr(f->last_log, "vm test: disappeared"));
+	assert_non_null(strstr(f->last_log, "vm test: no longer listed"));
 }
 
 /*
@@ -1097,6 +1107,84 @@ test_journal_failure_means_dry_run(void **state)
 	rmdir(dir);
 }
 
+/* The events of the journal named event (a new array). */
+static json_t *
+events(struct fx *f, const char *event)
+{
+	json_t *all = journal_lines(f), *out = json_array(), *e;
+	size_t i;
+
+	json_array_foreach(all, i, e)
+		if (s_of(e, "event") && !strcmp(s_of(e, "event"), event))
+			json_array_append(out, e);
+	json_decref(all);
+	return out;
+}
+
+/*
+ * Faults are on the record: a host that cannot be listed, a VM whose stats fail, a VM
+ * killed (crashed), a VM that vanishes: each is one journal event and a counter, not
+ * only a line on stderr; a recovery is an event too.
+ */
+static void
+test_faults_are_events(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	const struct vmp_loop_counters *c;
+	json_t *ev;
+	int i;
+
+	fx_open(f, false, 1);
+	c = vmp_loop_counters(f->l);
+	/* The host cannot be listed, twice: one event. */
+	for (i = 0; i < 2; i++) {
+		obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, (uint64_t)i + 1);
+		h.list_ret = -ECONNREFUSED;
+		h.n_vms = 0;
+		snprintf(h.error, sizeof(h.error), "cannot connect to the hypervisor");
+		cycle_obs(f, &h, &rep);
+	}
+	ev = events(f, "host_unreachable");
+	assert_int_equal(json_array_size(ev), 1);
+	assert_non_null(strstr(s_of(json_array_get(ev, 0), "message"), "cannot connect"));
+	json_decref(ev);
+	assert_int_equal(c->faults[VMP_FAULT_HOST_UNREACHABLE], 1);
+	/* Back, but the VM's stats fail. */
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, 3);
+	v.stats_ret = -EIO;
+	snprintf(v.error, sizeof(v.error), "cannot get stats of vm 'test': broken");
+	cycle_obs(f, &h, &rep);
+	ev = events(f, "backend_error");
+	assert_int_equal(json_array_size(ev), 1);
+	assert_string_equal(s_of(json_array_get(ev, 0), "vm"), "test");
+	json_decref(ev);
+	ev = events(f, "recovered");
+	assert_int_equal(json_array_size(ev), 1);   /* the host */
+	json_decref(ev);
+	/* Its QEMU is killed: crashed, not a clean shutoff. */
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, 4);
+	v.info.state = VMP_VM_CRASHED;
+	cycle_obs(f, &h, &rep);
+	ev = events(f, "vm_gone");
+	assert_int_equal(json_array_size(ev), 1);
+	assert_non_null(strstr(s_of(json_array_get(ev, 0), "message"), "crashed or killed"));
+	json_decref(ev);
+	/* Then it is not listed at all. */
+	obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.1, 5);
+	h.n_vms = 0;
+	h.list_ret = 0;
+	cycle_obs(f, &h, &rep);
+	ev = events(f, "vm_gone");
+	assert_int_equal(json_array_size(ev), 2);
+	assert_non_null(strstr(s_of(json_array_get(ev, 1), "message"), "no longer listed"));
+	json_decref(ev);
+	assert_int_equal(c->faults[VMP_FAULT_VM_GONE], 2);
+	assert_int_equal(c->faults[VMP_FAULT_BACKEND_ERROR], 1);
+}
+
 int
 main(void)
 {
@@ -1104,6 +1192,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_real_cycles_without_stats, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_failure_means_dry_run, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_faults_are_events, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pressure_grows_balloon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dry_run_does_not_act, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_modes_advise_then_act, setup, teardown),
