@@ -17,6 +17,7 @@ static const char *const fault_kinds[VMP_FAULT_MAX] = {
 	[VMP_FAULT_VM_GONE] = "vm_gone", [VMP_FAULT_SOCKET_GONE] = "socket_gone",
 	[VMP_FAULT_HOST_UNREACHABLE] = "host_unreachable",
 	[VMP_FAULT_BACKEND_ERROR] = "backend_error", [VMP_FAULT_JOURNAL] = "journal",
+	[VMP_FAULT_OTHER] = "other",
 };
 
 json_t *
