@@ -4,6 +4,7 @@
 #include "daemon/journal.h"
 #include "daemon/loop.h"
 #include "daemon/state.h"
+#include "daemon/ui.h"
 #include "util/fileio.h"
 
 #include <ctype.h>
@@ -628,42 +629,21 @@ h_pin(struct vmp_api *a, const struct vmp_api_request *rq, struct vmp_api_respon
 	queue_write(a, rq, rs, &c);
 }
 
-/* The dashboard's files: fixed names only, read from www_dir (regular files). */
-static const struct {
-	const char *path, *file, *type;
-} assets[] = {
-	{ "/", "/index.html", "text/html; charset=utf-8" },
-	{ "/dashboard.js", "/dashboard.js", "text/javascript; charset=utf-8" },
-	{ "/dashboard.css", "/dashboard.css", "text/css; charset=utf-8" },
-	{ "/uPlot.iife.min.js", "/uPlot.iife.min.js", "text/javascript; charset=utf-8" },
-	{ "/uPlot.min.css", "/uPlot.min.css", "text/css; charset=utf-8" },
-};
-
+/* The dashboard's files, compiled in (daemon/ui.h): the route table names each one. */
 static void
 h_asset(struct vmp_api *a, const struct vmp_api_request *rq, struct vmp_api_response *rs)
 {
-	size_t i;
-	char *buf = NULL;
-	size_t len = 0;
-	int r;
+	const struct vmp_ui_file *f = vmp_ui_find(rq->path);
 
-	for (i = 0; i < VMP_ARRAY_SIZE(assets); i++)
-		if (!strcmp(rq->path, assets[i].path))
-			break;
-	if (i == VMP_ARRAY_SIZE(assets) || !a->o.www_dir) {
-		respond_error(rs, 404, "no dashboard here");
-		return;
-	}
-	r = vmp_read_file(a->o.www_dir, assets[i].file, &buf, &len);
-	if (r < 0) {
-		respond_error(rs, 500, "cannot read dashboard file '%s': %s", assets[i].file,
-			      strerror(-r));
+	if (!f) {
+		respond_error(rs, 404, "no such endpoint: %.200s", rq->path);
 		return;
 	}
 	rs->status = 200;
-	rs->content_type = assets[i].type;
-	rs->body = buf;
-	rs->len = len;
+	rs->content_type = f->type;
+	rs->body = xmalloc(f->len + 1);
+	memcpy(rs->body, f->data, f->len + 1);
+	rs->len = f->len;
 }
 
 /* Every endpoint: one row each (doc/api.md lists the same). */
@@ -687,6 +667,7 @@ static const struct route {
 	{ "GET", "/dashboard.css", VMP_API_READ, h_asset },
 	{ "GET", "/uPlot.iife.min.js", VMP_API_READ, h_asset },
 	{ "GET", "/uPlot.min.css", VMP_API_READ, h_asset },
+	{ "GET", "/uPlot-LICENSE.txt", VMP_API_READ, h_asset },
 };
 
 /* Queues the audit record of a refused request. */
@@ -904,8 +885,11 @@ send_response(struct MHD_Connection *mc, struct vmp_api_response *rs)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "Content-Security-Policy",
-				"default-src 'self'; img-src 'self' data:");
+	MHD_add_response_header(resp, "Content-Security-Policy", VMP_UI_CSP);
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
 	if (rs->status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"vmpilot\"");
@@ -1106,7 +1090,6 @@ vmp_api_start(const struct vmp_api_options *o, struct vmp_api **ret, char **ret_
 	a->o.tokens = dup_opt(o->tokens);
 	a->o.journal_path = dup_opt(o->journal_path);
 	a->o.state_path = dup_opt(o->state_path);
-	a->o.www_dir = dup_opt(o->www_dir);
 	a->have_group = lookup_group(a->o.group, &a->group_gid) == 0;
 	a->have_admin_group = lookup_group(a->o.admin_group, &a->admin_gid) == 0;
 	if (a->o.tokens) {
@@ -1210,7 +1193,6 @@ vmp_api_stop(struct vmp_api *a)
 	free((char *)a->o.tokens);
 	free((char *)a->o.journal_path);
 	free((char *)a->o.state_path);
-	free((char *)a->o.www_dir);
 	free(a->socket_path);
 	pthread_mutex_destroy(&a->lock);
 	free(a);

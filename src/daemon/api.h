@@ -46,7 +46,6 @@ struct vmp_api_options {
 	const char *tokens;             /* "ROLE:SHA256HEX" comma list (ROLE read or admin) */
 	const char *journal_path;       /* read by /api/v1/decisions; NULL = none */
 	const char *state_path;         /* read by /api/v1/history; NULL = none */
-	const char *www_dir;            /* the dashboard's files; NULL = no dashboard */
 	void (*wake)(void *opaque);     /* called (API thread) after a write is queued */
 	void *opaque;
 };

@@ -166,7 +166,7 @@ api_start(const struct vmp_config *cfg, const struct vmp_runner_args *a,
 		.tokens = opt(cfg->api_tokens),
 		.journal_path = strcmp(vmp_journal_path(journal), "-") ? vmp_journal_path(journal)
 								       : NULL,
-		.state_path = opt(cfg->state_db), .www_dir = a->www_dir, .wake = api_wake,
+		.state_path = opt(cfg->state_db), .wake = api_wake,
 	};
 	char *err = NULL;
 	int r;

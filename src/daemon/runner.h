@@ -25,7 +25,6 @@ struct vmp_runner_args {
 	bool replay;               /* --replay: the loop over a simulated cluster (cli) */
 	FILE *progress;            /* NULL, or one line per cycle here (a terminal) */
 	FILE *summary;             /* NULL: the summary at exit is logged; else written here */
-	const char *www_dir;       /* the dashboard's files for the API; NULL = no dashboard */
 };
 
 /*

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,6 +33,7 @@
 #include "daemon/api.h"
 #include "daemon/loop.h"
 #include "daemon/publish.h"
+#include "daemon/ui.h"
 #include "util/util.h"
 
 /* sha256("readtok") */
@@ -356,6 +358,84 @@ test_tls(void **state)
 	assert_int_equal(req(f->tls_admin, "GET", "/api/v1/status", NULL, NULL), 200);
 }
 
+/* One raw HTTP/1.0 GET over the unix socket: the whole answer, headers included. */
+static char *
+raw_get(struct fx *f, const char *path, size_t *ret_len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *out = NULL, *rq = xasprintf("GET %s HTTP/1.0\r\n\r\n", path);
+	size_t len = 0, alloc = 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	ssize_t n;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->sock);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(write(fd, rq, strlen(rq)), (ssize_t)strlen(rq));
+	do {
+		xgrow((void **)&out, &alloc, len + 4097, 1);
+		n = read(fd, out + len, 4096);
+		len += n > 0 ? (size_t)n : 0;
+	} while (n > 0);
+	out[len] = '\0';
+	close(fd);
+	free(rq);
+	*ret_len = len;
+	return out;
+}
+
+/*
+ * The dashboard's files are compiled in and served byte for byte with their type and
+ * the security headers; they need the read role like the rest of the API.
+ */
+static void
+test_dashboard_files(void **state)
+{
+	struct fx *f = *state;
+	size_t i, len;
+	char *body = NULL, *ans, *type;
+
+	assert_true(vmp_ui_n_files >= 6);
+	assert_non_null(vmp_ui_find("/"));
+	assert_non_null(vmp_ui_find("/uPlot.iife.min.js"));
+	assert_null(vmp_ui_find("/index.html"));
+	assert_null(vmp_ui_find("/../dashboard.js"));
+	for (i = 0; i < vmp_ui_n_files; i++) {
+		const struct vmp_ui_file *u = &vmp_ui_files[i];
+
+		printf("%s %s %zu bytes\n", u->path, u->type, u->len);
+		assert_true(u->len > 100);
+		assert_int_equal(u->data[u->len], 0);
+		ans = raw_get(f, u->path, &len);
+		assert_true(len > u->len);
+		assert_non_null(strstr(ans, "HTTP/1.0 200") ? ans : strstr(ans, "HTTP/1.1 200"));
+		type = xasprintf("Content-Type: %s\r\n", u->type);
+		assert_non_null(strstr(ans, type));
+		free(type);
+		assert_non_null(strstr(ans, "Content-Security-Policy: " VMP_UI_CSP "\r\n"));
+		assert_non_null(strstr(ans, "X-Content-Type-Options: nosniff\r\n"));
+		assert_non_null(strstr(ans, "X-Frame-Options: DENY\r\n"));
+		assert_non_null(strstr(ans, "Referrer-Policy: no-referrer\r\n"));
+		assert_memory_equal(ans + len - u->len, u->data, u->len);
+		free(ans);
+	}
+	/* The page loads its scripts and styles from the daemon only. */
+	assert_non_null(strstr((const char *)vmp_ui_find("/")->data, "src=\"uPlot.iife.min.js\""));
+	assert_null(strstr((const char *)vmp_ui_find("/")->data, "http:"));
+	assert_null(strstr((const char *)vmp_ui_find("/")->data, "https:"));
+	/* The same rules as the read API: a read token reads it, nothing else does. */
+	assert_int_equal(req(f->tls, "GET", "/", NULL, &body), 401);
+	free(body);
+	setenv("VMPILOT_TOKEN", "readtok", 1);
+	assert_int_equal(req(f->tls, "GET", "/", NULL, &body), 200);
+	assert_non_null(strstr(body, "<title>vmpilot dashboard</title>"));
+	free(body);
+	assert_int_equal(req(f->tls, "POST", "/", "{}", NULL), 405);
+	unsetenv("VMPILOT_TOKEN");
+	assert_int_equal(req(f->uri, "GET", "/index.html", NULL, NULL), 404);
+	assert_int_equal(req(f->uri, "GET", "/dashboard.js/", NULL, NULL), 404);
+	free(take(f));
+}
+
 /* What ctl's writes do once the loop's thread applies them: modes and pins in the status. */
 static void
 test_overrides_in_status(void **state)
@@ -442,6 +522,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unix_other_user_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tls, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dashboard_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_overrides_in_status, setup, teardown),
 	};
 
