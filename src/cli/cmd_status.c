@@ -34,7 +34,7 @@ static const struct vmp_cli_option status_options[] = {
 	{ "json", 'j', NULL, "print JSON (one document per refresh)", OPT_JSON },
 	{ "watch", 'w', "DURATION", "refresh every DURATION (e.g. 2s), like top", OPT_WATCH },
 	{ "count", 0, "K", "with --watch: stop after K refreshes (default: never)", OPT_COUNT },
-	{ "timeout", 0, "DURATION", "bound on each hypervisor call (default 10s)", OPT_TIMEOUT },
+	{ "timeout", 0, "DURATION", "bound on each refresh, every hypervisor call included (default 10s)", OPT_TIMEOUT },
 	{ "config", 'f', "FILE", "the autopilot's configuration, for the modes and its status "
 	  "file (default " STATUS_DEFAULT_CONFIG " if it exists)", OPT_CONFIG },
 	{ 0 },

@@ -39,11 +39,11 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "journal_max_bytes", VMP_CONFIG_INT, false, G(journal_max_bytes), 0,
 	  1024ll * 1024 * 1024 * 1024, "67108864",
 	  "the journal is rotated before it grows past this; 0 = never (bytes)", false },
+	{ "journal_keep", VMP_CONFIG_INT, false, G(journal_keep), 1, VMP_JOURNAL_KEEP_MAX, "8",
+	  "rotated journal files kept (journal.1 ... journal.N), the oldest deleted (count)", false },
 	{ "qmp_peer_uids", VMP_CONFIG_STRING, false, G(qmp_peer_uids), 0, 0, "0",
 	  "uids besides root and vmpilot's own that may run a QEMU behind a qmp:// socket; "
 	  "other peers are refused (comma-separated uids)", false },
-	{ "journal_keep", VMP_CONFIG_INT, false, G(journal_keep), 1, VMP_JOURNAL_KEEP_MAX, "8",
-	  "rotated journal files kept (journal.1 ... journal.N), the oldest deleted (count)", false },
 	{ "state_db", VMP_CONFIG_STRING, false, G(state_db), 0, 0, "/var/lib/vmpilot/state.db",
 	  "SQLite database of learned state, budgets and history; none = keep nothing (path)",
 	  false },
