@@ -105,6 +105,7 @@ struct vmp_vm_stats {
 	uint64_t major_faults;       /* cumulative */
 	uint64_t minor_faults;
 	uint64_t block_rd_bytes, block_wr_bytes, block_rd_ops, block_wr_ops;
+	uint64_t block_rd_time_ns, block_wr_time_ns; /* total time requests spent, cumulative */
 	uint64_t net_rx_bytes, net_tx_bytes;
 	/*
 	 * The CPU it asks now, in MIPS (host_info.core_mips per core of its host): only a

@@ -230,6 +230,10 @@ vmp_libvirt_parse_stats(const virTypedParameter *params, int nparams, struct vmp
 		} else if (indexed(f, "block.", "wr.reqs") >= 0) {
 			st->block_wr_ops += v;
 			st->valid |= VMP_STAT_BLOCK;
+		} else if (indexed(f, "block.", "rd.times") >= 0) {
+			st->block_rd_time_ns += v;
+		} else if (indexed(f, "block.", "wr.times") >= 0) {
+			st->block_wr_time_ns += v;
 		} else if (indexed(f, "net.", "rx.bytes") >= 0) {
 			st->net_rx_bytes += v;
 			st->valid |= VMP_STAT_NET;

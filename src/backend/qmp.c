@@ -897,6 +897,8 @@ qmp_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
 				s->block_wr_bytes += fu64(&f, bs, "wr_bytes", false, 0);
 				s->block_rd_ops += fu64(&f, bs, "rd_operations", false, 0);
 				s->block_wr_ops += fu64(&f, bs, "wr_operations", false, 0);
+				s->block_rd_time_ns += fu64(&f, bs, "rd_total_time_ns", false, 0);
+				s->block_wr_time_ns += fu64(&f, bs, "wr_total_time_ns", false, 0);
 			}
 		s->valid |= VMP_STAT_BLOCK;
 		json_decref(val);

@@ -47,6 +47,7 @@ to_sample(const struct vmp_vm_stats *s, struct vmp_diag_sample *d)
 	d->major_faults = s->major_faults;
 	d->io_ops = s->block_rd_ops + s->block_wr_ops;
 	d->io_bytes = s->block_rd_bytes + s->block_wr_bytes;
+	d->io_time_ns = s->block_rd_time_ns + s->block_wr_time_ns;
 }
 
 static void
@@ -87,11 +88,12 @@ result_json(const char *vm, const struct vmp_diag_result *r)
 		json_object_set_new(res, vmp_diag_name(k),
 				    r->measured[k] ? json_pack("{s:f,s:s}", "stall", r->stall[k], "evidence", r->evidence[k])
 						   : json_null());
-	return json_pack("{s:s,s:i,s:s,s:o,s:s,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b}}", "vm", vm,
+	return json_pack("{s:s,s:i,s:s,s:o,s:s,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:f,s:f}}", "vm", vm,
 			 "score", (int)r->score, "bottleneck", vmp_diag_name(r->bottleneck), "resources", res,
 			 "fix", r->fix, "rates", "steal_frac", r->steal_frac, "cpu_busy_frac", r->cpu_busy_frac,
 			 "avail_frac", r->avail_frac, "swapin_kib_s", r->swapin_kib_s, "majflt_s", r->majflt_s,
-			 "iops", r->iops, "bytes_s", r->bytes_s, "balloon_stuck", r->balloon_stuck);
+			 "iops", r->iops, "bytes_s", r->bytes_s, "balloon_stuck", r->balloon_stuck,
+			 "io_busy", r->io_busy, "io_latency_ms", r->io_latency_ms);
 }
 
 static void

@@ -30,6 +30,7 @@ struct vmp_diag_sample {
 	uint64_t swap_in_kib;
 	uint64_t major_faults;
 	uint64_t io_ops, io_bytes;  /* reads + writes, all disks */
+	uint64_t io_time_ns;        /* time the requests spent (in flight), all disks */
 	bool have_psi;              /* the VM's cgroup PSI, where the host has it */
 	double psi_cpu_some, psi_mem_full, psi_io_full; /* avg10, % */
 };
@@ -50,6 +51,7 @@ struct vmp_diag_params {
 	double mem_majflt_s;        /* major faults per second that count fully (200) */
 	double mem_stall;           /* memory stall at or above this names it (0.5) */
 	double io_util;             /* I/O at or above this fraction of its limit is throttled (0.85) */
+	double io_held;             /* ... or requests held this fraction of the limit's time (0.8) */
 };
 
 void vmp_diag_params_default(struct vmp_diag_params *p);
@@ -62,6 +64,7 @@ struct vmp_diag_result {
 	unsigned score;                        /* 100 = healthy, 0 = stalled */
 	/* derived rates, for the report */
 	double steal_frac, cpu_busy_frac, avail_frac, swapin_kib_s, majflt_s, iops, bytes_s;
+	double io_busy, io_latency_ms;         /* request-seconds per second; mean per request */
 	bool balloon_stuck;                    /* actual stays above target */
 	char fix[240];
 };

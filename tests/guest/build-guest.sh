@@ -28,7 +28,7 @@ busybox=$(command -v busybox) || die "cannot find 'busybox': install busybox-sta
 # Load order matters: virtio fails with "Unknown symbol virtio_break_device" otherwise.
 modules="virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev \
 virtio/virtio_pci_modern_dev virtio/virtio_pci virtio/virtio_balloon char/virtio_console \
-virtio/virtio_mem"
+virtio/virtio_mem block/virtio_blk"
 modfiles=
 for m in $modules; do
 	f=

@@ -10,6 +10,8 @@
  *   cpu N                 -> start N busy threads (until stop)
  *   touch MB              -> allocate and touch MB MiB, keep them (until stop)
  *   dirty MB RATE         -> rewrite MB MiB at RATE MiB/s, page by page (until stop)
+ *   write MB              -> rewrite the first MB MiB of /dev/vda with O_DIRECT 64 KiB
+ *                            writes, over and over (until stop)
  *   online N              -> write 1 to /sys/devices/system/cpu/cpuN/online
  *   offline N             -> write 0 to it
  *   stop                  -> kill every job started above
@@ -17,6 +19,7 @@
  *
  * This file is built for the guest only (gcc -static), never linked into vmpilot.
  */
+#define _GNU_SOURCE /* O_DIRECT */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -212,16 +215,41 @@ job_dirty(unsigned long mb, unsigned long rate_mbps)
 	}
 }
 
+/* Rewrites the first mb MiB of the disk fd (opened O_DIRECT) in 64 KiB writes, forever. */
+static void
+job_write(int fd, unsigned long mb)
+{
+	unsigned long off = 0, end = mb << 20;
+	void *buf;
+
+	if (posix_memalign(&buf, 4096, 65536) != 0)
+		_exit(1);
+	memset(buf, 0x5a, 65536);
+	for (;;) {
+		if (pwrite(fd, buf, 65536, (off_t)off) != 65536)
+			_exit(1);
+		off += 65536;
+		if (off >= end)
+			off = 0;
+	}
+}
+
 static int
 start_job(int cmdfd, int kind, unsigned long a, unsigned long b)
 {
 	pid_t pid;
-	int slot;
+	int slot, disk = -1;
 
 	for (slot = 0; slot < MAX_JOBS && jobs[slot]; slot++)
 		;
 	if (slot == MAX_JOBS)
 		return -EBUSY;
+	if (kind == 'w') {
+		/* opened here, so a guest without the disk answers "err" */
+		disk = open("/dev/vda", O_WRONLY | O_DIRECT | O_CLOEXEC);
+		if (disk < 0)
+			return -errno;
+	}
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -232,10 +260,14 @@ start_job(int cmdfd, int kind, unsigned long a, unsigned long b)
 			job_cpu((unsigned)a);
 		else if (kind == 't')
 			job_touch(a);
+		else if (kind == 'w')
+			job_write(disk, a);
 		else
 			job_dirty(a, b);
 		_exit(0);
 	}
+	if (disk >= 0)
+		close(disk);
 	jobs[slot] = pid;
 	return pid;
 }
@@ -280,6 +312,8 @@ handle(int fd, char *line)
 		r = start_job(fd, 'c', a, 0);
 	} else if (n == 2 && !strcmp(verb, "touch") && a > 0) {
 		r = start_job(fd, 't', a, 0);
+	} else if (n == 2 && !strcmp(verb, "write") && a > 0) {
+		r = start_job(fd, 'w', a, 0);
 	} else if (n == 3 && !strcmp(verb, "dirty") && a > 0) {
 		r = start_job(fd, 'd', a, b);
 	} else if (n == 2 && (!strcmp(verb, "online") || !strcmp(verb, "offline"))) {

@@ -126,6 +126,22 @@ test_io_throttling(void **state)
 	assert_int_equal(r.bottleneck, VMP_DIAG_IO);
 	assert_true(fabs(r.stall[VMP_DIAG_IO] - 0.98) < 1e-6);
 	assert_true(fabs(r.iops - 100) < 1e-9);
+	/* 50 % of the limit, but each 64 KiB request held 125 ms (what 512 KiB/s implies) */
+	in.limit_bytes_s = 524288;
+	in.b.io_ops = 16;                        /* 4/s */
+	in.b.io_bytes = 16 * 65536;              /* 256 KiB/s */
+	in.b.io_time_ns = 16ull * 125000000;     /* 125 ms each */
+	assert_int_equal(vmp_diag_run(&p, &in, &r), 0);
+	assert_int_equal(r.bottleneck, VMP_DIAG_IO);
+	assert_true(fabs(r.io_latency_ms - 125) < 1e-9);
+	assert_true(r.stall[VMP_DIAG_IO] == 1.0);
+	/* the same requests taking 10 ms each: the disk is not held, no verdict */
+	in.b.io_time_ns = 16ull * 10000000;
+	assert_int_equal(vmp_diag_run(&p, &in, &r), 0);
+	assert_int_equal(r.bottleneck, -1);
+	in.b.io_time_ns = 0;
+	in.b.io_bytes = 4ull * 1048576 * 98 / 100;
+	in.b.io_ops = 400;
 	/* the same rate without a limit is no verdict */
 	in.limit_bytes_s = 0;
 	assert_int_equal(vmp_diag_run(&p, &in, &r), 0);
