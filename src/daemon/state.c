@@ -419,8 +419,9 @@ bind_opt(sqlite3_stmt *st, int i, bool have, double v)
 
 /* One history sample into every tier (averaged into the tier's step; max kept). */
 static int
-put_sample(struct save_ctx *c, const char *host, const char *vm, bool have_mem, double mem_used,
-	   double mem_alloc, bool have_cpu, double cpu_used, bool have_cpu_alloc, double cpu_alloc)
+put_sample(struct save_ctx *c, const char *host, const char *vm, bool have_used, double mem_used,
+	   bool have_alloc, double mem_alloc, bool have_cpu, double cpu_used, bool have_cpu_alloc,
+	   double cpu_alloc)
 {
 	size_t t;
 	int r;
@@ -430,8 +431,8 @@ put_sample(struct save_ctx *c, const char *host, const char *vm, bool have_mem, 
 		sqlite3_bind_text(c->sample, 2, host, -1, SQLITE_STATIC);
 		sqlite3_bind_text(c->sample, 3, vm, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(c->sample, 4, c->wall_ms - c->wall_ms % tiers[t].step_ms);
-		bind_opt(c->sample, 5, have_mem, mem_used);
-		bind_opt(c->sample, 6, have_mem, mem_alloc);
+		bind_opt(c->sample, 5, have_used, mem_used);
+		bind_opt(c->sample, 6, have_alloc, mem_alloc);
 		bind_opt(c->sample, 7, have_cpu, cpu_used);
 		bind_opt(c->sample, 8, have_cpu_alloc, cpu_alloc);
 		r = step_done(c->sample);
@@ -468,9 +469,10 @@ save_vm(void *opaque, const struct vmp_loop_vm_view *v)
 		c->rc = step_done(c->mig);
 	}
 	if (c->rc == SQLITE_OK && v->sampled)
-		c->rc = put_sample(c, host, v->name, v->mem_alloc_kib > 0,
-				   (double)v->mem_demand_kib, (double)v->mem_alloc_kib, v->have_cpu,
-				   v->cpu_cores, v->vcpus > 0, (double)v->vcpus);
+		c->rc = put_sample(c, host, v->name, v->mem_demand_kib > 0,
+				   (double)v->mem_demand_kib, v->mem_alloc_kib > 0,
+				   (double)v->mem_alloc_kib, v->have_cpu, v->cpu_cores, v->vcpus > 0,
+				   (double)v->vcpus);
 }
 
 static const char sample_sql[] =
@@ -537,7 +539,7 @@ save_host(struct save_ctx *c, size_t host)
 	return put_sample(c, hv.uri, "", hv.have_stats && st->mem_total_kib,
 			  (double)(st->mem_total_kib - (st->mem_available_kib < st->mem_total_kib ?
 							st->mem_available_kib : st->mem_total_kib)),
-			  (double)st->mem_total_kib, hv.cpu_capacity > 0, hv.cpu_used,
+			  hv.have_stats && st->mem_total_kib, (double)st->mem_total_kib, hv.cpu_capacity > 0, hv.cpu_used,
 			  hv.cpu_capacity > 0, hv.cpu_capacity);
 }
 

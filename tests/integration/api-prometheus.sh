@@ -35,7 +35,7 @@ wait_for() {
 		sleep 0.2
 	done
 }
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$make_certs" "$dir" || fail "cannot make certificates"
 api_port=$(port) prom_port=$(port)
