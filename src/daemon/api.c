@@ -244,14 +244,39 @@ vmp_api_publish(struct vmp_api *a, json_t *status, char *metrics)
 
 /* ---- responses ---- */
 
+/* Whether s is valid UTF-8 without NUL (what JSON strings may hold). */
+static bool
+utf8_ok(const char *s)
+{
+	json_t *t = json_string(s);
+
+	json_decref(t);
+	return t != NULL;
+}
+
+/* A copy of s fit for JSON and the journal: bytes outside printable ASCII become '?'. */
+static char *
+printable(const char *s)
+{
+	char *p = xstrdup(s ? s : ""), *q;
+
+	for (q = p; *q; q++)
+		if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x7f)
+			*q = '?';
+	return p;
+}
+
 static void
 respond_json(struct vmp_api_response *rs, unsigned status, json_t *o)
 {
 	rs->status = status;
 	rs->content_type = "application/json";
-	rs->body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (!rs->body)
-		abort();
+	rs->body = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	if (!rs->body) {
+		/* Only an object we could not build: never the client's fault to crash us. */
+		rs->status = 500;
+		rs->body = xstrdup("{\"error\":\"cannot encode the answer\"}");
+	}
 	rs->len = strlen(rs->body);
 	json_decref(o);
 }
@@ -263,19 +288,24 @@ static void
 respond_error(struct vmp_api_response *rs, unsigned status, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
+	char *msg, *clean;
 
 	va_start(ap, fmt);
 	msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	respond_json(rs, status, json_pack("{s:s}", "error", msg));
+	clean = printable(msg);
+	respond_json(rs, status, json_pack("{s:s}", "error", clean));
+	free(clean);
 	free(msg);
 }
 
+/* A query argument; one that is not UTF-8 counts as "" (matches nothing). */
 static const char *
 arg(const struct vmp_api_request *rq, const char *key)
 {
-	return rq->arg ? rq->arg(rq->arg_ctx, key) : NULL;
+	const char *v = rq->arg ? rq->arg(rq->arg_ctx, key) : NULL;
+
+	return v && !utf8_ok(v) ? "" : v;
 }
 
 /* A query argument as an integer in [min, max] (def when absent); false after a 400. */
@@ -489,9 +519,9 @@ static void
 queue_write(struct vmp_api *a, const struct vmp_api_request *rq, struct vmp_api_response *rs,
 	    struct vmp_api_cmd *c)
 {
-	c->who = xstrdup(rq->who ? rq->who : "");
+	c->who = printable(rq->who);
 	if (!c->what)
-		c->what = xasprintf("%s %s", rq->method, rq->path);
+		c->what = xasprintf("%s %s", rq->method, rq->path);   /* a route's: ASCII */
 	c->status = 202;
 	if (!enqueue(a, c)) {
 		respond_error(rs, 503, "too many requests queued; try again");
@@ -676,12 +706,15 @@ audit_refusal(struct vmp_api *a, const struct vmp_api_request *rq, unsigned stat
 	      const char *why)
 {
 	struct vmp_api_cmd c = { .kind = VMP_API_CMD_AUDIT, .status = status };
+	char *m = printable(rq->method), *path = printable(rq->path);
 
 	pthread_mutex_lock(&a->lock);
 	a->refused++;
 	pthread_mutex_unlock(&a->lock);
-	c.who = xstrdup(rq->who ? rq->who : "");
-	c.what = xasprintf("%.16s %.200s: %u %s", rq->method, rq->path, status, why);
+	c.who = printable(rq->who);
+	c.what = xasprintf("%.16s %.200s: %u %s", m, path, status, why);
+	free(m);
+	free(path);
 	enqueue(a, &c);
 }
 
