@@ -123,7 +123,6 @@ vmp_cli_run_loop(const struct vmp_cli_command *cmd, const char *progname, int ar
 {
 	struct vmp_runner_args a = { 0 };
 	const char **uris = NULL;
-	char *www;
 	int verbose = 0, r;
 
 	r = run_parse(cmd, argc, argv, &a, &uris, &verbose);
@@ -143,10 +142,7 @@ vmp_cli_run_loop(const struct vmp_cli_command *cmd, const char *progname, int ar
 		a.progress = isatty(STDERR_FILENO) ? stderr : NULL;
 		a.summary = stderr;
 	}
-	www = vmp_cli_data_path("www");   /* the dashboard the API serves */
-	a.www_dir = www;
 	r = vmp_runner_main(&a);
-	free(www);
 	free(uris);
 	return r == 0 ? VMP_EXIT_OK : r == 1 ? VMP_EXIT_FINDING : VMP_EXIT_USAGE;
 }

@@ -902,65 +902,6 @@ test_journal_disk_full(void **state)
 	assert_null(strstr(out, "warning"));
 }
 
-/* Rows of the 10 s history tier vmpilot saved for VM with both memory values, or -1. */
-static long long
-history_rows(const char *db)
-{
-	sqlite3 *h = NULL;
-	sqlite3_stmt *st = NULL;
-	long long n = -1;
-
-	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(h, "SELECT count(*) FROM sample WHERE tier = 0 AND vm = '" VM "'"
-			       " AND mem_used_kib IS NOT NULL AND mem_alloc_kib IS NOT NULL", -1,
-			       &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(h);
-	return n;
-}
-
-/*
- * The dashboard against a daemon managing a real guest: a few history steps and a
- * memory recommendation first, then headless Chromium through dashboard-chromium.sh.
- */
-static void
-test_dashboard(void **state)
-{
-	struct fx *f = *state;
-	char conf[640], db[96], cmd[512];
-	int64_t deadline;
-	long long rows;
-	json_t *e;
-
-	guest_start(f, &f->g, f->qmp_a, 512, NULL);
-	snprintf(db, sizeof(db), "%s/state.db", f->dir);
-	snprintf(conf, sizeof(conf), "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
-		 "mem_bounds_widen_pct = 0\nmem_cooldown_ms = 0\nmode = act\nstate_db = %s\n"
-		 "api_socket = %s/api.sock\n", db, f->dir);
-	write_conf(f, conf);
-	pilot_start(f, NULL);
-	e = wait_first_memory_decision(f);
-	json_decref(e);
-	/* Three 10 s steps of history with demand and allocation. */
-	deadline = vmp_guest_now_ms() + 60000;
-	while ((rows = history_rows(db)) < 3) {
-		if (vmp_guest_now_ms() > deadline)
-			fail_msg("vmpilot saved %lld history rows of " VM, rows);
-		sleep_ms(500);
-	}
-	snprintf(cmd, sizeof(cmd), "'%s/integration/dashboard-chromium.sh' '%s/api.sock' '%s'",
-		 getenv("VMP_TESTS_DIR"), f->dir, f->dir);
-	assert_int_equal(system(cmd), 0);
-	assert_int_equal(pilot_stop(f), 0);
-	if (getenv("VMP_DASHBOARD_PNG")) {
-		snprintf(cmd, sizeof(cmd), "cp '%s/dashboard.png' '%s'", f->dir,
-			 getenv("VMP_DASHBOARD_PNG"));
-		if (system(cmd) != 0)
-			fprintf(stderr, "cannot copy the screenshot\n");
-	}
-}
-
 int
 main(void)
 {
@@ -971,7 +912,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_overloaded_host_migrates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hung_hypervisor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_keeps_learned_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dashboard, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_disk_full, setup, teardown),
 	};
 
