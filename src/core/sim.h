@@ -6,6 +6,9 @@
  * empty, and the consolidation policies of Beloglazov & Buyya (2012) as rows of a table.
  * It reproduces CloudSim 3.0.3's executable semantics (doc/design/simulator.md lists
  * them); with compat off a few of CloudSim's quirks are replaced by what is right.
+ * Beside CloudSim's metrics it integrates, exactly and for every policy, the overload and
+ * the CPU and memory demand not served (struct vmp_sim_acct, doc/metrics.md), and can
+ * report every placement change (vmp_sim_config.on_event, doc/sim-events.md).
  *
  * Pure code: no I/O, no clock, no logging, no globals; the caller passes the trace in.
  * Two ways to drive it:
