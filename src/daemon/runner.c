@@ -5,6 +5,7 @@
 #include "daemon/config.h"
 #include "daemon/loop.h"
 #include "daemon/publish.h"
+#include "util/notify.h"
 #include "daemon/state.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -400,7 +401,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	char *err = NULL;
 	struct runner_totals tot = { 0 };
 	bool status_failing = false;
-	int64_t next_ms;
+	int64_t next_ms, watchdog_ms = vmp_notify_watchdog_ms();
 	int r, rc = 0;
 
 	cfg = config_new(a->config_path, a->interval_s);
@@ -495,13 +496,26 @@ vmp_runner_main(const struct vmp_runner_args *a)
 				print_cycle(a->progress, tot.cycles, a->cycles, &rep);
 			publish_status(l, cfg->status_file, &status_failing);
 			api_publish(api, l, paused, o.dry_run, cycle_ms);
+			/* systemd: ready once the first cycle sampled every host; alive each cycle. */
+			vmp_notifyf("%sWATCHDOG=1\nSTATUS=cycle %llu: %u of %u hosts ok, %u vms, %u "
+				    "decisions, %u actions", tot.cycles == 1 ? "READY=1\n" : "",
+				    (unsigned long long)tot.cycles, rep.hosts_ok,
+				    rep.hosts_ok + rep.hosts_failed, rep.vms_seen, rep.decisions,
+				    rep.actions);
 			if (a->cycles && tot.cycles >= a->cycles)
 				break;
 		}
 		next_ms += cfg->interval_ms;
 		sig = 0;
 		while (clock_ms(CLOCK_MONOTONIC) < next_ms) {
-			sig = wait_signal(&set, next_ms - clock_ms(CLOCK_MONOTONIC));
+			int64_t wait_ms = next_ms - clock_ms(CLOCK_MONOTONIC);
+
+			/* Between cycles the watchdog is fed twice per WatchdogSec. */
+			if (watchdog_ms > 0 && wait_ms > watchdog_ms / 2)
+				wait_ms = watchdog_ms / 2;
+			sig = wait_signal(&set, wait_ms);
+			if (sig == 0 && watchdog_ms > 0)
+				vmp_notify("WATCHDOG=1");
 			if (sig == SIGUSR1) {
 				api_apply(api, l, journal, &paused, &cycle_now);
 				api_publish(api, l, paused, o.dry_run, cycle_ms);
@@ -514,6 +528,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 				struct vmp_config *n;
 				struct vmp_journal *nj;
 
+				vmp_notify("RELOADING=1");
 				if (!a->config_path) {
 					log_info("SIGHUP: no config file to reload");
 				} else if ((n = config_new(a->config_path, a->interval_s)) == NULL) {
@@ -546,6 +561,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 				} else {
 					log_err("keeping the journal '%s'", vmp_journal_path(journal));
 				}
+				vmp_notify("READY=1");
 				sig = 0;
 				continue;
 			}
@@ -553,6 +569,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 				break;
 		}
 		if (sig == SIGTERM || sig == SIGINT) {
+			vmp_notify("STOPPING=1");
 			log_info("%s: stopping", strsignal(sig));
 			break;
 		}

@@ -3,7 +3,10 @@
  * Running the loop in the foreground, shared by `vmpilot run` and vmpilotd: loads
  * the config, opens the journal and the backends, runs cycles every interval until
  * --cycles are done or SIGTERM/SIGINT, reloads the config on SIGHUP (swapping in only
- * a valid one). This is an edge: it logs through util/log.h.
+ * a valid one). Under systemd (Type=notify) it tells the manager READY=1 after the
+ * first cycle, a STATUS= line and WATCHDOG=1 every cycle and between cycles at half
+ * WatchdogSec=, RELOADING=1/READY=1 around a reload and STOPPING=1 (daemon/notify.h).
+ * This is an edge: it logs through util/log.h.
  */
 #ifndef VMP_DAEMON_RUNNER_H
 #define VMP_DAEMON_RUNNER_H
