@@ -153,6 +153,7 @@ extern const struct vmp_cli_command vmp_cmd_audit;
 extern const struct vmp_cli_command vmp_cmd_check;
 extern const struct vmp_cli_command vmp_cmd_ctl;
 extern const struct vmp_cli_command vmp_cmd_diagnose;
+extern const struct vmp_cli_command vmp_cmd_profile;
 extern const struct vmp_cli_command vmp_cmd_replay;
 extern const struct vmp_cli_command vmp_cmd_run;
 extern const struct vmp_cli_command vmp_cmd_simulate;

@@ -24,6 +24,7 @@ const struct vmp_cli_command *const vmp_commands[] = {
 	&vmp_cmd_check,
 	&vmp_cmd_ctl,
 	&vmp_cmd_diagnose,
+	&vmp_cmd_profile,
 	&vmp_cmd_replay,
 	&vmp_cmd_run,
 	&vmp_cmd_simulate,

@@ -667,3 +667,39 @@ vmp_audit_iotune(const char *xml, size_t len, uint64_t *ret_iops, uint64_t *ret_
 	*ret_bytes_s = (uint64_t)bytes;
 	return 0;
 }
+
+int
+vmp_audit_disks_profile(const char *xml, size_t len, char ***ret_disks, char **ret_profile)
+{
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+	xmlXPathObjectPtr disks;
+	char **out;
+	int i, n = 0;
+
+	if (len > 0x7fffffff)
+		return -EINVAL;
+	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc)
+		return -EINVAL;
+	ctx = xmlXPathNewContext(doc);
+	if (!ctx)
+		abort();
+	xmlXPathRegisterNs(ctx, (const xmlChar *)"vmp", (const xmlChar *)META_NS);
+	disks = xnodes(ctx, "/domain/devices/disk[@device='disk' or not(@device)]/target/@dev");
+	out = xcalloc((size_t)nodes_count(disks) + 1, sizeof(char *));
+	for (i = 0; i < nodes_count(disks); i++) {
+		xmlChar *v = xmlNodeGetContent(disks->nodesetval->nodeTab[i]);
+
+		if (v && *v)
+			out[n++] = xstrdup((const char *)v);
+		xmlFree(v);
+	}
+	*ret_profile = xstr(ctx, NULL, "normalize-space(/domain/metadata/vmp:profile)");
+	xmlXPathFreeObject(disks);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	*ret_disks = out;
+	return n;
+}

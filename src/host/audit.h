@@ -91,6 +91,13 @@ void vmp_audit_report_clear(struct vmp_audit_report *rep);
  */
 int vmp_audit_iotune(const char *xml, size_t len, uint64_t *ret_iops, uint64_t *ret_bytes_s);
 
+/*
+ * The target names of a domain's disks (device='disk'), a new NULL-terminated array of
+ * new strings (free each, then the array), and its <vmpilot:profile> (new, or NULL).
+ * Returns the number of disks, or -EINVAL for XML that does not parse.
+ */
+int vmp_audit_disks_profile(const char *xml, size_t len, char ***ret_disks, char **ret_profile);
+
 /* Text (one block per finding) and JSON (schema "vmpilot-audit/1"). */
 void vmp_audit_report_print(const struct vmp_audit_report *rep, FILE *out);
 json_t *vmp_audit_report_json(const struct vmp_audit_report *rep);

@@ -3,8 +3,8 @@
  * `vmpilot diagnose` on a real TCG guest over QMP (tests/guest): a CPU hog pinned to
  * the host CPU the victim's QEMU threads are pinned to makes it name CPU contention
  * from steal; a balloon squeezed below what the guest has touched makes it name memory
- * pressure. The hog and the guest are killed by PID in the teardown; the guest's
- * threads get their affinity back.
+ * pressure; the workload profile 'latency' applied live pins its vCPU. The hog and the
+ * guest are killed by PID in the teardown; the guest's threads get their affinity back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,6 +201,101 @@ test_memory_pressure(void **state)
 	json_decref(v);
 }
 
+/* Sends one QMP command on fd and returns its "return" value (a new reference). */
+static json_t *
+qmp_call(FILE *f, const char *cmd)
+{
+	char line[8192];
+	json_error_t jerr;
+
+	fprintf(f, "{\"execute\": \"%s\"}\n", cmd);
+	fflush(f);
+	while (fgets(line, sizeof(line), f)) {
+		json_t *j = json_loads(line, 0, &jerr), *ret;
+
+		if (!j)
+			continue;
+		ret = json_object_get(j, "return");
+		if (ret) {
+			json_incref(ret);
+			json_decref(j);
+			return ret;
+		}
+		assert_null(json_object_get(j, "error"));
+		json_decref(j);
+	}
+	fail_msg("qmp: no answer to %s", cmd);
+	return NULL;
+}
+
+/*
+ * The host CPUs the vCPU threads of the guest may run on, joined by ';': the thread
+ * ids from QMP's query-cpus-fast (the test's own QMP connection, closed again: QEMU
+ * serves one client at a time), the affinity from /proc/PID/task/TID/status.
+ */
+static void
+vcpu_affinity(pid_t pid, char *out, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char path[400], line[256];
+	json_t *cpus, *c;
+	size_t i;
+	FILE *f;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	out[0] = '\0';
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", dir, vm);
+	assert_true(fd >= 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	f = fdopen(fd, "r+");
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f)); /* the greeting */
+	json_decref(qmp_call(f, "qmp_capabilities"));
+	cpus = qmp_call(f, "query-cpus-fast");
+	fclose(f);
+	json_array_foreach(cpus, i, c) {
+		long tid = (long)json_integer_value(json_object_get(c, "thread-id"));
+		FILE *st;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%ld/status", (int)pid, tid);
+		st = fopen(path, "r");
+		assert_non_null(st);
+		while (fgets(line, sizeof(line), st))
+			if (strncmp(line, "Cpus_allowed_list:", 18) == 0) {
+				line[strcspn(line, "\n")] = '\0';
+				snprintf(out + strlen(out), len - strlen(out), "%s%s", out[0] ? ";" : "",
+					 line + 18 + strspn(line + 18, " \t"));
+			}
+		fclose(st);
+	}
+	json_decref(cpus);
+}
+
+/*
+ * The workload profile 'latency' applied live pins the guest's vCPU to a dedicated host
+ * CPU (the first one outside housekeeping CPU 0): read back from the vCPU thread's
+ * affinity on the host.
+ */
+static void
+test_latency_profile_pins(void **state)
+{
+	char *argv[] = { "profile", "apply", vm, "latency", "-c", uri, NULL };
+	char before[128], after[128], want[16];
+	char *out = NULL;
+	int rc;
+
+	(void)state;
+	vcpu_affinity(vmp_guest_pid(guest), before, sizeof(before));
+	rc = vmp_test_run_cmd(&vmp_cmd_profile, 6, argv, &out);
+	printf("profile: %s", out);
+	assert_int_equal(rc, VMP_EXIT_OK);
+	free(out);
+	vcpu_affinity(vmp_guest_pid(guest), after, sizeof(after));
+	snprintf(want, sizeof(want), "%ld", sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1L : 0L);
+	printf("vCPU thread affinity before '%s', after '%s'\n", before, after);
+	assert_string_equal(after, want);
+}
+
 static int
 setup(void **state)
 {
@@ -226,6 +323,12 @@ teardown(void **state)
 	kill_hog();
 	vmp_guest_kill(guest);
 	guest = NULL;
+	/* the QMP backend put QEMU in a cgroup of its own to set its CPU shares */
+	for (const char *const *c = (const char *const[]){ "/sys/fs/cgroup/cpu", "/sys/fs/cgroup/cpu,cpuacct",
+							    "/sys/fs/cgroup", NULL }; *c; c++) {
+		snprintf(cmd, sizeof(cmd), "%s/vmpilot/%s", *c, vm);
+		rmdir(cmd);
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "diagnose: cannot remove %s\n", dir);
@@ -238,6 +341,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cpu_contention),
 		cmocka_unit_test(test_memory_pressure),
+		cmocka_unit_test(test_latency_profile_pins),
 	};
 
 	vmp_guest_require();

@@ -475,6 +475,14 @@ test_every_command(void **state)
 	     (char *[]){ "diagnose", "--json", "--interval", "0.1", "--connect", "test:///default", "test", NULL },
 	     VMP_EXIT_OK, "\"bottleneck\": \"none\"", NULL);
 
+	/* profile: operands before and after the options */
+	same((char *[]){ "profile", "apply", "test", "latency", "-d", "-c", "test:///default", NULL },
+	     (char *[]){ "profile", "--connect", "test:///default", "--dry-run", "apply", "test", "latency", NULL },
+	     VMP_EXIT_OK, "would pin vCPU 0", NULL);
+	assert_int_equal(run_argv((char *[]){ "profile", "show", "no-such-profile", NULL }, &out),
+			 VMP_EXIT_USAGE);
+	free(out);
+
 	/* every command was driven above ... */
 	for (i = 0; vmp_commands[i]; i++) {
 		size_t k;
