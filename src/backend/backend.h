@@ -142,6 +142,17 @@ struct vmp_migrate_params {
 	 */
 	bool storage_shared;
 	bool copy_storage;
+	/*
+	 * Encrypt the migration stream with TLS. libvirt: VIR_MIGRATE_TLS (its
+	 * migrate_tls_x509 certificates). QMP: tls_dir names the directory of x509 files
+	 * QEMU's tls-creds-x509 reads on both ends (ca-cert.pem, server-cert.pem and
+	 * server-key.pem for the destination, client-cert.pem and client-key.pem for the
+	 * source); tls_hostname the name the destination's certificate must carry (NULL =
+	 * the host of migrate_uri).
+	 */
+	bool tls;
+	const char *tls_dir;
+	const char *tls_hostname;
 };
 
 enum vmp_migrate_state {

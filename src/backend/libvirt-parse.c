@@ -320,5 +320,7 @@ vmp_libvirt_migrate_flags(bool persistent, bool copy_disks, const struct vmp_mig
 		f |= VIR_MIGRATE_AUTO_CONVERGE;
 	if (mp->postcopy)
 		f |= VIR_MIGRATE_POSTCOPY;
+	if (mp->tls)
+		f |= VIR_MIGRATE_TLS;
 	return f;
 }

@@ -57,7 +57,7 @@ bool vmp_libvirt_disk_needs_copy(const struct vmp_libvirt_disk *d);
  * The virDomainMigrate3() flags of a live migration: LIVE; a persistent domain stays
  * persistent at the destination and is undefined at the source (PERSIST_DEST |
  * UNDEFINE_SOURCE: never defined on two hosts), a transient one stays transient;
- * NON_SHARED_DISK when disks must be copied; AUTO_CONVERGE and POSTCOPY as mp asks.
+ * NON_SHARED_DISK when disks must be copied; AUTO_CONVERGE, POSTCOPY and TLS as mp asks.
  */
 unsigned long vmp_libvirt_migrate_flags(bool persistent, bool copy_disks,
 					const struct vmp_migrate_params *mp);

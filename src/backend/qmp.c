@@ -1459,6 +1459,34 @@ migrate_caps(const struct vmp_migrate_params *mp)
 			 "capability", "events", "state", 1);
 }
 
+#define QMP_TLS_ID "vmp-tls"
+
+/*
+ * The x509 credentials object QEMU uses for a TLS migration (endpoint "server" on the
+ * destination, "client" on the source), made once per QEMU: an object left by an
+ * earlier migration is reused. Returns 0, or -errno with *ret_err.
+ */
+static int
+tls_object(struct vmp_qmp *q, const char *dir, const char *endpoint, int64_t dl,
+	   char **ret_err)
+{
+	char *err = NULL;
+	int r = vmp_qmp_execute(q, "object-add",
+				json_pack("{s:s, s:s, s:s, s:s, s:b}", "qom-type", "tls-creds-x509",
+					  "id", QMP_TLS_ID, "dir", dir, "endpoint", endpoint,
+					  "verify-peer", 1), dl, NULL, &err);
+
+	if (r == -EIO && (strstr(err, "duplicate") || strstr(err, "already exists"))) {
+		free(err);
+		return 0;
+	}
+	if (r < 0) {
+		*ret_err = xasprintf("cannot make the TLS credentials from '%s': %s", dir, err);
+		free(err);
+	}
+	return r;
+}
+
 /*
  * Prepares the destination QEMU (started with -incoming defer, or already listening):
  * the same capabilities (postcopy must be on at both ends), then migrate-incoming.
@@ -1495,6 +1523,15 @@ prepare_destination(struct vmp_backend *b, const char *vm,
 	r = vmp_qmp_execute(q, "migrate-set-capabilities", migrate_caps(mp), dl, NULL, &err);
 	if (r < 0)
 		goto out;
+	if (mp->tls) {
+		/* The destination is the TLS server; it must know its credentials first. */
+		r = tls_object(q, mp->tls_dir, "server", dl, &err);
+		if (r == 0)
+			r = vmp_qmp_execute(q, "migrate-set-parameters",
+					    json_pack("{s:s}", "tls-creds", QMP_TLS_ID), dl, NULL, &err);
+		if (r < 0)
+			goto out;
+	}
 	r = vmp_qmp_execute(q, "migrate-incoming", json_pack("{s:s}", "uri", qemu_uri), dl, NULL,
 			    &err);
 	/* A destination started with -incoming tcp:... is listening already. */
@@ -1599,6 +1636,10 @@ qmp_migrate_start(struct vmp_backend *b, const char *vm, const struct vmp_migrat
 	if (!mp->migrate_uri)
 		return vmp_backend_fail(b, EINVAL, "cannot migrate vm '%s': the qmp backend needs a "
 					"migration data URI such as tcp://127.0.0.1:4444", vm);
+	if (mp->tls && !mp->tls_dir)
+		return vmp_backend_fail(b, EINVAL, "cannot migrate vm '%s' with TLS: the qmp backend "
+					"needs the directory of its x509 files (migration_tls_dir)",
+					vm);
 	r = vm_get(b, vm, what, dl, &v);
 	if (r < 0)
 		return r;
@@ -1621,6 +1662,24 @@ qmp_migrate_start(struct vmp_backend *b, const char *vm, const struct vmp_migrat
 	if (mp->max_downtime_ms)
 		json_object_set_new(params, "downtime-limit",
 				    json_integer((json_int_t)mp->max_downtime_ms));
+	if (mp->tls) {
+		char *err = NULL;
+
+		/* The source is the TLS client; "" turns TLS off again for a later one. */
+		r = v->q ? tls_object(v->q, mp->tls_dir, "client", dl, &err) : -ENOTCONN;
+		if (r < 0) {
+			json_decref(params);
+			vmp_backend_fail(b, r, "cannot migrate vm '%s': %s", vm,
+					 err ? err : "the connection to QEMU broke");
+			free(err);
+			goto out;
+		}
+		json_object_set_new(params, "tls-creds", json_string(QMP_TLS_ID));
+		if (mp->tls_hostname)
+			json_object_set_new(params, "tls-hostname", json_string(mp->tls_hostname));
+	} else {
+		json_object_set_new(params, "tls-creds", json_string(""));
+	}
 	r = vm_exec(b, v, what, "migrate-set-parameters", params, dl, NULL);
 	if (r < 0)
 		goto out;

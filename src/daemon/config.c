@@ -188,6 +188,12 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "yes", "throttle the guest when the migration does not converge (yes/no)", false },
 	{ "migration_postcopy", VMP_CONFIG_BOOL, false, G(migration_postcopy), 0, 0, "no",
 	  "allow post-copy (yes/no)", false },
+	{ "migration_tls", VMP_CONFIG_BOOL, false, G(migration_tls), 0, 0, "no",
+	  "encrypt migrations with TLS: libvirt VIR_MIGRATE_TLS; QMP needs migration_tls_dir "
+	  "(yes/no)", false },
+	{ "migration_tls_dir", VMP_CONFIG_STRING, false, G(migration_tls_dir), 0, 0, "none",
+	  "QMP: directory of x509 files for QEMU's tls-creds-x509 (ca-cert.pem, server-*.pem, "
+	  "client-*.pem) on every host; none = no TLS (path)", false },
 	{ "migration_copy_storage", VMP_CONFIG_BOOL, false, G(migration_copy_storage), 0, 0, "no",
 	  "copy a VM's disks that are not on shared storage; no = refuse such a move (yes/no)",
 	  false },
@@ -492,6 +498,7 @@ vmp_config_release(struct vmp_config *c)
 		return;
 	free(c->journal);
 	free(c->qmp_peer_uids);
+	free(c->migration_tls_dir);
 	free(c->state_db);
 	free(c->status_file);
 	free(c->planner);

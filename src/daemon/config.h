@@ -84,6 +84,8 @@ struct vmp_config {
 	char *journal;
 	int64_t journal_max_bytes, journal_keep;
 	char *qmp_peer_uids;
+	bool migration_tls;
+	char *migration_tls_dir;
 	char *state_db;            /* "none" = no state kept */
 	char *status_file;
 	/* The HTTP API; "none" = unset. */

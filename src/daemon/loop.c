@@ -1538,6 +1538,9 @@ act_move(struct vmp_loop *l, const struct vmp_pilot_move *m, const struct vmp_pi
 		.postcopy = l->cfg->migration_postcopy,
 		.storage_shared = vmp_config_host(l->cfg, h->uri).storage_shared,
 		.copy_storage = l->cfg->migration_copy_storage,
+		.tls = l->cfg->migration_tls,
+		.tls_dir = strcmp(l->cfg->migration_tls_dir, "none") ? l->cfg->migration_tls_dir
+								     : NULL,
 	};
 	struct vmp_decision d;
 	const char *result = NULL;

@@ -137,6 +137,11 @@ test_migrate_flags(void **state)
 	f = vmp_libvirt_migrate_flags(false, true, &mp);
 	assert_int_equal(f, VIR_MIGRATE_LIVE | VIR_MIGRATE_NON_SHARED_DISK |
 			    VIR_MIGRATE_AUTO_CONVERGE | VIR_MIGRATE_POSTCOPY);
+	/* migration_tls = yes: libvirt encrypts with its migrate_tls_x509 certificates. */
+	mp.auto_converge = mp.postcopy = false;
+	mp.tls = true;
+	f = vmp_libvirt_migrate_flags(false, false, &mp);
+	assert_int_equal(f, VIR_MIGRATE_LIVE | VIR_MIGRATE_TLS);
 }
 
 static void
