@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Runs one policy of the simulator's table over a trace step by step: the simulator's own
- * policies, or vmpilot's (pilot.h, the rows of kind VMP_SIM_EXTERNAL) fed from the
- * simulator's state between steps as the daemon feeds it from real hosts. Along the way
+ * policies, or vmpilot's cluster planner (pilot.h, the rows of kind VMP_SIM_EXTERNAL)
+ * fed a snapshot of the simulator's state after each step, as daemon/loop.c feeds the
+ * same vmp_pilot_plan() from its samples of real hosts (and `vmpilot run --replay`,
+ * daemon/simloop.h, from the simulator backend: the same day, digit for digit). Along the way
  * it measures what every policy is compared with: the oracle energy bound (bound.h) and
  * the hosts whose demand exceeds their capacity, per step. Pure code; progress is
  * reported through a callback.
