@@ -25,7 +25,9 @@
 #include <jansson.h>
 
 #include "backend/backend.h"
+#include "backend/qmp-client.h"
 #include "guest.h"
+#include "util/util.h"
 #include "scenario.h"
 
 #define VM "vm1"
@@ -654,6 +656,168 @@ test_migrate_cancel_postcopy(void **state)
 	free(dest_uri);
 }
 
+/*
+ * Makes a CA, a server certificate for 127.0.0.1 and a client certificate with certtool
+ * (gnutls-bin) in dir, named as QEMU's tls-creds-x509 reads them. Returns 0 or -1.
+ */
+static int
+make_certs(const char *dir)
+{
+	char cmd[4096];
+
+	snprintf(cmd, sizeof(cmd),
+		 "set -e; cd '%s'; "
+		 "printf 'cn = vmpilot test CA\nca\ncert_signing_key\nexpiration_days = 2\n' >ca.info; "
+		 "certtool --generate-privkey --outfile ca-key.pem 2>/dev/null; "
+		 "certtool --generate-self-signed --load-privkey ca-key.pem --template ca.info "
+		 "--outfile ca-cert.pem 2>/dev/null; "
+		 "printf 'cn = 127.0.0.1\nip_address = 127.0.0.1\ndns_name = localhost\ntls_www_server\n"
+		 "encryption_key\nsigning_key\nexpiration_days = 2\n' >server.info; "
+		 "certtool --generate-privkey --outfile server-key.pem 2>/dev/null; "
+		 "certtool --generate-certificate --load-privkey server-key.pem --load-ca-certificate "
+		 "ca-cert.pem --load-ca-privkey ca-key.pem --template server.info "
+		 "--outfile server-cert.pem 2>/dev/null; "
+		 "printf 'cn = vmpilot source\ntls_www_client\nencryption_key\nsigning_key\n"
+		 "expiration_days = 2\n' >client.info; "
+		 "certtool --generate-privkey --outfile client-key.pem 2>/dev/null; "
+		 "certtool --generate-certificate --load-privkey client-key.pem --load-ca-certificate "
+		 "ca-cert.pem --load-ca-privkey ca-key.pem --template client.info "
+		 "--outfile client-cert.pem 2>/dev/null", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/*
+ * A migration over TLS (migration_tls_dir): both QEMUs get x509 credentials made in the
+ * test, the migration completes, and the destination shows it received over TLS
+ * (query-migrate-parameters: tls-creds). A source whose certificates come from another
+ * CA is refused by the destination: the stream really is TLS.
+ */
+static void
+test_migrate_tls(void **state)
+{
+	struct vmp_guest_config cfg = {
+		.name = "tls", .qmp_dir = aux_dir, .mem_mib = 256, .lifetime_s = 120,
+	};
+	struct vmp_guest_config dcfg = {
+		.name = "tls", .qmp_dir = pc_dir, .mem_mib = 256, .incoming = "defer",
+		.lifetime_s = 120,
+	};
+	char certs[] = "/tmp/vmp-qmp-tls-XXXXXX", path[160], migrate_uri[64], *err = NULL;
+	struct vmp_guest *g = NULL, *d = NULL;
+	struct vmp_backend *b = open_backend(aux_dir, 10000);
+	char *dest_uri = uri_of(pc_dir);
+	struct vmp_migrate_params mp = {
+		.dest_uri = dest_uri, .migrate_uri = migrate_uri, .tls = true, .tls_dir = certs,
+	};
+	struct vmp_migrate_progress p;
+	struct vmp_qmp *q = NULL;
+	json_t *val = NULL;
+
+	assert_non_null(b);
+	assert_non_null(mkdtemp(certs));
+	if (make_certs(certs) < 0)
+		fail_msg("cannot make certificates with certtool (package gnutls-bin)");
+	assert_int_equal(vmp_guest_start(&cfg, &g), 0);
+	fault_guests[0] = g;
+	assert_int_equal(vmp_guest_wait_boot(g, 60000), 0);
+	assert_int_equal(vmp_guest_start(&dcfg, &d), 0);
+	fault_guests[1] = d;
+	assert_int_equal(vmp_guest_wait_qmp(d, 20000), 0);
+	snprintf(migrate_uri, sizeof(migrate_uri), "tcp://127.0.0.1:%d", vmp_scenario_free_port());
+	if (vmp_backend_migrate_start(b, "tls", &mp) < 0)
+		fail_msg("%s", vmp_backend_error(b));
+	p = poll_until_done(b, "tls", 60000);
+	printf("qmp: TLS migration: %s, total time %" PRIu64 " ms, downtime %" PRIu64 " ms, %"
+	       PRIu64 " bytes\n", vmp_scenario_migrate_state(p.state), p.total_time_ms,
+	       p.downtime_ms, p.transferred_bytes);
+	if (p.state != VMP_MIGRATE_COMPLETED)
+		fprintf(stderr, "qmp: %s\n", vmp_backend_error(b));
+	assert_int_equal(p.state, VMP_MIGRATE_COMPLETED);
+	/* The destination received with its TLS credentials. */
+	snprintf(path, sizeof(path), "%s/tls.sock", pc_dir);
+	if (vmp_qmp_connect(path, vmp_qmp_now_ms() + 10000, &q, &err) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(vmp_qmp_execute(q, "query-migrate-parameters", NULL,
+					 vmp_qmp_now_ms() + 10000, &val, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(val, "tls-creds")), "vmp-tls");
+	json_decref(val);
+	vmp_qmp_close(q);
+	kill_fault_guests(NULL);
+
+	/* The source with a client certificate of another CA: refused. */
+	{
+		char cmd[1024];
+
+		snprintf(cmd, sizeof(cmd), "set -e; cd '%s'; mkdir other; cd other; "
+			 "certtool --generate-privkey --outfile ca-key.pem 2>/dev/null; "
+			 "certtool --generate-self-signed --load-privkey ca-key.pem "
+			 "--template ../ca.info --outfile ca-cert.pem 2>/dev/null; "
+			 "certtool --generate-privkey --outfile client-key.pem 2>/dev/null; "
+			 "certtool --generate-certificate --load-privkey client-key.pem "
+			 "--load-ca-certificate ca-cert.pem --load-ca-privkey ca-key.pem "
+			 "--template ../client.info --outfile client-cert.pem 2>/dev/null; "
+			 "cp ../server-cert.pem ../server-key.pem .", certs);
+		assert_int_equal(system(cmd), 0);
+	}
+	assert_int_equal(vmp_guest_start(&cfg, &g), 0);
+	fault_guests[0] = g;
+	assert_int_equal(vmp_guest_wait_qmp(g, 20000), 0);
+	assert_int_equal(vmp_guest_start(&dcfg, &d), 0);
+	fault_guests[1] = d;
+	assert_int_equal(vmp_guest_wait_qmp(d, 20000), 0);
+	/* Destination: the test's CA; source: the other one. */
+	{
+		char *dir2 = xasprintf("%s/other", certs);
+		struct vmp_backend *b2 = open_backend(aux_dir, 10000);
+
+		snprintf(migrate_uri, sizeof(migrate_uri), "tcp://127.0.0.1:%d",
+			 vmp_scenario_free_port());
+		snprintf(path, sizeof(path), "%s/tls.sock", pc_dir);
+		/* Prepare the destination by hand with the good credentials. */
+		if (vmp_qmp_connect(path, vmp_qmp_now_ms() + 10000, &q, &err) < 0)
+			fail_msg("%s", err);
+		assert_int_equal(vmp_qmp_execute(q, "object-add",
+			json_pack("{s:s,s:s,s:s,s:s,s:b}", "qom-type", "tls-creds-x509", "id",
+				  "vmp-tls", "dir", certs, "endpoint", "server", "verify-peer", 1),
+			vmp_qmp_now_ms() + 10000, NULL, &err), 0);
+		assert_int_equal(vmp_qmp_execute(q, "migrate-set-parameters",
+			json_pack("{s:s}", "tls-creds", "vmp-tls"), vmp_qmp_now_ms() + 10000, NULL,
+			&err), 0);
+		{
+			/* QEMU's spelling: tcp:HOST:PORT. */
+			char *quri = xasprintf("tcp:%s", migrate_uri + strlen("tcp://"));
+
+			assert_int_equal(vmp_qmp_execute(q, "migrate-incoming",
+				json_pack("{s:s}", "uri", quri), vmp_qmp_now_ms() + 10000, NULL,
+				&err), 0);
+			free(quri);
+		}
+		vmp_qmp_close(q);
+		mp.dest_uri = NULL;   /* prepared above */
+		mp.tls_dir = dir2;
+		if (vmp_backend_migrate_start(b2, "tls", &mp) == 0) {
+			p = poll_until_done(b2, "tls", 30000);
+			printf("qmp: TLS migration with a certificate of another CA: %s (%s)\n",
+			       vmp_scenario_migrate_state(p.state), vmp_backend_error(b2));
+			assert_int_not_equal(p.state, VMP_MIGRATE_COMPLETED);
+		} else {
+			printf("qmp: TLS migration with a certificate of another CA refused: %s\n",
+			       vmp_backend_error(b2));
+		}
+		vmp_backend_close(b2);
+		free(dir2);
+	}
+	vmp_backend_close(b);
+	kill_fault_guests(NULL);
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", certs);
+		assert_int_equal(system(cmd), 0);
+	}
+	free(dest_uri);
+}
+
 struct killer {
 	pid_t pid;
 	unsigned after_ms;
@@ -804,6 +968,7 @@ main(void)
 	const struct CMUnitTest faults[] = {
 		cmocka_unit_test_teardown(test_unplug_request, kill_fault_guests),
 		cmocka_unit_test_teardown(test_migrate_cancel_postcopy, kill_fault_guests),
+		cmocka_unit_test_teardown(test_migrate_tls, kill_fault_guests),
 		cmocka_unit_test_teardown(test_killed_mid_operation, kill_fault_guests),
 		cmocka_unit_test_teardown(test_stopped_qemu, kill_fault_guests),
 	};
@@ -816,9 +981,17 @@ main(void)
 	r = cmocka_run_group_tests_name("qmp-scenario", scenario, group_setup, group_teardown);
 	r += cmocka_run_group_tests_name("qmp-faults", faults, NULL, NULL);
 	vmp_guest_kill_all();
-	/* Sockets QEMU left behind. */
-	if (system("rm -rf /tmp/vmp-qmp-src-?????? /tmp/vmp-qmp-dst-?????? /tmp/vmp-qmp-ns-?????? "
-		   "/tmp/vmp-qmp-aux-?????? /tmp/vmp-qmp-pc-??????") != 0)
-		r++;
+	/*
+	 * Sockets QEMU left behind: this run's directories only (a glob would delete those
+	 * of another run of this test going on beside it, e.g. from another worktree).
+	 */
+	{
+		char cmd[512];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s' '%s' '%s' '%s'", src_dir, dst_dir,
+			 ns_dir, aux_dir, pc_dir);
+		if (system(cmd) != 0)
+			r++;
+	}
 	return r;
 }
