@@ -6,6 +6,8 @@
  */
 #include "backend/backend.h"
 #include "cli/cli.h"
+#include "core/diagnose.h"
+#include "core/workload.h"
 #include "host/audit.h"
 #include "util/cpulist.h"
 #include "util/fileio.h"
@@ -16,8 +18,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-enum { OPT_CONNECT = 1, OPT_ROOT, OPT_JSON, OPT_XML, OPT_HOUSEKEEPING, OPT_LARGE };
+enum { OPT_CONNECT = 1, OPT_ROOT, OPT_JSON, OPT_XML, OPT_HOUSEKEEPING, OPT_LARGE, OPT_OBSERVE };
 
 static const struct vmp_cli_option audit_options[] = {
 	{ "connect", 'c', "URI", "audit the VMs of this hypervisor (default $LIBVIRT_DEFAULT_URI)", OPT_CONNECT },
@@ -26,6 +29,7 @@ static const struct vmp_cli_option audit_options[] = {
 	{ "xml", 0, "FILE", "audit this domain XML file instead of a hypervisor (repeatable)", OPT_XML },
 	{ "housekeeping", 0, "CPUS", "the host CPUs kept for the host (default 0)", OPT_HOUSEKEEPING },
 	{ "large", 0, "SIZE", "a VM at least this big wants hugepages (default 16G)", OPT_LARGE },
+	{ "observe", 0, "DURATION", "watch the VMs this long and recommend a workload profile", OPT_OBSERVE },
 	{ 0 },
 };
 
@@ -51,9 +55,64 @@ uri_is_local(const char *uri)
 	return p && p[3] == '/';
 }
 
+static void
+sleep_ms(int64_t ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Samples the running audited VMs twice, observe_ms apart, and adds profile advice. */
+static void
+observe(struct vmp_backend *b, const struct vmp_vm_info *vms, int n, char **names, int n_names,
+	int64_t observe_ms, struct vmp_audit_report *rep)
+{
+	struct vmp_vm_stats *first = xcalloc((size_t)n + 1, sizeof(*first));
+	bool *ok = xcalloc((size_t)n + 1, sizeof(*ok));
+	struct vmp_diag_params params;
+	int i;
+
+	vmp_diag_params_default(&params);
+	for (i = 0; i < n; i++)
+		ok[i] = wanted(names, n_names, vms[i].name) && vms[i].state == VMP_VM_RUNNING &&
+			vmp_backend_vm_stats(b, vms[i].name, &first[i]) == 0;
+	sleep_ms(observe_ms);
+	for (i = 0; i < n; i++) {
+		struct vmp_diag_input in = { .vcpus = vms[i].vcpus_current };
+		struct vmp_workload_observed o;
+		struct vmp_diag_result r;
+		struct vmp_vm_stats second;
+		const struct vmp_workload_profile *w;
+		const char *why;
+		char *seen;
+
+		if (!ok[i] || vmp_cli_second_sample(b, vms[i].name, &first[i], &second) < 0)
+			continue;
+		vmp_cli_diag_sample(&first[i], &in.a);
+		vmp_cli_diag_sample(&second, &in.b);
+		/* without CPU counters (e.g. libvirt's test driver) there is nothing to judge */
+		if (!in.a.have_cpu || !in.b.have_cpu || vmp_diag_run(&params, &in, &r) < 0)
+			continue;
+		o.cpu_busy_frac = r.cpu_busy_frac;
+		o.iops = r.iops;
+		o.bytes_s = r.bytes_s;
+		o.majflt_s = r.majflt_s;
+		w = vmp_workload_recommend(&o, &why);
+		seen = xasprintf("over %.1f s: vCPUs %.0f%% busy, %.0f IOPS, %.0f KiB/s, %.0f major faults/s, so %s",
+				 (double)observe_ms / 1000, 100 * o.cpu_busy_frac, o.iops, o.bytes_s / 1024,
+				 o.majflt_s, why);
+		vmp_audit_profile_advice(rep, vms[i].name, w->name, seen);
+		free(seen);
+	}
+	free(first);
+	free(ok);
+}
+
 static int
 audit_hypervisor(const char *uri, char **names, int n_names, struct vmp_audit_host *host,
-		 bool host_from_root, struct vmp_audit_report *rep)
+		 bool host_from_root, int64_t observe_ms, struct vmp_audit_report *rep)
 {
 	struct vmp_backend *b = NULL;
 	struct vmp_vm_info *vms = NULL;
@@ -104,6 +163,8 @@ audit_hypervisor(const char *uri, char **names, int n_names, struct vmp_audit_ho
 		free(source);
 		free(xml);
 	}
+	if (observe_ms > 0)
+		observe(b, vms, n, names, n_names, observe_ms, rep);
 	if (n_names > found) {
 		for (i = 0; i < n_names; i++) {
 			int j;
@@ -132,6 +193,7 @@ run_audit(const struct vmp_cli_command *cmd, int argc, char **argv)
 	const char **xmls = NULL;
 	size_t n_xml = 0, alloc = 0, i;
 	bool json = false, failed = false;
+	int64_t observe_ms = 0;
 	int id, ret = VMP_EXIT_USAGE;
 
 	while ((id = vmp_cli_next_option(cmd, &p, argc, argv)) > 0) {
@@ -141,6 +203,10 @@ run_audit(const struct vmp_cli_command *cmd, int argc, char **argv)
 		case OPT_JSON: json = true; break;
 		case OPT_HOUSEKEEPING: hk = p.optarg; break;
 		case OPT_LARGE: large = p.optarg; break;
+		case OPT_OBSERVE:
+			if (vmp_cli_parse_duration(cmd, "observe", p.optarg, 500, 3600000, &observe_ms) != VMP_EXIT_OK)
+				goto out;
+			break;
 		case OPT_XML:
 			xgrow((void **)&xmls, &alloc, n_xml + 1, sizeof(char *));
 			xmls[n_xml++] = p.optarg;
@@ -193,7 +259,7 @@ run_audit(const struct vmp_cli_command *cmd, int argc, char **argv)
 		if (!uri)
 			uri = vmp_cli_default_uri();
 		if (audit_hypervisor(uri, argv + p.optind, argc - p.optind, &host,
-				     root != NULL || uri_is_local(uri), &rep) < 0)
+				     root != NULL || uri_is_local(uri), observe_ms, &rep) < 0)
 			failed = true;
 	} else if (p.optind < argc) {
 		vmp_cli_usage_error(cmd, "VM names select VMs of a hypervisor (-c), not of --xml files");

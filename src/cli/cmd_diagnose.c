@@ -27,8 +27,8 @@ static const struct vmp_cli_option diagnose_options[] = {
 	{ 0 },
 };
 
-static void
-to_sample(const struct vmp_vm_stats *s, struct vmp_diag_sample *d)
+void
+vmp_cli_diag_sample(const struct vmp_vm_stats *s, struct vmp_diag_sample *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->time_us = s->sample_time_us;
@@ -63,8 +63,8 @@ sleep_ms(int64_t ms)
  * The second sample of vm. A backend may answer from a bulk sample taken a moment ago:
  * ask again (at most 5 times, 200 ms apart) until the sample is newer than the first.
  */
-static int
-second_sample(struct vmp_backend *b, const char *vm, const struct vmp_vm_stats *first,
+int
+vmp_cli_second_sample(struct vmp_backend *b, const char *vm, const struct vmp_vm_stats *first,
 	      struct vmp_vm_stats *ret)
 {
 	int tries, r = 0;
@@ -198,13 +198,13 @@ run_diagnose(const struct vmp_cli_command *cmd, int argc, char **argv)
 
 		if (!ok[i])
 			continue;
-		if (second_sample(b, vms[i].name, &first[i], &second) < 0) {
+		if (vmp_cli_second_sample(b, vms[i].name, &first[i], &second) < 0) {
 			fprintf(stderr, "vmpilot diagnose: %s\n", vmp_backend_error(b));
 			ret = VMP_EXIT_USAGE;
 			continue;
 		}
-		to_sample(&first[i], &in.a);
-		to_sample(&second, &in.b);
+		vmp_cli_diag_sample(&first[i], &in.a);
+		vmp_cli_diag_sample(&second, &in.b);
 		in.vcpus = vms[i].vcpus_current;
 		in.balloon_target_kib = vms[i].memory_current_kib;
 		if (vmp_backend_vm_config(b, vms[i].name, &xml) == 0)

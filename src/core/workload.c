@@ -32,3 +32,28 @@ vmp_workload_find(const char *name)
 			return &vmp_workload_profiles[i];
 	return NULL;
 }
+
+const struct vmp_workload_profile *
+vmp_workload_recommend(const struct vmp_workload_observed *o, const char **ret_why)
+{
+	double per_op = o->iops > 0 ? o->bytes_s / o->iops : 0;
+
+	if (o->bytes_s >= 20 * MIB && per_op >= 256 * 1024) {
+		*ret_why = "20 MiB/s or more of disk traffic in large (256 KiB+) requests: a sequential, batch-like job";
+		return vmp_workload_find("batch");
+	}
+	if (o->iops >= 200 || o->majflt_s >= 50) {
+		*ret_why = "200 disk operations/s or more, or 50 major faults/s: a database-like working set";
+		return vmp_workload_find("database");
+	}
+	if (o->cpu_busy_frac >= 0.7) {
+		*ret_why = "vCPUs busy 70 % of the time or more: throughput-bound";
+		return vmp_workload_find("throughput");
+	}
+	if (o->cpu_busy_frac <= 0.3) {
+		*ret_why = "vCPUs busy 30 % of the time or less: an interactive tier that idles between requests";
+		return vmp_workload_find("web");
+	}
+	*ret_why = "no pattern stands out";
+	return vmp_workload_find("default");
+}

@@ -28,6 +28,22 @@ struct vmp_workload_profile {
 extern const struct vmp_workload_profile vmp_workload_profiles[];
 extern const size_t vmp_workload_profiles_count;
 
+/* What a VM was seen doing over a while (rates from two samples). */
+struct vmp_workload_observed {
+	double cpu_busy_frac;   /* vCPU utilisation, 0..1 */
+	double iops, bytes_s;   /* disk operations and bytes per second */
+	double majflt_s;        /* guest major faults per second (memory churn) */
+};
+
+/*
+ * The profile the observed behaviour fits, with why (a static string): batch for heavy
+ * sequential disk traffic, database for many disk operations or memory churn,
+ * throughput for busy vCPUs, web for mostly idle ones, default otherwise. Never
+ * latency: a latency need cannot be seen in utilisation; the operator says it.
+ */
+const struct vmp_workload_profile *vmp_workload_recommend(const struct vmp_workload_observed *o,
+							  const char **ret_why);
+
 /* The profile named name, or NULL. */
 const struct vmp_workload_profile *vmp_workload_find(const char *name);
 

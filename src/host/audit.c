@@ -54,6 +54,8 @@ const struct vmp_audit_rule vmp_audit_rules[] = {
 	  "without the paravirtual clock the guest reads time from emulated timers, each read a VM exit, and time drifts under load" },
 	{ "clock.timers", VMP_AUDIT_INFO, "emulated timers on",
 	  "the HPET is emulated (every access exits) and Linux guests use kvmclock anyway; rtc without catchup and pit without delay drift after steal" },
+	{ "profile.recommend", VMP_AUDIT_INFO, "a workload profile fits what the VM does",
+	  "the workload profile sets pinning, shares, disk limits and the right-sizer's margin: one that matches the VM's behaviour serves it better than the default" },
 	{ "ksm.tenants", VMP_AUDIT_WARN, "KSM may merge pages across tenants",
 	  "KSM merges identical pages of different VMs: a tenant can time copy-on-write faults to learn another tenant's memory (a side channel)" },
 };
@@ -702,4 +704,22 @@ vmp_audit_disks_profile(const char *xml, size_t len, char ***ret_disks, char **r
 	xmlFreeDoc(doc);
 	*ret_disks = out;
 	return n;
+}
+
+void
+vmp_audit_profile_advice(struct vmp_audit_report *rep, const char *vm, const char *recommended,
+			 const char *observed)
+{
+	size_t i;
+	const char *now = NULL;
+
+	for (i = 0; i < rep->n_vms; i++)
+		if (strcmp(rep->vms[i].name, vm) == 0)
+			now = rep->vms[i].profile;
+	if (eq(now, recommended))
+		return;
+	add(rep, vm, "profile.recommend",
+	    xasprintf("<metadata><vmpilot:profile xmlns:vmpilot='%s'>%s</vmpilot:profile></metadata>", META_NS,
+		      recommended),
+	    "%s: profile '%s' fits (now '%s')", observed, recommended, now ? now : "default");
 }

@@ -79,6 +79,13 @@ struct vmp_audit_report {
 int vmp_audit_domain(const char *xml, size_t len, const char *source,
 		     const struct vmp_audit_host *host, struct vmp_audit_report *rep, char **ret_err);
 
+/*
+ * Adds the finding "profile.recommend" for vm (audited before) when recommended differs
+ * from its <vmpilot:profile>; observed says what was seen (one line).
+ */
+void vmp_audit_profile_advice(struct vmp_audit_report *rep, const char *vm, const char *recommended,
+			      const char *observed);
+
 /* The rules across VMs (KSM merging across tenants). Call once after the last domain. */
 void vmp_audit_finish(const struct vmp_audit_host *host, struct vmp_audit_report *rep);
 

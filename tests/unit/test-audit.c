@@ -73,6 +73,9 @@ test_fixtures(void **state)
 	host_facts(&h);
 	for (i = 0; i < VMP_ARRAY_SIZE(fixtures); i++)
 		assert_int_equal(audit_file(fixtures[i], &h, &rep, &err), 0);
+	/* behaviour observed by `audit --observe` (cmd_audit.c): advice only when it differs */
+	vmp_audit_profile_advice(&rep, "legacy", "throughput", "over 3.0 s: vCPUs 90% busy");
+	vmp_audit_profile_advice(&rep, "db1", "database", "over 3.0 s: 400 IOPS");
 	vmp_audit_finish(&h, &rep);
 	/* every rule fires somewhere, with a fix; the good VM never */
 	for (i = 0; i < vmp_audit_rules_count; i++) {

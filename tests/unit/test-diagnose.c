@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/diagnose.h"
+#include "core/workload.h"
 
 #define S 1000000 /* µs per second */
 
@@ -180,6 +181,33 @@ test_missing_and_bad(void **state)
 	assert_int_equal(vmp_diag_run(&p, &in, &r), -EINVAL);
 }
 
+/* Workload profiles: the table and the recommendation from observed behaviour. */
+static void
+test_workload(void **state)
+{
+	struct vmp_workload_observed o = { 0 };
+	const char *why;
+
+	(void)state;
+	assert_int_equal(vmp_workload_profiles_count, 6);
+	assert_true(vmp_workload_find("latency")->pin_dedicated);
+	assert_null(vmp_workload_find("nope"));
+	assert_string_equal(vmp_workload_recommend(&o, &why)->name, "web");
+	o.cpu_busy_frac = 0.5;
+	assert_string_equal(vmp_workload_recommend(&o, &why)->name, "default");
+	o.cpu_busy_frac = 0.9;
+	assert_string_equal(vmp_workload_recommend(&o, &why)->name, "throughput");
+	o.iops = 300;
+	assert_string_equal(vmp_workload_recommend(&o, &why)->name, "database");
+	o.iops = 0;
+	o.majflt_s = 60;
+	assert_string_equal(vmp_workload_recommend(&o, &why)->name, "database");
+	o.iops = 100;
+	o.bytes_s = 50.0 * 1048576; /* 512 KiB per operation */
+	assert_string_equal(vmp_workload_recommend(&o, &why)->name, "batch");
+	assert_non_null(why);
+}
+
 int
 main(void)
 {
@@ -189,6 +217,7 @@ main(void)
 		cmocka_unit_test(test_memory_pressure),
 		cmocka_unit_test(test_io_throttling),
 		cmocka_unit_test(test_missing_and_bad),
+		cmocka_unit_test(test_workload),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
