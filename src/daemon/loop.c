@@ -1378,7 +1378,7 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 			msg = xasprintf("cannot write '%s': %s", path ? path : "ksm", strerror(-r));
 			ksm_fault(l, msg);
 			count_decision(l, "ksm", &d, false, msg);
-			journal_put(l, h, NULL, hmode, "ksm", &d, NULL, false, msg);
+			journal_put(l, h, NULL, hmode, "ksm", &d, inputs, false, msg);
 			free(msg);
 			free(path);
 			return;
@@ -1389,14 +1389,7 @@ host_ksm(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 	l->ksm_last = set;
 	l->ksm_journaled = true;
 	count_decision(l, "ksm", &d, acted, error);
-	journal_put(l, h, NULL, hmode, "ksm", &d,
-		    json_pack("{s:b,s:b,s:i,s:i,s:I,s:I,s:I}", "run", set.run,
-			      "advisor", set.use_advisor, "pages_to_scan", (int)set.pages_to_scan,
-			      "sleep_millisecs", (int)set.sleep_millisecs,
-			      "total_kib", (json_int_t)in.total_kib,
-			      "free_kib", (json_int_t)in.free_kib,
-			      "committed_kib", (json_int_t)in.committed_kib),
-		    acted, error);
+	journal_put(l, h, NULL, hmode, "ksm", &d, inputs, acted, error);   /* inputs stolen */
 }
 
 /* Journals how a migration this loop started ended (policy "migration"). */

@@ -766,6 +766,8 @@ test_planner_consolidates(void **state)
 	json_decref(all);
 	vmp_loop_free(f->l);
 	f->l = NULL;
+	vmp_journal_close(f->jw);
+	f->jw = NULL;
 	fclose(f->journal);
 	f->journal = NULL;
 
