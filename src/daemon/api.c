@@ -44,7 +44,8 @@ struct vmp_api {
 	size_t n_tokens;
 	bool have_group, have_admin_group;
 	gid_t group_gid, admin_gid;
-	struct vmp_state *state;         /* read-only, opened on first use (API thread) */
+	struct vmp_state *state;         /* read-only, opened on first use (under state_lock) */
+	pthread_mutex_t state_lock;
 	pthread_mutex_t lock;            /* guards everything below */
 	json_t *status;
 	char *metrics;
@@ -481,6 +482,7 @@ h_history(struct vmp_api *a, const struct vmp_api_request *rq, struct vmp_api_re
 	int64_t from, to, now;
 	char *owned = NULL, *err = NULL;
 	struct timespec ts;
+	bool r;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -504,8 +506,12 @@ h_history(struct vmp_api *a, const struct vmp_api_request *rq, struct vmp_api_re
 		host = owned = xstrdup(host);
 		json_decref(s);
 	}
-	if ((!a->state && vmp_state_open_reader(a->o.state_path, &a->state, &err) < 0) ||
-	    vmp_state_history(a->state, host, vm ? vm : "", from, to, &out, &err) < 0) {
+	/* Each listener has its thread: one of them at a time opens and uses the reader. */
+	pthread_mutex_lock(&a->state_lock);
+	r = (!a->state && vmp_state_open_reader(a->o.state_path, &a->state, &err) < 0) ||
+	    vmp_state_history(a->state, host, vm ? vm : "", from, to, &out, &err) < 0;
+	pthread_mutex_unlock(&a->state_lock);
+	if (r) {
 		respond_error(rs, 503, "%s", err);
 		free(err);
 		free(owned);
@@ -1111,6 +1117,7 @@ vmp_api_start(const struct vmp_api_options *o, struct vmp_api **ret, char **ret_
 	int fd = -1, r;
 
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->state_lock, NULL);
 	a->o = *o;
 	a->o.socket_path = a->socket_path = dup_opt(o->socket_path);
 	a->o.group = dup_opt(o->group);
@@ -1228,5 +1235,6 @@ vmp_api_stop(struct vmp_api *a)
 	free((char *)a->o.state_path);
 	free(a->socket_path);
 	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->state_lock);
 	free(a);
 }

@@ -104,6 +104,10 @@ wait_for 10 audited || fail "the write is not in the journal"
 moded() { sock /api/v1/status | grep -q '"mode_source":"api \[vm\]"'; }
 wait_for 10 moded || fail "the status does not show the override"
 "$vmpilot" why -c "vmpilot://$dir/api.sock" --all test | grep -q . || fail "vmpilot why -c vmpilot://"
+# History from the state database, through the API (10 s steps).
+hist() { sock '/api/v1/history?vm=test' | grep -q '"step_ms":10000,.*"points":\[\[[0-9]*,[0-9]*,null,2097152.0,'; }
+wait_for 30 hist || { sock '/api/v1/history?vm=test' >&2; fail "no history of vm test"; }
+
 kill "$pilot"; wait "$pilot"; rc=$?; pilot=
 [ "$rc" = 0 ] || fail "vmpilot run exited $rc after SIGTERM"
 [ ! -e "$dir/api.sock" ] || fail "the socket was left behind"
