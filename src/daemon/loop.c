@@ -1936,8 +1936,10 @@ vmp_loop_host_view(struct vmp_loop *l, size_t host, struct vmp_loop_host_view *r
 	ret->cpu_capacity = h->cpu_capacity;
 	ret->mem_total_kib = h->mem_total_kib;
 	ret->mem_available_kib = h->mem_available_kib;
-	for (k = 0; k < VMP_BUDGET_KIND_MAX; k++)
+	for (k = 0; k < VMP_BUDGET_KIND_MAX; k++) {
 		ret->budget_left[k] = vmp_budget_left(&h->budget, (enum vmp_budget_kind)k, l->now_ms);
+		ret->budget_per_hour[k] = h->budget.per_hour[k];
+	}
 }
 
 int

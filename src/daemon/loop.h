@@ -229,6 +229,7 @@ struct vmp_loop_host_view {
 	double cpu_used, cpu_capacity;     /* cores (balance step's view) */
 	uint64_t mem_total_kib, mem_available_kib;  /* after the last cycle's plan */
 	unsigned budget_left[VMP_BUDGET_KIND_MAX];  /* at the last cycle */
+	unsigned budget_per_hour[VMP_BUDGET_KIND_MAX];  /* the budget itself (config) */
 };
 
 /* Visits every VM the loop remembers, host by host. */

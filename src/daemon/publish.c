@@ -84,11 +84,14 @@ vmp_publish_status(struct vmp_loop *l, const struct vmp_publish_info *in)
 
 	for (i = 0; i < vmp_loop_hosts(l); i++) {
 		struct vmp_loop_host_view hv;
-		json_t *budget = json_object();
+		json_t *budget = json_object(), *per_hour = json_object();
 
 		vmp_loop_host_view(l, i, &hv);
-		for (k = 0; k < VMP_BUDGET_KIND_MAX; k++)
+		for (k = 0; k < VMP_BUDGET_KIND_MAX; k++) {
 			json_object_set_new(budget, budget_kinds[k], json_integer(hv.budget_left[k]));
+			json_object_set_new(per_hour, budget_kinds[k],
+					    json_integer(hv.budget_per_hour[k]));
+		}
 		json_array_append_new(c.hosts, json_pack("{s:s,s:b,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:[]}",
 			"uri", hv.uri, "ok", hv.ok, "fault", hv.fault,
 			"mode", hv.mode,
@@ -100,6 +103,7 @@ vmp_publish_status(struct vmp_loop *l, const struct vmp_publish_info *in)
 			"cpu_capacity_cores", hv.cpu_capacity > 0 ? json_real(hv.cpu_capacity)
 								  : json_null(),
 			"budget_left", budget, "vms"));
+		json_object_set_new(json_array_get(c.hosts, i), "budget_per_hour", per_hour);
 	}
 	vmp_loop_foreach_vm(l, add_vm, &c);
 	return json_pack("{s:I,s:I,s:b,s:b,s:b,s:I,s:o}", "time_ms", (json_int_t)in->time_ms,
