@@ -389,6 +389,8 @@ sim_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms)
 		v[i].vcpus_current = v[i].vcpus_max = 1;
 		v[i].memory_current_kib = v[i].memory_max_kib = (uint64_t)(st.ram_mb * 1024);
 		v[i].stats_period_s = -1;
+		/* a balloon without guest statistics: what the simulator models (CPU only) */
+		v[i].has_balloon = true;
 	}
 	*ret_vms = v;
 	return (int)n;
