@@ -974,8 +974,10 @@ qmp_set_stats_period(struct vmp_backend *b, const char *vm, unsigned period_s)
 /* ---- disk limits ---- */
 
 /*
- * block_set_io_throttle on the device whose qdev id is disk; a disk not known by that id
- * is tried as a block backend (the -drive id). The totals stay 0: reads and writes apart.
+ * block_set_io_throttle on the device whose qdev id is disk: first that id; then, for a
+ * virtio-blk-pci proxy, the virtio device inside it that holds the block backend
+ * (/machine/peripheral/ID/virtio-backend, what libvirt uses); then disk as a block
+ * backend name (the -drive id). The totals stay 0: reads and writes apart.
  */
 static int
 qmp_set_block_iotune(struct vmp_backend *b, const char *vm, const char *disk,
@@ -984,7 +986,7 @@ qmp_set_block_iotune(struct vmp_backend *b, const char *vm, const char *disk,
 	const char *what = "set disk limits";
 	int64_t dl = deadline(b);
 	struct qmp_vm *v;
-	char *cls = NULL;
+	char *cls = NULL, *inner;
 	int r, k;
 
 	if (t->read_bytes_sec > INT64_MAX || t->write_bytes_sec > INT64_MAX ||
@@ -994,12 +996,14 @@ qmp_set_block_iotune(struct vmp_backend *b, const char *vm, const char *disk,
 	r = vm_get(b, vm, what, dl, &v);
 	if (r < 0)
 		return r;
-	for (k = 0; k < 2; k++) {
+	inner = xasprintf("/machine/peripheral/%s/virtio-backend", disk);
+	for (k = 0; k < 3; k++) {
 		free(cls);
 		cls = NULL;
 		r = vm_exec_class(b, v, what, "block_set_io_throttle",
 				  json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}",
-					    k == 0 ? "id" : "device", disk, "bps", (json_int_t)0,
+					    k == 2 ? "device" : "id", k == 1 ? inner : disk,
+					    "bps", (json_int_t)0,
 					    "bps_rd", (json_int_t)t->read_bytes_sec,
 					    "bps_wr", (json_int_t)t->write_bytes_sec,
 					    "iops", (json_int_t)0,
@@ -1011,6 +1015,7 @@ qmp_set_block_iotune(struct vmp_backend *b, const char *vm, const char *disk,
 			break;
 	}
 	free(cls);
+	free(inner);
 	return r;
 }
 

@@ -12,6 +12,8 @@
  *   dirty MB RATE         -> rewrite MB MiB at RATE MiB/s, page by page (until stop)
  *   write MB              -> rewrite the first MB MiB of /dev/vda with O_DIRECT 64 KiB
  *                            writes, over and over (until stop)
+ *   written               -> "ok written BYTES MS": bytes the write jobs wrote so far, and
+ *                            the guest's monotonic clock (the guest's own throughput meter)
  *   online N              -> write 1 to /sys/devices/system/cpu/cpuN/online
  *   offline N             -> write 0 to it
  *   stop                  -> kill every job started above
@@ -41,6 +43,8 @@
 #define PAGE 4096
 
 static pid_t jobs[MAX_JOBS];
+/* Bytes the write jobs wrote, shared with them (MAP_SHARED before they fork). */
+static volatile uint64_t *disk_written;
 
 static int
 read_small(const char *path, char *buf, size_t size)
@@ -228,6 +232,8 @@ job_write(int fd, unsigned long mb)
 	for (;;) {
 		if (pwrite(fd, buf, 65536, (off_t)off) != 65536)
 			_exit(1);
+		if (disk_written)
+			__atomic_add_fetch(disk_written, 65536, __ATOMIC_RELAXED);
 		off += 65536;
 		if (off >= end)
 			off = 0;
@@ -316,6 +322,13 @@ handle(int fd, char *line)
 		r = start_job(fd, 'w', a, 0);
 	} else if (n == 3 && !strcmp(verb, "dirty") && a > 0) {
 		r = start_job(fd, 'd', a, b);
+	} else if (n >= 1 && !strcmp(verb, "written") && disk_written) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		snprintf(reply, sizeof(reply), "ok written %llu %lld\n",
+			 (unsigned long long)__atomic_load_n(disk_written, __ATOMIC_RELAXED),
+			 (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 	} else if (n == 2 && (!strcmp(verb, "online") || !strcmp(verb, "offline"))) {
 		char path[96];
 
@@ -333,7 +346,7 @@ handle(int fd, char *line)
 	}
 	if (r < 0)
 		snprintf(reply, sizeof(reply), "err %s: %s\n", verb, strerror(-r));
-	else if (strcmp(verb, "stats"))
+	else if (strcmp(verb, "stats") && strcmp(verb, "written"))
 		snprintf(reply, sizeof(reply), "ok %s\n", verb);
 	if (write(fd, reply, strlen(reply)) < 0)
 		return;
@@ -372,7 +385,10 @@ cmd_agent(const char *name)
 {
 	char dev[300], buf[512];
 	size_t len = 0;
+	void *shared = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 
+	if (shared != MAP_FAILED)
+		disk_written = shared;
 	while (find_port(name, dev, sizeof(dev)) < 0)
 		sleep(1);
 	for (;;) {
