@@ -70,6 +70,7 @@ fx_open(struct fx *f, bool dry_run, size_t n_hosts)
 
 	f->journal = tmpfile();
 	assert_non_null(f->journal);
+	vmp_journal_close(f->jw); /* a test that opens the loop twice */
 	f->jw = vmp_journal_open_fd(fileno(f->journal));
 	o.journal = f->jw;
 	assert_int_equal(vmp_loop_new(&o, &f->l, &err), 0);
