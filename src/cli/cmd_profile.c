@@ -4,13 +4,15 @@
  * applies a profile live through the backend: vCPU pinning onto dedicated
  * non-housekeeping CPUs, CPU shares, disk write limits; NAME defaults to the domain's
  * <vmpilot:profile> metadata. The right-sizer's percentile, margin and balloon floor are
- * printed as the VM's configuration lines. Exit status: 0 applied (or nothing to do),
- * 2 usage or an action that failed.
+ * printed as the VM's configuration lines. Pinning is refused while numad or the
+ * kernel's NUMA balancing owns placement (host/owner.h). Exit status: 0 applied (or
+ * nothing to do), 1 refused, 2 usage or an action that failed.
  */
 #include "backend/backend.h"
 #include "cli/cli.h"
 #include "core/workload.h"
 #include "host/audit.h"
+#include "host/owner.h"
 #include "util/cpulist.h"
 #include "util/fileio.h"
 #include "util/util.h"
@@ -19,12 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_CONNECT = 1, OPT_DRY_RUN, OPT_HOUSEKEEPING };
+enum { OPT_CONNECT = 1, OPT_DRY_RUN, OPT_HOUSEKEEPING, OPT_ROOT };
 
 static const struct vmp_cli_option profile_options[] = {
 	{ "connect", 'c', "URI", "the hypervisor (default $LIBVIRT_DEFAULT_URI)", OPT_CONNECT },
 	{ "dry-run", 'd', NULL, "apply: print the actions, change nothing", OPT_DRY_RUN },
 	{ "housekeeping", 0, "CPUS", "host CPUs kept for the host, never given to pinned vCPUs (default 0)", OPT_HOUSEKEEPING },
+	{ "root", 'r', "DIR", "read the host's CPUs and its services below DIR (a fixture tree)", OPT_ROOT },
 	{ 0 },
 };
 
@@ -45,14 +48,14 @@ print_profile(const struct vmp_workload_profile *p)
 
 /* The host CPUs a pinned vCPU may use: online minus housekeeping, in order. */
 static int
-dedicated_cpus(const char *housekeeping, unsigned **ret, unsigned *ret_n)
+dedicated_cpus(const char *root, const char *housekeeping, unsigned **ret, unsigned *ret_n)
 {
 	static uint8_t online[512], hk[512];
 	char *line = NULL;
 	unsigned c, n = 0, *cpus = NULL;
 	int r;
 
-	r = vmp_read_line(NULL, "/sys/devices/system/cpu/online", &line);
+	r = vmp_read_line(root, "/sys/devices/system/cpu/online", &line);
 	if (r < 0)
 		return r;
 	r = vmp_cpulist_parse(line, 4096, online, sizeof(online));
@@ -88,7 +91,8 @@ report(struct vmp_backend *b, bool dry_run, int r, const char *what)
 }
 
 static int
-apply(const char *uri, const char *vm, const char *name, bool dry_run, const char *housekeeping)
+apply(const char *uri, const char *vm, const char *name, bool dry_run, const char *housekeeping,
+      const char *root)
 {
 	const struct vmp_workload_profile *p;
 	struct vmp_backend *b = NULL;
@@ -125,7 +129,25 @@ apply(const char *uri, const char *vm, const char *name, bool dry_run, const cha
 	}
 	printf("vm %s: profile %s%s\n", vm, p->name, meta && !strcmp(meta, p->name) ? " (from its metadata)" : "");
 	if (p->pin_dedicated) {
-		int r = dedicated_cpus(housekeeping, &cpus, &ncpus);
+		struct vmp_owner_scan owners;
+		const struct vmp_owner *o;
+		int r;
+
+		/* Pinning decides where the VM runs: not while numad or the kernel's NUMA
+		 * balancing owns placement on this host (host/owner.h). */
+		vmp_owner_scan(root, &owners);
+		o = vmp_owner_find(&owners, VMP_KNOB_NUMA_PLACEMENT);
+		if (o) {
+			char *msg = vmp_owner_refusal(o, VMP_KNOB_NUMA_PLACEMENT);
+
+			printf("  vCPU pinning refused: %s\n", msg);
+			free(msg);
+			vmp_owner_scan_clear(&owners);
+			ret = VMP_EXIT_FINDING;
+			goto out;
+		}
+		vmp_owner_scan_clear(&owners);
+		r = dedicated_cpus(root, housekeeping, &cpus, &ncpus);
 
 		if (r < 0) {
 			fprintf(stderr, "vmpilot profile: no host CPU outside housekeeping '%s' to pin to: %s\n",
@@ -175,7 +197,7 @@ static int
 run_profile(const struct vmp_cli_command *cmd, int argc, char **argv)
 {
 	struct vmp_cli_parser p = VMP_CLI_PARSER_INIT;
-	const char *uri = NULL, *hk = "0", *sub;
+	const char *uri = NULL, *hk = "0", *sub, *root = NULL;
 	bool dry_run = false;
 	int id, nops;
 	size_t i;
@@ -185,6 +207,7 @@ run_profile(const struct vmp_cli_command *cmd, int argc, char **argv)
 		case OPT_CONNECT: uri = p.optarg; break;
 		case OPT_DRY_RUN: dry_run = true; break;
 		case OPT_HOUSEKEEPING: hk = p.optarg; break;
+		case OPT_ROOT: root = p.optarg; break;
 		}
 	}
 	if (id == VMP_CLI_HELP)
@@ -217,7 +240,7 @@ run_profile(const struct vmp_cli_command *cmd, int argc, char **argv)
 			uri = vmp_cli_default_uri();
 		if (!uri)
 			return vmp_cli_usage_error(cmd, "which hypervisor? give -c URI (or set LIBVIRT_DEFAULT_URI)");
-		return apply(uri, argv[p.optind + 1], nops == 3 ? argv[p.optind + 2] : NULL, dry_run, hk);
+		return apply(uri, argv[p.optind + 1], nops == 3 ? argv[p.optind + 2] : NULL, dry_run, hk, root);
 	}
 	return vmp_cli_usage_error(cmd, "usage: list | show NAME | apply VM [NAME]");
 }

@@ -483,6 +483,30 @@ test_every_command(void **state)
 			 VMP_EXIT_USAGE);
 	free(out);
 
+	/* profile: pinning refused while numad or the kernel's NUMA balancing owns placement */
+	{
+		static const char *const owners[][2] = {
+			{ "kernel-numa-balancing", "owned by kernel NUMA balancing" },
+			{ "numad", "owned by numad" },
+		};
+
+		for (i = 0; i < 2; i++) {
+			char *kroot = xasprintf("%s/owner-%zu", tmpdir, i);
+			char *cp = xasprintf("cp -a '%s/data/owners/%s' '%s' && mkdir -p '%s/proc'", tests_dir,
+					     owners[i][0], kroot, kroot);
+
+			assert_int_equal(system(cp), 0);
+			assert_int_equal(run_argv((char *[]){ "profile", "apply", "test", "latency", "-d", "-c",
+							      "test:///default", "-r", kroot, NULL }, &out),
+					 VMP_EXIT_FINDING);
+			if (!strstr(out, owners[i][1]))
+				fail_msg("profile apply on %s: %s", owners[i][0], out);
+			free(out);
+			free(cp);
+			free(kroot);
+		}
+	}
+
 	/* every command was driven above ... */
 	for (i = 0; vmp_commands[i]; i++) {
 		size_t k;
