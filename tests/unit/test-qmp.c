@@ -622,6 +622,92 @@ test_peer_uid_and_symlink(void **state)
 	waitpid(child, &status, 0);
 }
 
+/* A peer that greets, then sends events without end and never answers. */
+struct babbler {
+	int lfd;
+	bool endless_message;     /* one message that never ends, instead of events */
+};
+
+static void *
+babble(void *arg)
+{
+	struct babbler *bb = arg;
+	const char *hello = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n";
+	const char *ev = "{\"event\": \"X\", \"data\": {}, \"timestamp\": {\"seconds\": 1, "
+			 "\"microseconds\": 2}}\r\n";
+	int64_t end = vmp_qmp_now_ms() + 15000;
+	int fd;
+
+	while (vmp_qmp_now_ms() < end) {
+		struct pollfd pfd = { .fd = bb->lfd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		fd = accept(bb->lfd, NULL, NULL);
+		if (fd < 0)
+			break;
+		send_all(fd, hello, strlen(hello));
+		if (bb->endless_message)
+			send_all(fd, "{\"event\": \"X\", \"data\": \"", 26);
+		while (vmp_qmp_now_ms() < end &&
+		       send_all(fd, bb->endless_message ? "aaaaaaaa" : ev,
+				bb->endless_message ? 8 : strlen(ev)))
+			nap_ms(1);
+		close(fd);
+	}
+	return NULL;
+}
+
+/*
+ * The deadline bounds an operation, not each call: against a peer that babbles events
+ * (or one endless message) and never answers, `status --timeout 1s` style use (a
+ * deadline for the whole run, then list + stats + stats) ends by that deadline; it
+ * used to take a timeout per operation and per reconnect (9 s for 2 s, and 21-28 s
+ * against an endless event line).
+ */
+static void
+test_deadline_per_operation(void **state)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct babbler bb = { .lfd = -1 };
+	struct vmp_backend *b;
+	struct vmp_vm_info *vms = NULL;
+	struct vmp_vm_stats st;
+	pthread_t t;
+	int64_t t0, took;
+	int round;
+
+	for (round = 0; round < 2; round++) {
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vm1.sock", dir);
+		unlink(sa.sun_path);
+		bb.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(bb.lfd >= 0);
+		assert_int_equal(bind(bb.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		assert_int_equal(listen(bb.lfd, 8), 0);
+		bb.endless_message = round == 1;
+		assert_int_equal(pthread_create(&t, NULL, babble, &bb), 0);
+		b = open_b(1000);
+		t0 = vmp_qmp_now_ms();
+		vmp_backend_set_deadline(b, t0 + 1000);
+		assert_int_equal(vmp_backend_list_vms(b, &vms), 1);
+		assert_int_equal(vms[0].state, VMP_VM_UNKNOWN);
+		free(vms);
+		assert_true(vmp_backend_vm_stats(b, "vm1", &st) < 0);
+		assert_true(vmp_backend_vm_stats(b, "vm1", &st) < 0);
+		took = vmp_qmp_now_ms() - t0;
+		printf("%s: list + 2 x stats with a 1 s deadline: %lld ms (%s)\n",
+		       round ? "endless message" : "endless events", (long long)took,
+		       vmp_backend_error(b));
+		/* The deadline plus scheduling slack; three timeouts would be 3 s. */
+		assert_true(took < 2000);
+		vmp_backend_close(b);
+		shutdown(bb.lfd, SHUT_RDWR);
+		close(bb.lfd);
+		pthread_join(t, NULL);
+		unlink(sa.sun_path);
+	}
+}
+
 static void
 test_dirty_rate(void **state)
 {
@@ -810,6 +896,7 @@ main(void)
 		cmocka_unit_test(test_migrate_after_cancel),
 		cmocka_unit_test(test_wrong_types),
 		cmocka_unit_test(test_peer_uid_and_symlink),
+		cmocka_unit_test(test_deadline_per_operation),
 		cmocka_unit_test(test_dirty_rate),
 		cmocka_unit_test(test_eof_mid_message),
 		cmocka_unit_test(test_malformed),
