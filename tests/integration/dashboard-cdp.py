@@ -272,6 +272,22 @@ def run(a, b):
         for c in m['charts']))
     log('timeline: %d marks, %d acted' % (m['marks'], m['acted']))
 
+    # Hosts with their action budget, every VM of the status.
+    hv = b.eval(r'''
+(async () => {
+  const s = await (await fetch('api/v1/status')).json();
+  const vms = s.hosts.reduce((n, h) => n + h.vms.length, 0);
+  const budget = [...document.querySelectorAll('#hosts dd.budget')].map(d => d.textContent);
+  return { hosts: document.querySelectorAll('#hosts .card').length, want_hosts: s.hosts.length,
+           vms: document.querySelectorAll('#vms tbody tr').length, want_vms: vms, budget,
+           want_budget: s.hosts.reduce((n, h) => n + Object.keys(h.budget_left).length, 0) };
+})()''')
+    log('hosts %d, VMs %d, budget: %s' % (hv['hosts'], hv['vms'], '; '.join(hv['budget'])))
+    if hv['hosts'] != hv['want_hosts'] or hv['vms'] != hv['want_vms'] or \
+            len(hv['budget']) != hv['want_budget'] or hv['want_budget'] == 0 or \
+            not all(' of ' in t for t in hv['budget']):
+        raise Failed('hosts, VMs or budget not all shown: %s' % json.dumps(hv))
+
     # One click on an acted decision's mark: its reason is in the DOM.
     target = b.eval(r'''
 (() => {
@@ -353,6 +369,9 @@ def run(a, b):
                                                       'deviceScaleFactor': 1, 'mobile': False})
         f = b.wait_for(MEASURE_FIT, 10, 'the page fitted into %d px' % width)
         log('at %d px: page %d px wide, charts %s px' % (width, f['scroll'], f['widths']))
+    shot = b.call('Page.captureScreenshot', {'format': 'png'}, timeout=60)
+    with open(os.path.join(a.out, 'dashboard-700.png'), 'wb') as f:
+        f.write(base64.b64decode(shot['data']))
 
     # Nothing went wrong in the page.
     bad = []
@@ -370,6 +389,10 @@ def run(a, b):
             bad.append('request failed: %s %s' % (p.get('errorText'), p.get('blockedReason', '')))
         elif ev['method'] == 'Network.responseReceived' and p['response']['status'] >= 400:
             bad.append('HTTP %d for %s' % (p['response']['status'], p['response']['url']))
+    err = b.eval("document.getElementById('error').hidden ? '' : "
+                 "document.getElementById('error').textContent")
+    if err:
+        bad.append('the page shows an error: ' + err)
     if bad:
         raise Failed('the page reported problems:\n  ' + '\n  '.join(bad[:10]))
     log('no script error, CSP violation or failed request')

@@ -40,7 +40,7 @@
 
 	var st = {
 		status: null, win: 3600e3, sel: null, decisions: [], open: null,
-		vmCharts: [], hostCharts: [], dataFrom: null,
+		vmCharts: [], hostCharts: [], dataFrom: null, errors: {},
 	};
 
 	// ---- small helpers ----
@@ -113,10 +113,23 @@
 		});
 	}
 
+	// One message per source (status, history, decisions), cleared when it answers again.
 	function showError(where, e) {
-		var box = document.getElementById('error');
-		box.textContent = where + ': ' + String(e && e.message ? e.message : e);
-		box.hidden = false;
+		st.errors[where] = where + ': ' + String(e && e.message ? e.message : e);
+		renderErrors();
+	}
+
+	function clearError(where) {
+		if (st.errors[where]) {
+			delete st.errors[where];
+			renderErrors();
+		}
+	}
+
+	function renderErrors() {
+		var box = document.getElementById('error'), keys = Object.keys(st.errors);
+		box.textContent = keys.map(function (k) { return st.errors[k]; }).join(' · ');
+		box.hidden = keys.length === 0;
 	}
 
 	function vmKey(host, vm) {
@@ -365,8 +378,10 @@
 				jobs.push(getJSON(historyURL(pair[0].fig.dataset.host, '', from, to))
 					.then(function (h) { fillPair(pair, h, from, to); }));
 			})(st.hostCharts.slice(i, i + 2));
-		return Promise.all(jobs).then(renderTimeline)
-			.catch(function (e) { showError('history', e); });
+		return Promise.all(jobs).then(function () {
+			clearError('history');
+			renderTimeline();
+		}).catch(function (e) { showError('history', e); });
 	}
 
 	function resizeCharts() {
@@ -459,6 +474,7 @@
 		var from = now() - st.win;
 		return getJSON('api/v1/decisions?limit=2000&since_ms=' + Math.floor(from))
 			.then(function (r) {
+				clearError('decisions');
 				st.decisions = digest(r.decisions || []);
 				renderTimeline();
 				renderDecisionList();
@@ -659,7 +675,7 @@
 			hostsChanged = !st.status || st.status.hosts.map(function (h) { return h.uri; }).join() !==
 				s.hosts.map(function (h) { return h.uri; }).join();
 			st.status = s;
-			document.getElementById('error').hidden = true;
+			clearError('status');
 			renderSummary(s);
 			renderHosts(s);
 			list = allVMs();
