@@ -50,7 +50,7 @@ def main():
     try:
         make_trace(tmp)
         best = {}
-        for policy in ('static', 'mom', 'vpa', 'vmpilot'):
+        for policy in ('static', 'mom', 'vpa', 'autopilot', 'vmpilot'):
             runs = [run(tmp, policy) for _ in range(RUNS)]
             cpu = statistics.median(r[1] for r in runs)
             best[policy] = (statistics.median(r[0] for r in runs), cpu,
