@@ -81,6 +81,7 @@ struct loop_host {
 	unsigned cpus;                 /* from host_info, once */
 	double cpu_capacity;           /* cores its VMs may use (last known) */
 	double cpu_used;               /* cores its VMs used this cycle */
+	bool refuses_vms;              /* accept_migrations = no, or its mode is off */
 	double core_mips;              /* one CPU's speed (host_info; 0 = unknown: 1000) */
 	double migrate_bw_kib_s;       /* migrations from it (host_info; 0 = the config's) */
 	double full_watts;             /* its power at full load (host_info; 0 = unknown) */
@@ -1290,6 +1291,9 @@ host_cpu(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs
 		h->cpu_capacity = (double)hc.cpu_limit;
 	else if (obs->cpus)
 		h->cpu_capacity = (double)obs->cpus;
+	/* a host whose mode is off is left alone: it receives no VM either */
+	h->refuses_vms = !hc.accept_migrations ||
+			 vmp_config_host_mode(l->cfg, h->uri) == VMP_MODE_OFF;
 }
 
 /* Reports a KSM fault once (empty: clear). */
@@ -1641,10 +1645,7 @@ plan_cluster(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 		ph[i].on = !h->standby && !h->powered_off;
 		/* a host on standby may not answer: it is woken before it receives a VM */
 		ph[i].unreachable = h->cpu_capacity <= 0 || (!h->standby && (!h->ok || !h->b));
-		/* a host whose mode is off is left alone: it receives no VM either */
-		ph[i].refuses_vms = !vmp_config_host(l->cfg, h->uri).accept_migrations ||
-				    vmp_config_host_mode(l->cfg, h->uri) == VMP_MODE_OFF ||
-				    (h->standby && !can_wake);
+		ph[i].refuses_vms = h->refuses_vms || (h->standby && !can_wake);
 		if (h->ok && h->mem_known) {
 			ph[i].mem_kib = (double)h->mem_total_kib;
 			ph[i].mem_free_kib = (double)h->mem_available_kib;
