@@ -14,7 +14,7 @@
 	};
 	var ACTION_COLOUR = { grow: C.blue, shrink: C.vermillion, set: C.green, none: C.grey,
 		event: C.orange };
-	var STATUS_MS = 5000, SLOW_MS = 15000, CHART_H = 190;
+	var STATUS_MS = 5000, SLOW_MS = 15000, CHART_H = 190, DECISIONS_MAX = 2000;
 	var WINDOWS = [['15 minutes', 15 * 60e3], ['1 hour', 3600e3], ['6 hours', 6 * 3600e3],
 		['1 day', 86400e3], ['7 days', 7 * 86400e3], ['30 days', 30 * 86400e3]];
 	// What each reason name of the journal means (core/decision.h).
@@ -472,10 +472,12 @@
 
 	function loadDecisions() {
 		var from = now() - st.win;
-		return getJSON('api/v1/decisions?limit=2000&since_ms=' + Math.floor(from))
+		return getJSON('api/v1/decisions?limit=' + DECISIONS_MAX + '&since_ms=' +
+			Math.floor(from))
 			.then(function (r) {
 				clearError('decisions');
 				st.decisions = digest(r.decisions || []);
+				st.truncated = (r.decisions || []).length >= DECISIONS_MAX;
 				renderTimeline();
 				renderDecisionList();
 				st.vmCharts.concat(st.hostCharts).forEach(function (ch) { ch.u.redraw(false); });
@@ -559,6 +561,9 @@
 		});
 		if (!order.length)
 			add(box, 'p', 'empty', 'No decisions in this window.');
+		if (st.truncated)
+			add(box, 'p', 'empty', 'Only the newest ' + DECISIONS_MAX + ' decisions of this ' +
+				'window are shown (vmpilot why VM reads them all).');
 		axis = add(box, 'div', 'lane axis');
 		add(axis, 'div', 'lane-label');
 		k = add(axis, 'div', 'track ticks');
