@@ -63,6 +63,11 @@ struct vmp_vm_info {
 	 * <vmpilot:mode> in the domain's <metadata>, namespace VMP_LIBVIRT_METADATA_NS.
 	 */
 	char mode[16];
+	/*
+	 * The workload profile the VM carries itself (core/workload.h), "" = none; cut to
+	 * fit. libvirt: the text of <vmpilot:profile> in the domain's <metadata>.
+	 */
+	char profile[16];
 };
 
 /* The XML namespace of vmpilot's element in a libvirt domain's <metadata>. */

@@ -102,7 +102,7 @@ vmp_libvirt_parse_domain_xml(const char *xml, struct vmp_vm_info *vi)
 	xmlDocPtr doc;
 	xmlXPathContextPtr ctx = NULL;
 	uint64_t vmax = 0, vcur = 0, mem = 0, cur = 0, period = 0;
-	char *model = NULL, *mode = NULL;
+	char *model = NULL, *mode = NULL, *profile = NULL;
 	int r = -EPROTO, have_cur, have_period;
 
 	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
@@ -129,9 +129,12 @@ vmp_libvirt_parse_domain_xml(const char *xml, struct vmp_vm_info *vi)
 		goto out;
 	model = xpath_str(ctx, "string(/domain/devices/memballoon/@model)");
 	if (xmlXPathRegisterNs(ctx, (const xmlChar *)"vmp",
-			       (const xmlChar *)VMP_LIBVIRT_METADATA_NS) == 0)
+			       (const xmlChar *)VMP_LIBVIRT_METADATA_NS) == 0) {
 		mode = xpath_str(ctx, "normalize-space(/domain/metadata/vmp:mode)");
+		profile = xpath_str(ctx, "normalize-space(/domain/metadata/vmp:profile)");
+	}
 	snprintf(vi->mode, sizeof(vi->mode), "%s", mode ? mode : "");
+	snprintf(vi->profile, sizeof(vi->profile), "%s", profile ? profile : "");
 	vi->vcpus_max = (unsigned)vmax;
 	vi->vcpus_current = have_cur == 1 ? (unsigned)vcur : (unsigned)vmax;
 	vi->memory_max_kib = mem;
@@ -142,6 +145,7 @@ vmp_libvirt_parse_domain_xml(const char *xml, struct vmp_vm_info *vi)
 out:
 	xmlFree(model);
 	xmlFree(mode);
+	xmlFree(profile);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	return r;

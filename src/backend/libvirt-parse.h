@@ -16,7 +16,8 @@
 
 /*
  * Fills the configuration part of vi (vCPUs current/max, memory current/max, balloon
- * present, stats period, the vmpilot mode in its <metadata>) from a domain's XML.
+ * present, stats period, the vmpilot mode and workload profile in its <metadata>) from a
+ * domain's XML.
  * Needs <vcpu> (1..VMP_VCPU_MAX) and <memory>; units KiB (default), k, MiB or GiB.
  * Returns 0, or -EPROTO (vi may be partly written).
  */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/iotune.h"
+#include "core/workload.h"
 #include "daemon/journal.h"
 #include "util/fileio.h"
 #include "util/units.h"
@@ -215,6 +216,9 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "mode", VMP_CONFIG_MODE, true, VM(mode), 0, 0, "inherit",
 	  "this VM's mode: off, advise, act, or inherit (domain metadata, host, global) (name)",
 	  false },
+	{ "profile", VMP_CONFIG_STRING, true, VM(profile), 0, 0, "inherit",
+	  "this VM's workload profile for the right-sizer's percentile and margin: latency, "
+	  "database, throughput, web, batch, default, or inherit (domain metadata) (name)", false },
 	/* Per host, in [host URI] sections. */
 	{ "mem_limit_kib", VMP_CONFIG_U64, false, H(mem_limit_kib), 0, INT64_MAX, "0",
 	  "memory the host's VMs may use together; 0 = the host's available memory (KiB)", true },
@@ -362,6 +366,12 @@ set_value(const struct vmp_config_key *k, void *base, const char *value, char **
 							     strlen(value) || !strpbrk(value, "0123456789"))) {
 			*ret_msg = xasprintf("'%s' must be a comma-separated list of uids, not '%s'",
 					     k->name, value);
+			return -EINVAL;
+		}
+		if (!strcmp(k->name, "profile") && strcmp(value, "inherit") &&
+		    !vmp_workload_find(value)) {
+			*ret_msg = xasprintf("'%s' must be latency, database, throughput, web, batch, "
+					     "default or inherit, not '%s'", k->name, value);
 			return -EINVAL;
 		}
 		if (!strcmp(k->name, "planner") && vmp_config_planner_params(value, NULL) < 0) {
@@ -514,8 +524,10 @@ vmp_config_release(struct vmp_config *c)
 	free(c->api_tls_ca);
 	free(c->api_admin_cns);
 	free(c->api_tokens);
-	for (i = 0; i < c->nvms; i++)
+	for (i = 0; i < c->nvms; i++) {
 		free(c->vms[i].name);
+		free(c->vms[i].profile);
+	}
 	free(c->vms);
 	for (i = 0; i < c->nhosts; i++) {
 		free(c->hosts[i].uri);
@@ -921,7 +933,20 @@ vmp_config_vm_limits(const struct vmp_config *c, const char *name)
 		if (strcmp(c->vms[i].name, name) == 0)
 			return c->vms[i].limits;
 	vm_defaults(&vm);
+	free(vm.profile);
 	return vm.limits;
+}
+
+const char *
+vmp_config_vm_profile(const struct vmp_config *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->nvms; i++)
+		if (strcmp(c->vms[i].name, name) == 0)
+			return c->vms[i].profile && strcmp(c->vms[i].profile, "inherit") ?
+				c->vms[i].profile : NULL;
+	return NULL;
 }
 
 enum vmp_mode

@@ -59,6 +59,7 @@ struct vmp_config_vm {
 	char *name;
 	struct vmp_vm_limits limits;
 	int mode;                  /* enum vmp_mode; INHERIT = not set in the section */
+	char *profile;             /* workload profile name (core/workload.h) or "inherit" */
 };
 
 /* A [host URI] section: settings of one --connect host. */
@@ -186,6 +187,9 @@ void vmp_config_ksm_params(const struct vmp_config *c, struct vmp_ksm_params *re
 
 /* The limits of VM `name`: its [vm] section, or no bounds. */
 struct vmp_vm_limits vmp_config_vm_limits(const struct vmp_config *c, const char *name);
+
+/* The workload profile of VM `name` from its [vm] section, or NULL (inherit: metadata). */
+const char *vmp_config_vm_profile(const struct vmp_config *c, const char *name);
 
 /*
  * The effective mode of VM `vm` on host `host_uri`: its [vm] section's mode (or off when

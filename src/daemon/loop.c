@@ -6,6 +6,7 @@
 #include "core/overcommit.h"
 #include "core/pilot.h"
 #include "core/rightsize.h"
+#include "core/workload.h"
 #include "daemon/hostcmd.h"
 #include "daemon/journal.h"
 #include "host/ksm.h"
@@ -734,6 +735,8 @@ struct cycle_vm {
 	uint64_t current_kib, max_kib;
 	struct vmp_decision mem_d, cpu_d, oc_d;
 	bool have_mem_d;
+	const struct vmp_workload_profile *profile;  /* NULL = the config's percentile, margin */
+	const char *profile_src;     /* "config" or "metadata" */
 };
 
 static struct loop_override *
@@ -1046,6 +1049,49 @@ stats_period(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
 		    result);
 }
 
+/*
+ * The VM's workload profile (core/workload.h): its [vm] section's, else its domain
+ * metadata's; a metadata name that is no profile counts as none (the config's values).
+ */
+static void
+vm_profile(const struct vmp_loop *l, struct cycle_vm *cv)
+{
+	const char *name = vmp_config_vm_profile(l->cfg, cv->o->info.name);
+
+	cv->profile_src = "config";
+	if (!name) {
+		name = cv->o->info.profile[0] ? cv->o->info.profile : NULL;
+		cv->profile_src = "metadata";
+	}
+	cv->profile = vmp_workload_find(name);
+}
+
+/* The right-sizer's demand estimate with the VM's profile's percentile and margin. */
+static void
+profile_est(const struct cycle_vm *cv, struct vmp_estimate_params *est)
+{
+	if (!cv->profile)
+		return;
+	est->target_frac = cv->profile->rightsize_pct / 100.0;
+	est->margin_frac = cv->profile->rightsize_margin;
+	if (est->upper_frac < est->target_frac)
+		est->upper_frac = est->target_frac;
+}
+
+/* The profile in a decision's inputs. */
+static void
+profile_inputs(const struct cycle_vm *cv, json_t *inputs)
+{
+	if (!cv->profile) {
+		json_object_set_new(inputs, "profile", json_string("none"));
+		return;
+	}
+	json_object_set_new(inputs, "profile", json_pack("{s:s,s:s,s:f,s:f}", "name",
+							 cv->profile->name, "from", cv->profile_src,
+							 "percentile", cv->profile->rightsize_pct,
+							 "margin", cv->profile->rightsize_margin));
+}
+
 /* Memory of one host: right-size each VM, fit them into the host, gate, act. */
 static void
 host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_obs *obs,
@@ -1055,6 +1101,7 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 	struct vmp_decision *ocd = xcalloc(n + 1, sizeof(*ocd));
 	struct vmp_config_host_settings hc = vmp_config_host(l->cfg, h->uri);
 	struct vmp_host_mem hm = { 0 };
+	struct vmp_mem_params mem_p;
 	uint64_t unmet = 0, used = 0;
 	bool have_host = false;
 	size_t i;
@@ -1065,7 +1112,9 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 		if (!cv->running || cv->migrating)
 			continue;
 		used += cv->current_kib;
-		if (vmp_rightsize_memory(&l->mem_p, &cv->lim, &cv->v->mem, &cv->mem_in,
+		mem_p = l->mem_p;
+		profile_est(cv, &mem_p.est);
+		if (vmp_rightsize_memory(&mem_p, &cv->lim, &cv->v->mem, &cv->mem_in,
 					 cv->current_kib, l->now_ms, &cv->mem_d) < 0)
 			continue;
 		cv->have_mem_d = true;
@@ -1113,6 +1162,7 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 			continue;
 		l->rep.decisions++;
 		inputs = mem_inputs(cv);
+		profile_inputs(cv, inputs);
 		final = cv->mem_d;
 		if (have_host) {
 			const struct vmp_decision *oc = &ocd[i];
@@ -1165,6 +1215,7 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 static void
 host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t n)
 {
+	struct vmp_cpu_params cpu_p;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -1175,7 +1226,9 @@ host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t
 
 		if (!cv->running || cv->migrating)
 			continue;
-		if (vmp_rightsize_vcpus(&l->cpu_p, &cv->lim, &cv->v->cpu, &cv->cpu_in,
+		cpu_p = l->cpu_p;
+		profile_est(cv, &cpu_p.est);
+		if (vmp_rightsize_vcpus(&cpu_p, &cv->lim, &cv->v->cpu, &cv->cpu_in,
 					cv->o->info.vcpus_current, l->now_ms, &cv->cpu_d) < 0)
 			continue;
 		if (cv->o->info.vcpus_max && cv->cpu_d.to > cv->o->info.vcpus_max &&
@@ -1189,6 +1242,7 @@ host_vcpus(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cvs, size_t
 				   "steal_frac", cv->cpu_in.steal_frac,
 				   "vcpus_current", (int)cv->o->info.vcpus_current,
 				   "vcpus_max", (int)cv->o->info.vcpus_max);
+		profile_inputs(cv, inputs);
 		if (vmp_budget_gate(&h->budget, VMP_BUDGET_HOTPLUG, cv->migrating, cv->lim.opt_out,
 				    l->now_ms, &cv->cpu_d)) {
 			if (act_begin(l, h, (enum vmp_mode)cv->v->mode, false, cv->v->name,
@@ -1793,6 +1847,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 			cv->v->have_cpu = false;
 			l->rep.vms_seen++;
 			cv->lim = vmp_config_vm_limits(l->cfg, cv->o->info.name);
+			vm_profile(l, cv);
 			vm_mode(l, h, cv);
 			cv->running = cv->o->info.state == VMP_VM_RUNNING;
 			cv->migrating = cv->v->migrating || cv->o->info.state == VMP_VM_MIGRATING;

@@ -1188,6 +1188,85 @@ test_faults_are_events(void **state)
 	assert_int_equal(c->faults[VMP_FAULT_BACKEND_ERROR], 1);
 }
 
+/* The memory decision of VM vm in the journal: the last one, and its check named check. */
+static double
+mem_check(json_t *all, const char *vm, const char *check, json_t **ret_entry)
+{
+	json_t *o, *found = NULL, *c;
+	size_t i;
+
+	json_array_foreach(all, i, o)
+		if (!strcmp(s_of(o, "policy") ? s_of(o, "policy") : "", "rightsize-memory") &&
+		    !strcmp(s_of(o, "vm") ? s_of(o, "vm") : "", vm))
+			found = o;
+	assert_non_null(found);
+	*ret_entry = found;
+	json_array_foreach(json_object_get(found, "checks"), i, c)
+		if (!strcmp(s_of(c, "name"), check))
+			return json_number_value(json_object_get(c, "value"));
+	fail_msg("no check %s in %s's decision", check, vm);
+	return 0;
+}
+
+/*
+ * Workload profiles (doc/workload-profiles.md): two VMs with the same samples, one
+ * batch from its [vm] section (P90 + 10 %), one latency from its domain metadata
+ * (P99 + 30 %): the latency VM's memory target is the higher, by the margins' ratio
+ * at least, and each decision journals its profile. An unknown name is a config error.
+ */
+static void
+test_profiles_change_the_rightsizer(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v[2];
+	struct vmp_loop_report rep;
+	struct vmp_config bad;
+	json_t *all, *eb, *el, *p;
+	char *err = NULL;
+	double tb, tl;
+	uint64_t i;
+
+	f->cfg.mode = VMP_MODE_ADVISE;   /* test2 is not in the driver: decide, never act */
+	cfg_sections(f, "[vm test]\nprofile = batch\n");
+	fx_open(f, false, 1);
+	for (i = 1; i <= 8; i++) {
+		/* The same demand, varying cycle to cycle, for both VMs. */
+		uint64_t avail = (i % 2 ? 1200 : 1600) * MIB;
+
+		obs_make(f, &h, &v[0], 2048 * MIB, avail, 0.5, i);
+		v[1] = v[0];
+		snprintf(v[1].info.name, sizeof(v[1].info.name), "test2");
+		snprintf(v[1].info.profile, sizeof(v[1].info.profile), "latency");
+		h.vms = v;
+		h.n_vms = 2;
+		cycle_obs(f, &h, &rep);
+	}
+	all = journal_lines(f);
+	tb = mem_check(all, "test", "target_kib", &eb);
+	tl = mem_check(all, "test2", "target_kib", &el);
+	assert_true(tb > 0);
+	assert_true(tl >= tb * 1.30 / 1.10);
+	p = json_object_get(json_object_get(eb, "inputs"), "profile");
+	assert_string_equal(s_of(p, "name"), "batch");
+	assert_string_equal(s_of(p, "from"), "config");
+	p = json_object_get(json_object_get(el, "inputs"), "profile");
+	assert_string_equal(s_of(p, "name"), "latency");
+	assert_string_equal(s_of(p, "from"), "metadata");
+	p = json_object_get(json_object_get(last_entry(all, "rightsize-vcpus", NULL), "inputs"),
+			    "profile");
+	assert_non_null(s_of(p, "name"));
+	json_decref(all);
+
+	vmp_config_init(&bad);
+	assert_int_equal(vmp_config_parse("t.conf", "[vm a]\nprofile = fast\n", 23, &bad, &err),
+			 -EINVAL);
+	assert_non_null(strstr(err, "t.conf:2"));
+	assert_non_null(strstr(err, "latency"));
+	free(err);
+	vmp_config_release(&bad);
+}
+
 int
 main(void)
 {
@@ -1214,6 +1293,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ksm_advisor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owned_knobs_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_why, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_profiles_change_the_rightsizer, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
