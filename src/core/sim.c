@@ -142,7 +142,7 @@ struct host {
 	bool dirty;             /* VM list changed since its last update */
 	/* placement index (see find_host) */
 	uint8_t tidx;           /* index of its type in the config */
-	uint32_t ipos;          /* position in its type's x-ordered list, or NONE */
+	bool in_pidx;           /* in its type's x-ordered list */
 	double ix;              /* its key there: alloc_mips / total_mips */
 };
 
@@ -179,12 +179,24 @@ struct pair {
 #define NONE UINT32_MAX
 
 /*
+ * What the placement index reads of a host for most hosts it visits, kept beside its
+ * position so that the scan reads memory in order (pidx_set_hot copies them from the
+ * host whenever the host's place or these fields change while the index is kept).
+ */
+struct hot {
+	double ix;              /* host->ix */
+	double alloc_mips;      /* host->alloc_mips */
+	double power_w;         /* host->power_w */
+};
+
+/*
  * The placement index of one host type: busy hosts ordered by their allocated fraction
  * x (then by number), and idle hosts (no VM, off) by number.
  */
 struct pindex {
 	uint32_t *order;
 	size_t n;
+	struct hot *hot;        /* per position of order: copies of its host's fields */
 	uint32_t *idle;
 	size_t nidle, idle_cur;
 };
@@ -802,6 +814,8 @@ host_power(const struct host *h)
 	return vmp_power_watts(h->type->power, host_util(h));
 }
 
+static void pidx_hot(struct vmp_sim *s, struct host *h);
+
 /* HostDynamicWorkload.updateVmsProcessing */
 static void
 host_update(struct vmp_sim *s, struct host *h, double t)
@@ -819,6 +833,7 @@ host_update(struct vmp_sim *s, struct host *h, double t)
 		h->hist_valid = false;
 		host_entry(s, h, t, 0, 0, false);
 		h->power_w = h->type->power->watts[0];
+		pidx_hot(s, h);
 		return;
 	}
 	for (i = 0; i < h->n; i++) {
@@ -843,6 +858,7 @@ host_update(struct vmp_sim *s, struct host *h, double t)
 	}
 	host_entry(s, h, t, h->util_mips, req_sum, h->util_mips > 0);
 	h->power_w = vmp_power_watts(h->type->power, host_util(h));
+	pidx_hot(s, h);
 }
 
 /* CloudSim deallocates, for good, a VM on host i whose demand is exactly zero. */
@@ -1324,16 +1340,19 @@ cmp_x(const struct vmp_sim *s, uint32_t a, uint32_t b)
 	return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/* First position in p->order whose host is not before host h (by x, then number). */
+/*
+ * First position in p->order whose host is not before host h with key ix (by x, then
+ * number); the position of h itself if it is in the list with that key.
+ */
 static size_t
-pidx_lower(const struct vmp_sim *s, const struct pindex *p, uint32_t h)
+pidx_lower(const struct pindex *p, double ix, uint32_t h)
 {
 	size_t lo = 0, hi = p->n;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (cmp_x(s, p->order[mid], h) < 0)
+		if (p->hot[mid].ix < ix || (p->hot[mid].ix == ix && p->order[mid] < h))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1342,12 +1361,19 @@ pidx_lower(const struct vmp_sim *s, const struct pindex *p, uint32_t h)
 }
 
 static void
-pidx_reindex(struct vmp_sim *s, struct pindex *p, size_t from)
+pidx_set_hot(struct pindex *p, size_t pos, const struct host *h)
 {
-	size_t i;
+	p->hot[pos] = (struct hot){ h->ix, h->alloc_mips, h->power_w };
+}
 
-	for (i = from; i < p->n; i++)
-		s->hosts[p->order[i]].ipos = (uint32_t)i;
+/* After h's allocation or power changed outside pidx_touch. */
+static void
+pidx_hot(struct vmp_sim *s, struct host *h)
+{
+	struct pindex *p = &s->pidx[h->tidx];
+
+	if (s->pidx_on && h->in_pidx)
+		pidx_set_hot(p, pidx_lower(p, h->ix, (uint32_t)(h - s->hosts)), h);
 }
 
 /* Keeps h's place in the index after its allocation changed. */
@@ -1361,12 +1387,14 @@ pidx_touch(struct vmp_sim *s, struct host *h)
 	if (!s->pidx_on)
 		return;
 	p = &s->pidx[h->tidx];
-	if (h->ipos != NONE) {
-		pos = h->ipos;
+	if (h->in_pidx) {
+		pos = pidx_lower(p, h->ix, hi);   /* its key is still the old x */
+		if (pos >= p->n || p->order[pos] != hi)
+			abort();
 		memmove(p->order + pos, p->order + pos + 1, (p->n - pos - 1) * sizeof(uint32_t));
+		memmove(p->hot + pos, p->hot + pos + 1, (p->n - pos - 1) * sizeof(struct hot));
 		p->n--;
-		pidx_reindex(s, p, pos);
-		h->ipos = NONE;
+		h->in_pidx = false;
 	}
 	if (h->excl_place)
 		return;   /* excluded hosts leave the index for the rest of the phase */
@@ -1389,11 +1417,13 @@ pidx_touch(struct vmp_sim *s, struct host *h)
 		return;
 	}
 	h->ix = h->alloc_mips / h->total_mips;
-	pos = pidx_lower(s, p, hi);
+	pos = pidx_lower(p, h->ix, hi);
 	memmove(p->order + pos + 1, p->order + pos, (p->n - pos) * sizeof(uint32_t));
+	memmove(p->hot + pos + 1, p->hot + pos, (p->n - pos) * sizeof(struct hot));
 	p->order[pos] = hi;
+	pidx_set_hot(p, pos, h);
 	p->n++;
-	pidx_reindex(s, p, pos);
+	h->in_pidx = true;
 }
 
 static int
@@ -1429,7 +1459,7 @@ pidx_build(struct vmp_sim *s)
 		struct host *h = &s->hosts[i];
 		struct pindex *p = &s->pidx[h->tidx];
 
-		h->ipos = NONE;
+		h->in_pidx = false;
 		if (h->excl_place)
 			continue;
 		if (host_idle(h)) {
@@ -1440,8 +1470,13 @@ pidx_build(struct vmp_sim *s)
 		}
 	}
 	for (t = 0; t < s->cfg.nhost_types; t++) {
-		qsort_r(s->pidx[t].order, s->pidx[t].n, sizeof(uint32_t), cmp_u32_x, s);
-		pidx_reindex(s, &s->pidx[t], 0);
+		struct pindex *p = &s->pidx[t];
+
+		qsort_r(p->order, p->n, sizeof(uint32_t), cmp_u32_x, s);
+		for (i = 0; i < p->n; i++) {
+			s->hosts[p->order[i]].in_pidx = true;
+			pidx_set_hot(p, i, &s->hosts[p->order[i]]);
+		}
 	}
 	s->pidx_on = true;
 	s->idle_excluded = false;
@@ -1478,6 +1513,21 @@ consider(struct vmp_sim *s, uint32_t v, uint32_t i, bool skip_excluded, double r
 		return;
 	pk->min = diff;
 	pk->best = (int)i;
+}
+
+/*
+ * consider()'s test of the growth, on the index's copy of the host's fields (one read of
+ * memory in order instead of three scattered ones): false if the host cannot be the
+ * pick whatever else holds. Most hosts visited fail it: inside a piece of the power curve
+ * only rounding separates them.
+ */
+static inline bool
+may_beat(const struct vmp_sim_host_type *ty, double total, const struct hot *hh, uint32_t i,
+	 double req, const struct pick *pk)
+{
+	double diff = vmp_power_watts(ty->power, (hh->alloc_mips + req) / total) - hh->power_w;
+
+	return diff < pk->min || (diff == pk->min && (int)i < pk->best);
 }
 
 #define PIDX_EPS 1e-7   /* W: far above rounding, far below any real difference */
@@ -1579,8 +1629,9 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 	for (i = 0; i < np; i++) {
 		const struct piece *pc = &pieces[i];
 		const struct pindex *p = &s->pidx[pc->t];
+		const struct vmp_sim_host_type *ty;
 		size_t lo, hi, k;
-		double slope;
+		double slope, total;
 
 		if (pc->lb > pk.min)
 			break;
@@ -1588,7 +1639,7 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 		for (lo = 0, hi = p->n; lo < hi;) {
 			size_t mid = (lo + hi) / 2;
 
-			if (s->hosts[p->order[mid]].ix < pc->a)
+			if (p->hot[mid].ix < pc->a)
 				lo = mid + 1;
 			else
 				hi = mid;
@@ -1597,7 +1648,7 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 		for (lo = k, hi = p->n; lo < hi;) {
 			size_t mid = (lo + hi) / 2;
 
-			double x = s->hosts[p->order[mid]].ix;
+			double x = p->hot[mid].ix;
 
 			if ((x <= pc->b || pc->b >= 1) && x <= pc->xmax)
 				lo = mid + 1;
@@ -1607,20 +1658,26 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 		hi = lo;
 		lo = k;
 		slope = (pc->fb - pc->fa) / (pc->b - pc->a);
+		ty = &s->cfg.host_types[pc->t];
+		total = ty->pe_mips * ty->pes;
 		if (pc->fa <= pc->fb) {
 			for (k = lo; k < hi; k++) {
-				double x = s->hosts[p->order[k]].ix;
+				double x = p->hot[k].ix;
 
 				if (pc->fa + slope * (x - pc->a) - PIDX_EPS > pk.min)
 					break;
+				if (!may_beat(ty, total, &p->hot[k], p->order[k], req, &pk))
+					continue;
 				consider(s, v, p->order[k], skip_excluded, req, &pk);
 			}
 		} else {
 			for (k = hi; k > lo; k--) {
-				double x = s->hosts[p->order[k - 1]].ix;
+				double x = p->hot[k - 1].ix;
 
 				if (pc->fb + slope * (x - pc->b) - PIDX_EPS > pk.min)
 					break;
+				if (!may_beat(ty, total, &p->hot[k - 1], p->order[k - 1], req, &pk))
+					continue;
 				consider(s, v, p->order[k - 1], skip_excluded, req, &pk);
 			}
 		}
@@ -1975,7 +2032,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 
 		h->type = &s->cfg.host_types[i % cfg->nhost_types];
 		h->tidx = (uint8_t)(i % cfg->nhost_types);
-		h->ipos = NONE;
+		h->in_pidx = false;
 		h->total_mips = h->type->pe_mips * h->type->pes;
 		h->avail = h->total_mips;
 		h->fin_active = true;
@@ -1985,6 +2042,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 		size_t cnt = (s->nhosts + cfg->nhost_types - 1 - i) / cfg->nhost_types;
 
 		s->pidx[i].order = zalloc(cnt, sizeof(uint32_t));
+		s->pidx[i].hot = zalloc(cnt ? cnt : 1, sizeof(struct hot));
 		s->pidx[i].idle = zalloc(cnt, sizeof(uint32_t));
 	}
 	if (p->kind != VMP_SIM_NPA && p->kind != VMP_SIM_DVFS)
@@ -2043,6 +2101,7 @@ vmp_sim_free(struct vmp_sim *s)
 	}
 	for (i = 0; i < s->cfg.nhost_types; i++) {
 		free(s->pidx[i].order);
+		free(s->pidx[i].hot);
 		free(s->pidx[i].idle);
 	}
 	free(s->hosts);
