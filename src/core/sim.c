@@ -197,6 +197,8 @@ struct pindex {
 	uint32_t *order;
 	size_t n;
 	struct hot *hot;        /* per position of order: copies of its host's fields */
+	double pw_delta[10];    /* vmp_power_watts()'s slope of each segment, and */
+	double pw_lo10[10];     /* its start, precomputed: see may_beat() */
 	uint32_t *idle;
 	size_t nidle, idle_cur;
 };
@@ -738,6 +740,36 @@ host_realloc(struct vmp_sim *s, struct host *h)
 	pidx_touch(s, h);
 }
 
+static uint32_t
+hist_len(const struct vmp_sim *s)
+{
+	/* LR and LRR read the newest samples only */
+	if (s->pol.overload == VMP_OVERLOAD_LR || s->pol.overload == VMP_OVERLOAD_LRR)
+		return VMP_OVERLOAD_LR_SAMPLES;
+	return HIST_LEN;
+}
+
+/*
+ * host_history()'s sums with vm appended to the VM list: the same additions in the same
+ * order as summing the whole list again, so the same bits.
+ */
+static void
+host_history_add(const struct vmp_sim *s, struct host *h, const struct vm *vm)
+{
+	uint32_t k, len = hist_len(s), m = vm->nhist < len ? vm->nhist : len;
+
+	if (!h->hist_valid)
+		return;
+	for (k = 0; k < m; k++)
+		h->hist[k] += vm->hist[k] * vm->mips / h->total_mips;
+	if (vm->nhist_nz > h->nhist)
+		h->nhist = vm->nhist_nz;
+	h->req_sum += vm->req;
+	if (vm->ram > h->max_ram)
+		h->max_ram = vm->ram;
+	h->lr_mi = NONE;
+}
+
 /* Copy-on-write save of a host's allocation before planning touches it. */
 static void
 host_save(struct vmp_sim *s, struct host *h)
@@ -772,7 +804,7 @@ host_create(struct vmp_sim *s, struct host *h, uint32_t v)
 		h->bw_used += vm->bw;
 	}
 	h->storage_used += s->cfg.vm_size_mb;
-	h->hist_valid = false;
+	host_history_add(s, h, vm);
 	h->dirty = true;
 	host_realloc(s, h);
 }
@@ -1075,13 +1107,10 @@ complete_migrations(struct vmp_sim *s, double before)
 static void
 host_history(struct vmp_sim *s, struct host *h)
 {
-	uint32_t i, k, n = 0, len = HIST_LEN;
+	uint32_t i, k, n = 0, len = hist_len(s);
 
 	if (h->hist_valid)
 		return;
-	/* LR and LRR read the newest samples only */
-	if (s->pol.overload == VMP_OVERLOAD_LR || s->pol.overload == VMP_OVERLOAD_LRR)
-		len = VMP_OVERLOAD_LR_SAMPLES;
 	memset(h->hist, 0, sizeof(h->hist));
 	h->req_sum = 0;
 	h->max_ram = -1;
@@ -1522,11 +1551,22 @@ consider(struct vmp_sim *s, uint32_t v, uint32_t i, bool skip_excluded, double r
  * only rounding separates them.
  */
 static inline bool
-may_beat(const struct vmp_sim_host_type *ty, double total, const struct hot *hh, uint32_t i,
-	 double req, const struct pick *pk)
+may_beat(const struct vmp_sim_host_type *ty, const struct pindex *p, double total,
+	 const struct hot *hh, uint32_t i, double req, const struct pick *pk)
 {
-	double diff = vmp_power_watts(ty->power, (hh->alloc_mips + req) / total) - hh->power_w;
+	double u = (hh->alloc_mips + req) / total, x = u * 10, pw, diff;
+	int lo = (int)x;
 
+	/*
+	 * vmp_power_watts() inside a segment, its two divisions by 10 taken from the table
+	 * (the same operations on the same values, so the same bits); the function itself
+	 * at the ends and on table points.
+	 */
+	if (u > 0 && u < 1 && x != (double)lo)
+		pw = ty->power->watts[lo] + p->pw_delta[lo] * (u - p->pw_lo10[lo]) * 100;
+	else
+		pw = vmp_power_watts(ty->power, u);
+	diff = pw - hh->power_w;
 	return diff < pk->min || (diff == pk->min && (int)i < pk->best);
 }
 
@@ -1666,7 +1706,7 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 
 				if (pc->fa + slope * (x - pc->a) - PIDX_EPS > pk.min)
 					break;
-				if (!may_beat(ty, total, &p->hot[k], p->order[k], req, &pk))
+				if (!may_beat(ty, p, total, &p->hot[k], p->order[k], req, &pk))
 					continue;
 				consider(s, v, p->order[k], skip_excluded, req, &pk);
 			}
@@ -1676,7 +1716,8 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 
 				if (pc->fb + slope * (x - pc->b) - PIDX_EPS > pk.min)
 					break;
-				if (!may_beat(ty, total, &p->hot[k - 1], p->order[k - 1], req, &pk))
+				if (!may_beat(ty, p, total, &p->hot[k - 1], p->order[k - 1], req,
+					      &pk))
 					continue;
 				consider(s, v, p->order[k - 1], skip_excluded, req, &pk);
 			}
@@ -2001,7 +2042,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 	    const struct vmp_sim_input *input, struct vmp_sim **ret_sim)
 {
 	struct vmp_sim *s;
-	size_t i, per_type;
+	size_t i, j, per_type;
 
 	if (!cfg->nhosts || !cfg->nhost_types || cfg->nhost_types > VMP_SIM_MAX_TYPES ||
 	    !cfg->nvm_types || cfg->nvm_types > VMP_SIM_MAX_TYPES || !(cfg->step_s > 0) ||
@@ -2043,6 +2084,12 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 
 		s->pidx[i].order = zalloc(cnt, sizeof(uint32_t));
 		s->pidx[i].hot = zalloc(cnt ? cnt : 1, sizeof(struct hot));
+		for (j = 0; j < 10; j++) {
+			const double *w = cfg->host_types[i].power->watts;
+
+			s->pidx[i].pw_delta[j] = (w[j + 1] - w[j]) / 10;
+			s->pidx[i].pw_lo10[j] = (double)(int)j / 10;
+		}
 		s->pidx[i].idle = zalloc(cnt, sizeof(uint32_t));
 	}
 	if (p->kind != VMP_SIM_NPA && p->kind != VMP_SIM_DVFS)
