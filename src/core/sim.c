@@ -1420,6 +1420,25 @@ pidx_touch(struct vmp_sim *s, struct host *h)
 		pos = pidx_lower(p, h->ix, hi);   /* its key is still the old x */
 		if (pos >= p->n || p->order[pos] != hi)
 			abort();
+		if (!h->excl_place && !host_idle(h)) {
+			/* it stays: move only the entries between its old and new place */
+			size_t to;
+
+			h->ix = h->alloc_mips / h->total_mips;
+			to = pidx_lower(p, h->ix, hi);   /* counts h itself if before */
+			if (to > pos) {
+				to--;
+				memmove(p->order + pos, p->order + pos + 1,
+					(to - pos) * sizeof(uint32_t));
+				memmove(p->hot + pos, p->hot + pos + 1, (to - pos) * sizeof(struct hot));
+			} else if (to < pos) {
+				memmove(p->order + to + 1, p->order + to, (pos - to) * sizeof(uint32_t));
+				memmove(p->hot + to + 1, p->hot + to, (pos - to) * sizeof(struct hot));
+			}
+			p->order[to] = hi;
+			pidx_set_hot(p, to, h);
+			return;
+		}
 		memmove(p->order + pos, p->order + pos + 1, (p->n - pos - 1) * sizeof(uint32_t));
 		memmove(p->hot + pos, p->hot + pos + 1, (p->n - pos - 1) * sizeof(struct hot));
 		p->n--;
