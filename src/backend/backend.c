@@ -2,6 +2,7 @@
 /* The backend registry and the wrappers that make a NULL slot mean "unsupported". */
 #include "config.h"
 #include "backend/backend.h"
+#include "core/diagnose.h"
 #include "util/util.h"
 
 #include <errno.h>
@@ -292,4 +293,27 @@ vmp_backend_dirty_rate(struct vmp_backend *b, const char *vm, unsigned calc_ms,
 		       uint64_t *ret_mib_per_s)
 {
 	return CALL(dirty_rate, "measure dirty rate", vm, vm, calc_ms, ret_mib_per_s);
+}
+
+void
+vmp_backend_diag_sample(const struct vmp_vm_stats *s, struct vmp_diag_sample *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->time_us = s->sample_time_us;
+	d->have_cpu = s->valid & VMP_STAT_CPU_TIME;
+	d->have_delay = s->valid & VMP_STAT_VCPU_DELAY;
+	d->have_balloon = (s->valid & VMP_STAT_MEM_AVAILABLE) && (s->valid & VMP_STAT_MEM_USABLE);
+	d->have_swap = s->valid & VMP_STAT_SWAP;
+	d->have_faults = s->valid & VMP_STAT_FAULTS;
+	d->have_block = s->valid & VMP_STAT_BLOCK;
+	d->cpu_time_ns = s->cpu_time_ns;
+	d->vcpu_delay_ns = s->vcpu_delay_ns;
+	d->balloon_actual_kib = s->balloon_actual_kib;
+	d->mem_total_kib = s->mem_available_kib;
+	d->mem_available_kib = s->mem_usable_kib;
+	d->swap_in_kib = s->swap_in_kib;
+	d->major_faults = s->major_faults;
+	d->io_ops = s->block_rd_ops + s->block_wr_ops;
+	d->io_bytes = s->block_rd_bytes + s->block_wr_bytes;
+	d->io_time_ns = s->block_rd_time_ns + s->block_wr_time_ns;
 }

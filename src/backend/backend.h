@@ -274,6 +274,13 @@ int vmp_backend_host_info(struct vmp_backend *b, struct vmp_host_info *ret);
 int vmp_backend_host_stats(struct vmp_backend *b, struct vmp_host_stats *ret);
 int vmp_backend_list_vms(struct vmp_backend *b, struct vmp_vm_info **ret_vms);
 int vmp_backend_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret);
+
+/*
+ * The counters of one stats sample that the diagnosis reads (core/diagnose.h), for
+ * `vmpilot diagnose`, `vmpilot audit --observe` and the daemon's loop alike.
+ */
+struct vmp_diag_sample;
+void vmp_backend_diag_sample(const struct vmp_vm_stats *s, struct vmp_diag_sample *d);
 int vmp_backend_vm_config(struct vmp_backend *b, const char *vm, char **ret_xml);
 int vmp_backend_set_balloon(struct vmp_backend *b, const char *vm, uint64_t target_kib);
 int vmp_backend_set_stats_period(struct vmp_backend *b, const char *vm, unsigned period_s);

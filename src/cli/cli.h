@@ -170,14 +170,13 @@ int vmp_ctl_status(const char *uri, bool json, FILE *out);
 int vmp_ctl_why(const char *uri, const char *vm, size_t last, bool all, bool json);
 
 /*
- * Shared by diagnose and audit --observe (cmd_diagnose.c): a backend sample as the
- * diagnosis reads it; and a second sample of vm newer than first (retried a few times,
- * 200 ms apart, when the backend answers from a bulk sample). Returns 0 or -errno.
+ * Shared by diagnose and audit --observe (cmd_diagnose.c): a second sample of vm newer
+ * than first (retried a few times, 200 ms apart, when the backend answers from a bulk
+ * sample). Returns 0 or -errno. (A sample as the diagnosis reads it:
+ * vmp_backend_diag_sample() in backend.h.)
  */
 struct vmp_vm_stats;
-struct vmp_diag_sample;
 struct vmp_backend;
-void vmp_cli_diag_sample(const struct vmp_vm_stats *s, struct vmp_diag_sample *d);
 int vmp_cli_second_sample(struct vmp_backend *b, const char *vm, const struct vmp_vm_stats *first,
 			  struct vmp_vm_stats *ret);
 

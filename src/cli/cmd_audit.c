@@ -90,8 +90,8 @@ observe(struct vmp_backend *b, const struct vmp_vm_info *vms, int n, char **name
 
 		if (!ok[i] || vmp_cli_second_sample(b, vms[i].name, &first[i], &second) < 0)
 			continue;
-		vmp_cli_diag_sample(&first[i], &in.a);
-		vmp_cli_diag_sample(&second, &in.b);
+		vmp_backend_diag_sample(&first[i], &in.a);
+		vmp_backend_diag_sample(&second, &in.b);
 		/* without CPU counters (e.g. libvirt's test driver) there is nothing to judge */
 		if (!in.a.have_cpu || !in.b.have_cpu || vmp_diag_run(&params, &in, &r) < 0)
 			continue;

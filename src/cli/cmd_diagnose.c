@@ -27,29 +27,6 @@ static const struct vmp_cli_option diagnose_options[] = {
 	{ 0 },
 };
 
-void
-vmp_cli_diag_sample(const struct vmp_vm_stats *s, struct vmp_diag_sample *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->time_us = s->sample_time_us;
-	d->have_cpu = s->valid & VMP_STAT_CPU_TIME;
-	d->have_delay = s->valid & VMP_STAT_VCPU_DELAY;
-	d->have_balloon = (s->valid & VMP_STAT_MEM_AVAILABLE) && (s->valid & VMP_STAT_MEM_USABLE);
-	d->have_swap = s->valid & VMP_STAT_SWAP;
-	d->have_faults = s->valid & VMP_STAT_FAULTS;
-	d->have_block = s->valid & VMP_STAT_BLOCK;
-	d->cpu_time_ns = s->cpu_time_ns;
-	d->vcpu_delay_ns = s->vcpu_delay_ns;
-	d->balloon_actual_kib = s->balloon_actual_kib;
-	d->mem_total_kib = s->mem_available_kib;
-	d->mem_available_kib = s->mem_usable_kib;
-	d->swap_in_kib = s->swap_in_kib;
-	d->major_faults = s->major_faults;
-	d->io_ops = s->block_rd_ops + s->block_wr_ops;
-	d->io_bytes = s->block_rd_bytes + s->block_wr_bytes;
-	d->io_time_ns = s->block_rd_time_ns + s->block_wr_time_ns;
-}
-
 static void
 sleep_ms(int64_t ms)
 {
@@ -203,8 +180,8 @@ run_diagnose(const struct vmp_cli_command *cmd, int argc, char **argv)
 			ret = VMP_EXIT_USAGE;
 			continue;
 		}
-		vmp_cli_diag_sample(&first[i], &in.a);
-		vmp_cli_diag_sample(&second, &in.b);
+		vmp_backend_diag_sample(&first[i], &in.a);
+		vmp_backend_diag_sample(&second, &in.b);
 		in.vcpus = vms[i].vcpus_current;
 		in.balloon_target_kib = vms[i].memory_current_kib;
 		if (vmp_backend_vm_config(b, vms[i].name, &xml) == 0)

@@ -5,6 +5,7 @@
 #include "core/iotune.h"
 #include "core/overcommit.h"
 #include "core/pilot.h"
+#include "core/diagnose.h"
 #include "core/rightsize.h"
 #include "core/workload.h"
 #include "daemon/hostcmd.h"
@@ -70,6 +71,11 @@ struct loop_vm {
 	bool have_d[RES_MAX], last_acted[RES_MAX];
 	struct vmp_decision last_d[RES_MAX];
 	const char *last_policy[RES_MAX];
+	/* The diagnosis of its last two samples (core/diagnose.h). */
+	bool diagnosed;
+	int bottleneck;                /* enum vmp_diag_resource, -1 = none */
+	unsigned health;               /* 0..100 */
+	char diag_evidence[200], diag_fix[240];
 };
 
 struct loop_host {
@@ -497,6 +503,21 @@ decision_json(const char *policy, const struct vmp_decision *d, bool acted)
 			 "from", d->from, "to", d->to, "acted", acted);
 }
 
+/*
+ * A VM's diagnosis as published (status file and API): null when not diagnosed yet, else
+ * {"bottleneck": name or null, "health", "evidence", "fix"}.
+ */
+static json_t *
+diagnosis_json(bool diagnosed, int bottleneck, unsigned health, const char *evidence,
+	       const char *fix)
+{
+	if (!diagnosed)
+		return json_null();
+	return json_pack("{s:o,s:i,s:s,s:s}", "bottleneck",
+			 bottleneck >= 0 ? json_string(vmp_diag_name(bottleneck)) : json_null(),
+			 "health", (int)health, "evidence", evidence, "fix", fix);
+}
+
 json_t *
 vmp_loop_status(const struct vmp_loop *l)
 {
@@ -517,12 +538,14 @@ vmp_loop_status(const struct vmp_loop *l)
 					json_array_append_new(recs, decision_json(v->last_policy[k],
 										  &v->last_d[k],
 										  v->last_acted[k]));
-			json_array_append_new(vms, json_pack("{s:s,s:s,s:s,s:b,s:o,s:o}",
+			json_array_append_new(vms, json_pack("{s:s,s:s,s:s,s:b,s:o,s:o,s:o}",
 				"name", v->name, "mode", vmp_mode_name((enum vmp_mode)v->mode),
 				"mode_source", vmp_mode_source_name((enum vmp_mode_source)v->mode_src),
 				"managed", v->mode != VMP_MODE_OFF && !v->fault[0],
 				"not_managed", v->fault[0] ? json_string(v->fault) : json_null(),
-				"decisions", recs));
+				"decisions", recs,
+				"diagnosis", diagnosis_json(v->diagnosed, v->bottleneck, v->health,
+							    v->diag_evidence, v->diag_fix)));
 		}
 		json_array_append_new(hosts, json_pack("{s:s,s:s,s:o}", "uri", h->uri, "mode",
 			vmp_mode_name(vmp_config_host_mode(l->cfg, h->uri)), "vms", vms));
@@ -637,6 +660,7 @@ vm_get(struct vmp_loop *l, struct loop_host *h, const char *name)
 		return v;
 	v = xcalloc(1, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", name);
+	v->bottleneck = -1;
 	/* A VM we migrated here keeps its planner history (and the time it moved). */
 	for (i = 0; h->incoming && i < l->n_hosts; i++) {
 		struct loop_vm *src = vm_find(&l->hosts[i], name);
@@ -849,6 +873,49 @@ cpu_usage(const struct loop_host *h, const struct loop_vm *v, const struct vmp_v
 	}
 }
 
+/*
+ * The VM's bottleneck from its previous and this sample (core/diagnose.c, as `vmpilot
+ * diagnose` computes it; I/O limits are not known here, so I/O throttling is never
+ * named). A change of verdict is journaled as a "diagnose" event with the evidence and
+ * the fix. A VM in mode off is left alone: no diagnosis, no journal line.
+ */
+static void
+diagnose_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
+{
+	const struct vmp_vm_stats *s = &cv->o->stats;
+	struct loop_vm *v = cv->v;
+	struct vmp_diag_input in = { .vcpus = cv->o->info.vcpus_current,
+				     .balloon_target_kib = v->target_kib };
+	struct vmp_diag_params p;
+	struct vmp_diag_result r;
+	char *msg;
+
+	if (v->mode == VMP_MODE_OFF || !v->have_prev ||
+	    s->sample_time_us <= v->prev.sample_time_us)
+		return;
+	vmp_backend_diag_sample(&v->prev, &in.a);
+	vmp_backend_diag_sample(s, &in.b);
+	vmp_diag_params_default(&p);
+	if (vmp_diag_run(&p, &in, &r) < 0)
+		return;
+	if (r.bottleneck != v->bottleneck) {
+		if (r.bottleneck >= 0)
+			msg = xasprintf("%s: %s; health %u/100; fix: %s", vmp_diag_name(r.bottleneck),
+					r.evidence[r.bottleneck], r.score, r.fix);
+		else
+			msg = xasprintf("%s (was %s): health %u/100", vmp_diag_name(-1),
+					vmp_diag_name(v->bottleneck), r.score);
+		journal_event(l, h->uri, v->name, "diagnose", msg);
+		free(msg);
+	}
+	v->diagnosed = true;
+	v->bottleneck = r.bottleneck;
+	v->health = r.score;
+	snprintf(v->diag_evidence, sizeof(v->diag_evidence), "%s",
+		 r.bottleneck >= 0 ? r.evidence[r.bottleneck] : "");
+	snprintf(v->diag_fix, sizeof(v->diag_fix), "%s", r.fix);
+}
+
 /* Turns one VM's sample into policy inputs; says (once) what is missing. */
 static void
 prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
@@ -928,6 +995,7 @@ prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
 	if (!cv->cpu_in.have_stats && v->have_prev && !*msg &&
 	    !(s->valid & (VMP_STAT_VCPU_TIME | VMP_STAT_CPU_TIME)))
 		snprintf(msg, sizeof(msg), "cpu stats missing fields (valid 0x%x)", s->valid);
+	diagnose_vm(l, h, cv);
 	v->prev = *s;
 	v->have_prev = true;
 	cv->stats_ok = cv->mem_in.have_stats && cv->mem_in.stats_age_ms <= l->mem_p.stale_ms;
@@ -1961,6 +2029,10 @@ vmp_loop_foreach_vm(struct vmp_loop *l,
 				.mode = vmp_mode_name((enum vmp_mode)v->mode),
 				.mode_source = vmp_mode_source_name((enum vmp_mode_source)v->mode_src),
 				.pinned = vmp_loop_pinned(l, i, v->name),
+				.diagnosed = v->diagnosed,
+				.bottleneck = v->bottleneck >= 0 ? vmp_diag_name(v->bottleneck) : NULL,
+				.health = v->health, .diag_evidence = v->diag_evidence,
+				.diag_fix = v->diag_fix,
 			};
 
 			for (r = 0; r < RES_MAX; r++)

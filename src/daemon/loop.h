@@ -211,6 +211,11 @@ struct vmp_loop_vm_view {
 	const char *mode;                  /* its automation mode: "off", "advise", "act" */
 	const char *mode_source;           /* where that came from (vmp_mode_source_name) */
 	bool pinned;                       /* never migrated (an operator's pin) */
+	/* The diagnosis of its last two samples (core/diagnose.h; "diagnosed" false: none yet). */
+	bool diagnosed;
+	const char *bottleneck;            /* vmp_diag_name(), NULL = none */
+	unsigned health;                   /* 0..100 */
+	const char *diag_evidence, *diag_fix;
 	/* The last decision per resource (what it would do now and why). */
 	size_t n_decisions;
 	const struct vmp_decision *decision[3];

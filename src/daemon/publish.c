@@ -72,6 +72,14 @@ add_vm(void *opaque, const struct vmp_loop_vm_view *v)
 		"mode", v->mode ? v->mode : "", "pinned", v->pinned, "decisions", decisions));
 	json_object_set_new(json_array_get(vms, json_array_size(vms) - 1), "mode_source",
 			    json_string(v->mode_source ? v->mode_source : ""));
+	/* Its bottleneck (core/diagnose.h), null until two samples were diagnosed. */
+	json_object_set_new(json_array_get(vms, json_array_size(vms) - 1), "diagnosis",
+			    !v->diagnosed ? json_null() :
+			    json_pack("{s:o,s:i,s:s,s:s}", "bottleneck",
+				      v->bottleneck ? json_string(v->bottleneck) : json_null(),
+				      "health", (int)v->health, "evidence",
+				      v->diag_evidence ? v->diag_evidence : "", "fix",
+				      v->diag_fix ? v->diag_fix : ""));
 }
 
 json_t *
@@ -197,6 +205,20 @@ vm_sample(void *opaque, const struct vmp_loop_vm_view *v)
 	fprintf(f, "\"} %.17g\n", x);
 }
 
+static void
+vm_bottleneck(void *opaque, const struct vmp_loop_vm_view *v)
+{
+	struct out *o = opaque;
+
+	if (!v->diagnosed || !v->bottleneck)
+		return;
+	fputs("vmpilot_vm_bottleneck{host=\"", o->f);
+	label(o->f, vmp_loop_host_uri(o->l, v->host));
+	fputs("\",vm=\"", o->f);
+	label(o->f, v->name);
+	fprintf(o->f, "\",kind=\"%s\"} 1\n", v->bottleneck);
+}
+
 char *
 vmp_publish_metrics(struct vmp_loop *l, const struct vmp_publish_info *in)
 {
@@ -224,6 +246,10 @@ vmp_publish_metrics(struct vmp_loop *l, const struct vmp_publish_info *in)
 		family(o.f, vmf[i].name, "gauge", vmf[i].help);
 		vmp_loop_foreach_vm(l, vm_sample, &c);
 	}
+	family(o.f, "vmpilot_vm_bottleneck", "gauge",
+	       "1 for the bottleneck the last cycle's diagnosis named (kind: cpu-contention, "
+	       "memory-pressure, io-throttling); no sample when none");
+	vmp_loop_foreach_vm(l, vm_bottleneck, &o);
 	family(o.f, "vmpilot_host_up", "gauge", "1 when the host listed its VMs in the last cycle");
 	for (i = 0; i < vmp_loop_hosts(l); i++) {
 		struct vmp_loop_host_view hv;

@@ -25,6 +25,7 @@
 #include "daemon/hostcmd.h"
 #include "daemon/journal.h"
 #include "daemon/loop.h"
+#include "daemon/publish.h"
 #include "util/util.h"
 
 #include <signal.h>
@@ -1267,6 +1268,94 @@ test_profiles_change_the_rightsizer(void **state)
 	vmp_config_release(&bad);
 }
 
+/* The "diagnose" events of the journal, in order. */
+static json_t *
+diagnose_events(struct fx *f)
+{
+	json_t *all = journal_lines(f), *ev = json_array(), *o;
+	size_t i;
+
+	json_array_foreach(all, i, o)
+		if (s_of(o, "event") && !strcmp(s_of(o, "event"), "diagnose"))
+			json_array_append(ev, o);
+	json_decref(all);
+	return ev;
+}
+
+/* The only VM's "diagnosis" in the published status. */
+static json_t *
+published_diagnosis(struct fx *f)
+{
+	struct vmp_publish_info in = { 0 };
+	json_t *st = vmp_publish_status(f->l, &in), *d;
+
+	d = json_object_get(json_array_get(json_object_get(json_array_get(
+		json_object_get(st, "hosts"), 0), "vms"), 0), "diagnosis");
+	json_incref(d);
+	json_decref(st);
+	return d;
+}
+
+/*
+ * The daemon's diagnosis (core/diagnose.c on the loop's own samples): steal of half the
+ * vCPU time names CPU contention, journaled once as a "diagnose" event with evidence and
+ * fix, published in the status and as vmpilot_vm_bottleneck; steal gone clears it with
+ * a second event.
+ */
+static void
+test_diagnosis_verdicts(void **state)
+{
+	struct fx *f = *state;
+	struct vmp_loop_host_obs h;
+	struct vmp_loop_vm_obs v;
+	struct vmp_loop_report rep;
+	struct vmp_publish_info in = { 0 };
+	uint64_t delay = 0, i;
+	json_t *ev, *d;
+	char *m;
+
+	f->cfg.mode = VMP_MODE_ADVISE;
+	fx_open(f, false, 1);
+	for (i = 1; i <= 6; i++) {
+		/* Cycles 3 and 4: the vCPUs wait 1 s of each 1 s cycle (2 vCPUs: 50 % steal). */
+		if (i == 3 || i == 4)
+			delay += 1000000000ull;
+		obs_make(f, &h, &v, 2048 * MIB, 1024 * MIB, 0.5, i);
+		v.stats.valid |= VMP_STAT_VCPU_DELAY;
+		v.stats.vcpu_delay_ns = delay;
+		cycle_obs(f, &h, &rep);
+		ev = diagnose_events(f);
+		d = published_diagnosis(f);
+		m = vmp_publish_metrics(f->l, &in);
+		if (i == 1) {
+			assert_true(json_is_null(d));  /* one sample: nothing to diagnose yet */
+		} else if (i == 2) {
+			assert_int_equal(json_array_size(ev), 0);
+			assert_true(json_is_null(json_object_get(d, "bottleneck")));
+			assert_null(strstr(m, "vmpilot_vm_bottleneck{"));
+		} else if (i <= 4) {
+			assert_int_equal(json_array_size(ev), 1);  /* a change, not every cycle */
+			assert_non_null(strstr(s_of(json_array_get(ev, 0), "message"),
+					       "cpu-contention: steal 50%"));
+			assert_non_null(strstr(s_of(json_array_get(ev, 0), "message"), "; fix: "));
+			assert_string_equal(s_of(json_array_get(ev, 0), "vm"), "test");
+			assert_string_equal(s_of(d, "bottleneck"), "cpu-contention");
+			assert_non_null(strstr(s_of(d, "evidence"), "steal 50%"));
+			assert_non_null(strstr(m, "vmpilot_vm_bottleneck{host=\"test:///default\","
+						  "vm=\"test\",kind=\"cpu-contention\"} 1\n"));
+		} else {
+			assert_int_equal(json_array_size(ev), 2);
+			assert_non_null(strstr(s_of(json_array_get(ev, 1), "message"),
+					       "(was cpu-contention)"));
+			assert_true(json_is_null(json_object_get(d, "bottleneck")));
+			assert_null(strstr(m, "vmpilot_vm_bottleneck{"));
+		}
+		free(m);
+		json_decref(d);
+		json_decref(ev);
+	}
+}
+
 int
 main(void)
 {
@@ -1294,6 +1383,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_owned_knobs_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_why, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_profiles_change_the_rightsizer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_diagnosis_verdicts, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
