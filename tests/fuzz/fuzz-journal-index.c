@@ -31,6 +31,19 @@ put(const char *path, const uint8_t *data, size_t len)
 	fclose(f);
 }
 
+/* The scratch directory goes when the fuzzer exits. */
+static void
+cleanup(void)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "%s/j", dir);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/j.idx", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
 static void
 ignore(void *opaque, const char *msg)
 {
@@ -50,6 +63,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!ready) {
 		if (!mkdtemp(dir))
 			abort();
+		atexit(cleanup);
 		ready = true;
 	}
 	if (size < 1)

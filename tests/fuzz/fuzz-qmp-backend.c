@@ -68,6 +68,17 @@ peer_main(void *arg)
 	return NULL;
 }
 
+/* The socket and its directory go when the fuzzer exits. */
+static void
+cleanup(void)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "%s/vm1.sock", dir);
+	unlink(p);
+	rmdir(dir);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -85,6 +96,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (!mkdtemp(dir))
 			abort();
+		atexit(cleanup);
 		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vm1.sock", dir);
 		lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
