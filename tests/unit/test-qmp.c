@@ -647,8 +647,11 @@ babble(void *arg)
 		if (fd < 0)
 			break;
 		send_all(fd, hello, strlen(hello));
-		if (bb->endless_message)
-			send_all(fd, "{\"event\": \"X\", \"data\": \"", 26);
+		if (bb->endless_message) {
+			const char *head = "{\"event\": \"X\", \"data\": \"";
+
+			send_all(fd, head, strlen(head));
+		}
 		while (vmp_qmp_now_ms() < end &&
 		       send_all(fd, bb->endless_message ? "aaaaaaaa" : ev,
 				bb->endless_message ? 8 : strlen(ev)))
