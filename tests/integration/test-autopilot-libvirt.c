@@ -25,6 +25,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "child.h"
 #include "guest.h"
 #include "lvharness.h"
 
@@ -36,35 +37,10 @@ static struct vmp_lvd *lvd;
 static struct vmp_guest *guest;
 static pid_t pilot = -1;
 
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static int
 pilot_stop(void)
 {
-	int64_t deadline = vmp_guest_now_ms() + 15000;
-	int status = -1;
-
-	if (pilot <= 0)
-		return -1;
-	kill(pilot, SIGTERM);
-	while (waitpid(pilot, &status, WNOHANG) == 0) {
-		if (vmp_guest_now_ms() > deadline) {
-			kill(pilot, SIGKILL);
-			waitpid(pilot, &status, 0);
-			status = -1;
-			break;
-		}
-		sleep_ms(50);
-	}
-	pilot = -1;
-	return status;
+	return vmp_test_child_stop(&pilot, 15000);
 }
 
 static int
@@ -171,17 +147,13 @@ test_loop_through_libvirt(void **state)
 	      "[vm " VM "]\nmem_min_kib = 262144\n", out);
 	fclose(out);
 	assert_int_equal(vmp_guest_cmd(guest, "cpu 2", NULL, 10000), 0);
-	pilot = fork();
-	assert_true(pilot >= 0);
-	if (pilot == 0) {
-		const char *exe = getenv("VMP_VMPILOT");
+	{
+		const char *const argv[] = { getenv("VMP_VMPILOT"), "run", "-v", "-f", conf, "-J",
+					     journal, "-c", vmp_lvd_uri(lvd), NULL };
 
-		if (!freopen(log, "w", stderr))
-			_exit(126);
-		execl(exe, exe, "run", "-v", "-f", conf, "-J", journal, "-c", vmp_lvd_uri(lvd),
-		      (char *)NULL);
-		_exit(127);
+		pilot = vmp_test_child_start(log, argv);
 	}
+	assert_true(pilot >= 0);
 	want = boot.memtotal_kib - 256 * MIB + 8 * MIB;
 	if (vmp_guest_wait_until(guest, shrunk_and_two_cpus, &want, 60000, &gs) < 0) {
 		char cmd[1600];

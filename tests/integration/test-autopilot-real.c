@@ -41,6 +41,7 @@
 #include <sqlite3.h>
 
 #include "backend/backend.h"
+#include "child.h"
 #include "guest.h"
 #include "scenario.h"
 
@@ -58,15 +59,6 @@ struct fx {
 	unsigned ns_id;
 	char tmpfs[80];          /* a tmpfs mounted by the test, "" = none */
 };
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static int
 setup(void **state)
@@ -94,37 +86,7 @@ setup(void **state)
 static int
 pilot_stop(struct fx *f)
 {
-	int64_t deadline = vmp_guest_now_ms() + 10000;
-	int status = -1;
-
-	if (f->pilot <= 0)
-		return -1;
-	kill(f->pilot, SIGTERM);
-	while (waitpid(f->pilot, &status, WNOHANG) == 0) {
-		if (vmp_guest_now_ms() > deadline) {
-			kill(f->pilot, SIGKILL);
-			waitpid(f->pilot, &status, 0);
-			status = -1;
-			break;
-		}
-		sleep_ms(50);
-	}
-	f->pilot = -1;
-	return status;
-}
-
-static void
-dump_file(const char *path)
-{
-	char line[4096];
-	FILE *in = fopen(path, "r");
-
-	if (!in)
-		return;
-	fprintf(stderr, "--- %s\n", path);
-	while (fgets(line, sizeof(line), in))
-		fputs(line, stderr);
-	fclose(in);
+	return vmp_test_child_stop(&f->pilot, 10000);
 }
 
 static int
@@ -149,8 +111,8 @@ teardown(void **state)
 			fprintf(stderr, "cannot remove network namespace %s\n", f->netns);
 	}
 	if (getenv("VMP_TEST_VERBOSE")) {
-		dump_file(f->log);
-		dump_file(f->journal);
+		vmp_test_dump_file(f->log);
+		vmp_test_dump_file(f->journal);
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
@@ -181,21 +143,18 @@ pilot_start(struct fx *f, const char *uri2)
 	assert_non_null(exe);
 	snprintf(check, sizeof(check), "'%s' run -n -f '%s' >/dev/null", exe, f->conf);
 	assert_int_equal(system(check), 0);
-	f->pilot = fork();
-	assert_true(f->pilot >= 0);
-	if (f->pilot == 0) {
-		FILE *log = freopen(f->log, "w", stderr);
+	if (uri2) {
+		const char *const argv[] = { exe, "run", "-v", "-f", f->conf, "-J", f->journal,
+					     "-c", f->uri_a, "-c", uri2, NULL };
 
-		(void)log;
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		if (uri2)
-			execl(exe, exe, "run", "-v", "-f", f->conf, "-J", f->journal, "-c", f->uri_a,
-			      "-c", uri2, (char *)NULL);
-		else
-			execl(exe, exe, "run", "-v", "-f", f->conf, "-J", f->journal, "-c", f->uri_a,
-			      (char *)NULL);
-		_exit(127);
+		f->pilot = vmp_test_child_start(f->log, argv);
+	} else {
+		const char *const argv[] = { exe, "run", "-v", "-f", f->conf, "-J", f->journal,
+					     "-c", f->uri_a, NULL };
+
+		f->pilot = vmp_test_child_start(f->log, argv);
 	}
+	assert_true(f->pilot >= 0);
 }
 
 static void
@@ -217,26 +176,7 @@ guest_start(struct fx *f, struct vmp_guest **ret, const char *qmp_dir, unsigned 
 static json_t *
 journal(struct fx *f)
 {
-	json_t *all = json_array();
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *in = fopen(f->journal, "r");
-
-	if (!in)
-		return all;
-	while (getline(&line, &cap, in) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-
-		if (!o)
-			fail_msg("journal line is not JSON: %s", line);
-		if (!strcmp(json_string_value(json_object_get(o, "vm")) ?
-			    json_string_value(json_object_get(o, "vm")) : "", VM))
-			json_array_append(all, o);
-		json_decref(o);
-	}
-	free(line);
-	fclose(in);
-	return all;
+	return vmp_test_journal_load(f->journal, VM);
 }
 
 static const char *
@@ -342,7 +282,7 @@ test_pressure_raises_balloon(void **state)
 	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
 	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n");
 	pilot_start(f, NULL);
-	sleep_ms(3000); /* a few quiet cycles first: nothing to do */
+	vmp_test_sleep_ms(3000); /* a few quiet cycles first: nothing to do */
 	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
 	assert_true(gs.memtotal_kib <= before.memtotal_kib + 8 * MIB);
 	/* Most of what the guest has available (~100 MiB in a 256 MiB balloon). */
@@ -431,7 +371,7 @@ test_idle_gives_back_to_floor(void **state)
 		assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
 		if (gs.memtotal_kib < lowest)
 			lowest = gs.memtotal_kib;
-		sleep_ms(500);
+		vmp_test_sleep_ms(500);
 	}
 	printf("guest MemTotal %llu -> lowest %llu KiB (floor %llu)\n",
 	       (unsigned long long)boot.memtotal_kib, (unsigned long long)lowest,
@@ -544,7 +484,7 @@ test_overloaded_host_migrates(void **state)
 	while (vmp_guest_stats(f->dest, &gs, 2000) < 0) {
 		if (vmp_guest_now_ms() > deadline)
 			fail_msg("the guest never ran on host B");
-		sleep_ms(500);
+		vmp_test_sleep_ms(500);
 	}
 	printf("host B in network namespace '%s' at %s\n", f->netns[0] ? f->netns : "(none)",
 	       dest_ip);
@@ -569,7 +509,7 @@ test_overloaded_host_migrates(void **state)
 		if (e || vmp_guest_now_ms() > deadline)
 			break;
 		json_decref(all);
-		sleep_ms(500);
+		vmp_test_sleep_ms(500);
 	}
 	assert_int_equal(pilot_stop(f), 0);
 	assert_non_null(e);
@@ -626,9 +566,9 @@ test_hung_hypervisor(void **state)
 	while (log_count(f, "vm vm1: state unknown") == 0) {
 		if (vmp_guest_now_ms() > deadline)
 			fail_msg("vmpilot did not report the hung hypervisor");
-		sleep_ms(200);
+		vmp_test_sleep_ms(200);
 	}
-	sleep_ms(4000); /* several more cycles against the hung QEMU */
+	vmp_test_sleep_ms(4000); /* several more cycles against the hung QEMU */
 	faults = log_count(f, "vm vm1: state unknown");
 	assert_int_equal(faults, 1); /* once, not once per cycle */
 	assert_int_equal(waitpid(f->pilot, NULL, WNOHANG), 0); /* still running */
@@ -637,7 +577,7 @@ test_hung_hypervisor(void **state)
 	while (log_count(f, "vm vm1: recovered") == 0) {
 		if (vmp_guest_now_ms() > deadline)
 			fail_msg("vmpilot did not see the hypervisor answer again");
-		sleep_ms(200);
+		vmp_test_sleep_ms(200);
 	}
 	assert_int_equal(pilot_stop(f), 0);
 	/* The guest runs on after its QEMU resumed. */
@@ -694,7 +634,7 @@ wait_first_memory_decision(struct fx *f)
 	while (!(e = first_memory_decision(f))) {
 		if (vmp_guest_now_ms() > deadline)
 			fail_msg("no memory decision in %s", f->journal);
-		sleep_ms(200);
+		vmp_test_sleep_ms(200);
 	}
 	return e;
 }
@@ -729,7 +669,7 @@ test_sigkill_keeps_learned_state(void **state)
 	while ((before = saved_samples(db)) < 5) {
 		if (vmp_guest_now_ms() > deadline)
 			fail_msg("vmpilot saved %lld samples of " VM " in %s", before, db);
-		sleep_ms(200);
+		vmp_test_sleep_ms(200);
 	}
 	assert_int_equal(kill(f->pilot, SIGKILL), 0);
 	assert_int_equal(waitpid(f->pilot, &status, 0), f->pilot);
@@ -749,7 +689,7 @@ test_sigkill_keeps_learned_state(void **state)
 	while ((after = saved_samples(db)) <= before) {
 		if (vmp_guest_now_ms() > deadline)
 			fail_msg("the restarted vmpilot did not extend the history (%lld)", after);
-		sleep_ms(200);
+		vmp_test_sleep_ms(200);
 	}
 	assert_int_equal(pilot_stop(f), 0);
 	assert_int_equal(log_count(f, "restored the learned state of 1 vm"), 1);
@@ -789,7 +729,7 @@ assert_memtotal_stays(struct fx *f, uint64_t kib, unsigned ms)
 			fail_msg("the balloon moved while the journal was full: MemTotal %llu "
 				 "KiB, was %llu", (unsigned long long)gs.memtotal_kib,
 				 (unsigned long long)kib);
-		sleep_ms(500);
+		vmp_test_sleep_ms(500);
 	}
 }
 
@@ -832,7 +772,7 @@ test_journal_disk_full(void **state)
 		fail_msg("no first shrink: MemTotal %llu KiB", (unsigned long long)gs.memtotal_kib);
 	/* The disk fills up under the running loop. */
 	fill_fs(f->tmpfs);
-	sleep_ms(2500); /* a shrink already journaled may still be carried out */
+	vmp_test_sleep_ms(2500); /* a shrink already journaled may still be carried out */
 	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
 	held = gs.memtotal_kib;
 	printf("disk full at MemTotal %llu KiB (booted with %llu)\n",

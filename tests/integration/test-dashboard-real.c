@@ -37,6 +37,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "child.h"
 #include "guest.h"
 
 #define VM "web1"
@@ -51,15 +52,6 @@ struct fx {
 	pid_t daemon;
 	int port;
 };
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static int
 free_port(void)
@@ -108,37 +100,7 @@ setup(void **state)
 static int
 daemon_stop(struct fx *f)
 {
-	int64_t deadline = vmp_guest_now_ms() + 10000;
-	int status = -1;
-
-	if (f->daemon <= 0)
-		return -1;
-	kill(f->daemon, SIGTERM);
-	while (waitpid(f->daemon, &status, WNOHANG) == 0) {
-		if (vmp_guest_now_ms() > deadline) {
-			kill(f->daemon, SIGKILL);
-			waitpid(f->daemon, &status, 0);
-			status = -1;
-			break;
-		}
-		sleep_ms(50);
-	}
-	f->daemon = -1;
-	return status;
-}
-
-static void
-dump_file(const char *path)
-{
-	char line[4096];
-	FILE *in = fopen(path, "r");
-
-	if (!in)
-		return;
-	fprintf(stderr, "--- %s\n", path);
-	while (fgets(line, sizeof(line), in))
-		fputs(line, stderr);
-	fclose(in);
+	return vmp_test_child_stop(&f->daemon, 10000);
 }
 
 static int
@@ -151,7 +113,7 @@ teardown(void **state)
 	vmp_guest_kill(f->g);
 	vmp_guest_kill(f->x);
 	if (getenv("VMP_TEST_VERBOSE"))
-		dump_file(f->log);
+		vmp_test_dump_file(f->log);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cannot remove %s\n", f->dir);
@@ -204,16 +166,13 @@ daemon_start(struct fx *f)
 	snprintf(check, sizeof(check), "'%s' -n -f '%s' >/dev/null", exe, f->conf);
 	assert_int_equal(system(check), 0);
 	snprintf(uri, sizeof(uri), "qmp://%s", f->qmp);
-	f->daemon = fork();
-	assert_true(f->daemon >= 0);
-	if (f->daemon == 0) {
-		FILE *log = freopen(f->log, "w", stderr);
+	{
+		const char *const argv[] = { exe, "-v", "-f", f->conf, "-J", f->journal, "-c", uri,
+					     NULL };
 
-		(void)log;
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execl(exe, exe, "-v", "-f", f->conf, "-J", f->journal, "-c", uri, (char *)NULL);
-		_exit(127);
+		f->daemon = vmp_test_child_start(f->log, argv);
 	}
+	assert_true(f->daemon >= 0);
 }
 
 static const char *
@@ -303,7 +262,7 @@ run_browser(struct fx *f, unsigned timeout_s)
 			waitpid(pid, &status, 0);
 			return -1;
 		}
-		sleep_ms(100);
+		vmp_test_sleep_ms(100);
 	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -338,12 +297,12 @@ test_dashboard(void **state)
 		if (acted >= 1 && steps >= 3)
 			break;
 		assert_int_equal(waitpid(f->daemon, NULL, WNOHANG), 0);   /* still running */
-		sleep_ms(500);
+		vmp_test_sleep_ms(500);
 	}
 	printf("after %.1f s: %d acted memory decisions of %s, %d history steps\n",
 	       (double)(vmp_guest_now_ms() - t0) / 1000, acted, VM, steps);
 	if (acted < 1 || steps < 3) {
-		dump_file(f->log);
+		vmp_test_dump_file(f->log);
 		fail_msg("vmpilotd made no acted decision or history for %s in 90 s", VM);
 	}
 
@@ -359,7 +318,7 @@ test_dashboard(void **state)
 			printf("screenshot: %s/dashboard-1280.png\n", getenv("VMP_BUILD_DIR"));
 	}
 	if (r != 0)
-		dump_file(f->log);
+		vmp_test_dump_file(f->log);
 	assert_int_equal(r, 0);
 	/* The guests lived through it, and vmpilotd stops cleanly. */
 	assert_true(vmp_guest_alive(f->g));

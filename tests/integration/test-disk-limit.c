@@ -30,6 +30,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "child.h"
 #include "guest.h"
 #include "lvharness.h"
 
@@ -43,36 +44,10 @@ static struct vmp_lvd *lvd;
 static struct vmp_guest *guest;
 static pid_t pilot = -1;
 
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static int
 pilot_stop(void)
 {
-	int64_t deadline = vmp_guest_now_ms() + 15000;
-	int status = -1;
-
-	if (pilot <= 0)
-		return -1;
-	kill(pilot, SIGCONT);
-	kill(pilot, SIGTERM);
-	while (waitpid(pilot, &status, WNOHANG) == 0) {
-		if (vmp_guest_now_ms() > deadline) {
-			kill(pilot, SIGKILL);
-			waitpid(pilot, &status, 0);
-			status = -1;
-			break;
-		}
-		sleep_ms(50);
-	}
-	pilot = -1;
-	return status;
+	return vmp_test_child_stop(&pilot, 15000);
 }
 
 /* A sparse raw file of DISK_MIB MiB, mode 0600. */
@@ -170,7 +145,7 @@ wait_limit(const char *journal, double want, size_t *count, unsigned timeout_ms)
 		json_decref(e);
 		if (vmp_guest_now_ms() > deadline)
 			return NULL;
-		sleep_ms(250);
+		vmp_test_sleep_ms(250);
 	}
 }
 
@@ -196,10 +171,10 @@ measure(unsigned ms)
 	uint64_t b0, b1;
 
 	kill(pilot, SIGSTOP);
-	sleep_ms(1000);    /* the throttle's burst allowance is spent */
+	vmp_test_sleep_ms(1000);    /* the throttle's burst allowance is spent */
 	b0 = written();
 	t0 = vmp_guest_now_ms();
-	sleep_ms(ms);
+	vmp_test_sleep_ms(ms);
 	b1 = written();
 	t1 = vmp_guest_now_ms();
 	return (double)(b1 - b0) / 1024.0 / ((double)(t1 - t0) / 1000.0);
@@ -238,17 +213,13 @@ run_scenario(const char *uri, const char *dev, const char *label)
 		"[vm " VM "]\nmem_min_kib = 524288\nvcpus_max = 1\n"
 		"disk_min_kibps = %d\ndisk_max_kibps = %d\n", dev, MIN_KIBPS, MAX_KIBPS);
 	fclose(out);
-	pilot = fork();
-	assert_true(pilot >= 0);
-	if (pilot == 0) {
-		const char *exe = getenv("VMP_VMPILOT");
+	{
+		const char *const argv[] = { getenv("VMP_VMPILOT"), "run", "-v", "-f", conf, "-J",
+					     journal, "-c", uri, NULL };
 
-		if (!freopen(log, "w", stderr))
-			_exit(126);
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execl(exe, exe, "run", "-v", "-f", conf, "-J", journal, "-c", uri, (char *)NULL);
-		_exit(127);
+		pilot = vmp_test_child_start(log, argv);
 	}
+	assert_true(pilot >= 0);
 	/* Idle: the limit comes down from the maximum to the minimum. */
 	e = wait_limit(journal, MIN_KIBPS, &count, 30000);
 	if (!e)

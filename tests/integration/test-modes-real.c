@@ -33,6 +33,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "child.h"
 #include "guest.h"
 
 #define MIB 1024ull
@@ -42,15 +43,6 @@ static char dir[] = "/tmp/vmp-modes-XXXXXX";
 static char qmp[128], uri[160], conf[128], journal_path[128], status_path[128], logp[128];
 static struct vmp_guest *g1, *g2;
 static pid_t pilot = -1;
-
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 /*
  * The packaged configuration with journal, state_db and status_file pointing into the
@@ -102,23 +94,7 @@ str(const json_t *o, const char *k)
 static json_t *
 journal(void)
 {
-	json_t *all = json_array();
-	char *line = NULL;
-	size_t cap = 0;
-	FILE *in = fopen(journal_path, "r");
-
-	if (!in)
-		return all;
-	while (getline(&line, &cap, in) > 0) {
-		json_t *o = json_loads(line, 0, NULL);
-
-		if (!o)
-			fail_msg("journal line is not JSON: %s", line);
-		json_array_append_new(all, o);
-	}
-	free(line);
-	fclose(in);
-	return all;
+	return vmp_test_journal_load(journal_path, NULL);
 }
 
 /* Entries about vm on memory_kib with this action and acted flag, from index from. */
@@ -194,37 +170,18 @@ pilot_start(void)
 	assert_non_null(exe);
 	snprintf(check, sizeof(check), "'%s' run -n -f '%s' >/dev/null", exe, conf);
 	assert_int_equal(system(check), 0);
-	pilot = fork();
-	assert_true(pilot >= 0);
-	if (pilot == 0) {
-		if (!freopen(logp, "w", stderr))
-			_exit(126);
-		dup2(STDERR_FILENO, STDOUT_FILENO);
-		execl(exe, exe, "run", "-v", "-f", conf, "-c", uri, (char *)NULL);
-		_exit(127);
+	{
+		const char *const argv[] = { exe, "run", "-v", "-f", conf, "-c", uri, NULL };
+
+		pilot = vmp_test_child_start(logp, argv);
 	}
+	assert_true(pilot >= 0);
 }
 
 static int
 pilot_stop(void)
 {
-	int64_t deadline = vmp_guest_now_ms() + 10000;
-	int status = -1;
-
-	if (pilot <= 0)
-		return -1;
-	kill(pilot, SIGTERM);
-	while (waitpid(pilot, &status, WNOHANG) == 0) {
-		if (vmp_guest_now_ms() > deadline) {
-			kill(pilot, SIGKILL);
-			waitpid(pilot, &status, 0);
-			status = -1;
-			break;
-		}
-		sleep_ms(50);
-	}
-	pilot = -1;
-	return status;
+	return vmp_test_child_stop(&pilot, 10000);
 }
 
 static void
@@ -270,7 +227,7 @@ test_advise_then_one_vm_acts(void **state)
 		json_decref(all);
 		if (vmp_guest_now_ms() > deadline)
 			fail_msg("no shrink advised for both guests within 45 s (log %s)", logp);
-		sleep_ms(500);
+		vmp_test_sleep_ms(500);
 	}
 	assert_int_equal(count_acted(all, 0, "vm1"), 0);
 	assert_int_equal(count_acted(all, 0, "vm2"), 0);
@@ -285,7 +242,7 @@ test_advise_then_one_vm_acts(void **state)
 	assert_string_equal(rec, "shrink");
 	free(rec);
 	/* A few more cycles: still nothing changed in either guest. */
-	sleep_ms(3000);
+	vmp_test_sleep_ms(3000);
 	assert_int_equal(vmp_guest_stats(g1, &gs, 10000), 0);
 	assert_true(gs.memtotal_kib + 8 * MIB >= boot1.memtotal_kib);
 	assert_int_equal(vmp_guest_stats(g2, &gs, 10000), 0);
@@ -305,7 +262,7 @@ test_advise_then_one_vm_acts(void **state)
 			 (unsigned long long)boot1.memtotal_kib);
 	printf("act: vm1 MemTotal %llu -> %llu KiB\n", (unsigned long long)boot1.memtotal_kib,
 	       (unsigned long long)gs.memtotal_kib);
-	sleep_ms(2000);
+	vmp_test_sleep_ms(2000);
 	assert_int_equal(vmp_guest_stats(g2, &gs, 10000), 0);
 	printf("act: vm2 MemTotal %llu -> %llu KiB\n", (unsigned long long)boot2.memtotal_kib,
 	       (unsigned long long)gs.memtotal_kib);

@@ -29,6 +29,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "child.h"
 #include "guest.h"
 #include "lvharness.h"
 
@@ -42,35 +43,10 @@ static const char *const vm_name[NVMS] = { "busy1", "busy2", "idle3" };
 static const int vm_host[NVMS] = { 0, 0, 2 };
 static pid_t pilot = -1;
 
-static void
-sleep_ms(unsigned ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static int
 pilot_stop(void)
 {
-	int64_t deadline = vmp_guest_now_ms() + 15000;
-	int status = -1;
-
-	if (pilot <= 0)
-		return -1;
-	kill(pilot, SIGTERM);
-	while (waitpid(pilot, &status, WNOHANG) == 0) {
-		if (vmp_guest_now_ms() > deadline) {
-			kill(pilot, SIGKILL);
-			waitpid(pilot, &status, 0);
-			status = -1;
-			break;
-		}
-		sleep_ms(50);
-	}
-	pilot = -1;
-	return status;
+	return vmp_test_child_stop(&pilot, 15000);
 }
 
 /* s with every a replaced by b (a new string). */
@@ -265,17 +241,13 @@ test_relieve_and_drain(void **state)
 	fputs(conf, out);
 	fclose(out);
 	t0 = vmp_guest_now_ms();
-	pilot = fork();
-	assert_true(pilot >= 0);
-	if (pilot == 0) {
-		const char *exe = getenv("VMP_VMPILOT");
+	{
+		const char *const argv[] = { getenv("VMP_VMPILOT"), "run", "-v", "-f", buf, "-J",
+					     journal, "-c", a, "-c", b, "-c", c, NULL };
 
-		if (!freopen(log, "w", stderr))
-			_exit(126);
-		execl(exe, exe, "run", "-v", "-f", buf, "-J", journal, "-c", a, "-c", b, "-c", c,
-		      (char *)NULL);
-		_exit(127);
+		pilot = vmp_test_child_start(log, argv);
 	}
+	assert_true(pilot >= 0);
 	/* C's standby command runs once C is drained */
 	deadline = vmp_guest_now_ms() + 150000;
 	buf[0] = '\0';
@@ -289,7 +261,7 @@ test_relieve_and_drain(void **state)
 		}
 		if (buf[0] || vmp_guest_now_ms() > deadline)
 			break;
-		sleep_ms(500);
+		vmp_test_sleep_ms(500);
 	}
 	assert_int_equal(pilot_stop(), 0);
 	if (!buf[0]) {
