@@ -698,7 +698,8 @@ vm_sweep(struct vmp_loop *l, struct loop_host *h)
 			i++;
 			continue;
 		}
-		if (v->migrating) {
+		if (v->migrating || v->mig_started) {
+			/* in flight, or a migration this loop started that succeeded: not a fault */
 			say(l, VMP_LOG_INFO, "%s: vm %s: left the host (migrated)", h->uri, v->name);
 		} else {
 			/* A VM that vanishes is on the record, not only on stderr. */
