@@ -63,6 +63,8 @@ struct vmp_mem_input {
 	uint64_t swap_in_kib;                /* delta */
 	uint64_t major_faults;               /* delta */
 	bool balloon_stalled;                /* the guest did not reach the last target */
+	bool balloon_moving;                 /* still inflating toward the last shrink target:
+					      * the guest's numbers are in transition */
 	double psi_some_avg10;               /* < 0: unknown */
 };
 

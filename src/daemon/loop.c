@@ -976,10 +976,12 @@ prepare_vm(struct vmp_loop *l, struct loop_host *h, struct cycle_vm *cv)
 			cv->mem_in.swap_in_kib = delta(s->swap_in_kib, v->prev.swap_in_kib);
 		if (v->have_prev && (s->valid & VMP_STAT_FAULTS) && (v->prev.valid & VMP_STAT_FAULTS))
 			cv->mem_in.major_faults = delta(s->major_faults, v->prev.major_faults);
-		/* The guest kept more than the last (shrink) target for 3 cycles: stalled. */
-		if (v->target_kib && s->balloon_actual_kib > v->target_kib + v->target_kib / 20 &&
-		    ++v->target_cycles >= 3)
-			cv->mem_in.balloon_stalled = true;
+		/* Above the last (shrink) target: still moving; for 3 cycles: stalled. */
+		if (v->target_kib && s->balloon_actual_kib > v->target_kib + v->target_kib / 20) {
+			cv->mem_in.balloon_moving = true;
+			if (++v->target_cycles >= 3)
+				cv->mem_in.balloon_stalled = true;
+		}
 	}
 	cpu_usage(h, v, s, cv->o->info.vcpus_current, &cv->cpu_in);
 	/* Disk: bytes read and written over the wall time since the last sample. */
@@ -1011,7 +1013,7 @@ mem_inputs(const struct cycle_vm *cv)
 	if (!in->have_stats)
 		return json_pack("{s:b,s:I}", "have_stats", 0, "current_kib",
 				 (json_int_t)cv->current_kib);
-	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}",
+	return json_pack("{s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b,s:b}",
 			 "have_stats", 1,
 			 "stats_age_ms", (json_int_t)in->stats_age_ms,
 			 "current_kib", (json_int_t)cv->current_kib,
@@ -1023,7 +1025,8 @@ mem_inputs(const struct cycle_vm *cv)
 			 "demand_kib", (json_int_t)cv->v->mem.demand_kib,
 			 "floor_kib", (json_int_t)cv->v->mem.floor_kib,
 			 "max_kib", (json_int_t)cv->max_kib,
-			 "balloon_stalled", in->balloon_stalled);
+			 "balloon_stalled", in->balloon_stalled,
+			 "balloon_moving", in->balloon_moving);
 }
 
 /* The main part of a decision, as nested in another's inputs. */

@@ -204,6 +204,43 @@ test_floor_is_never_squeezed(void **state)
 	assert_true(cur < 2 * GIB);
 }
 
+/*
+ * A balloon still inflating toward the last shrink target makes the guest's memory read
+ * as used before the host's actual follows (seen on a real guest: 288 MiB of demand in a
+ * guest using 87 MiB). Such a sample neither raises the floor nor the history, and no
+ * resize is based on it; once the balloon has arrived (or stalled), learning resumes.
+ */
+static void
+test_moving_balloon_is_not_demand(void **state)
+{
+	struct vmp_mem_params p;
+	struct vmp_mem_state s;
+	struct vmp_decision d;
+	struct vmp_mem_input in;
+	uint64_t cur = 8 * GIB, floor_before;
+	int64_t now = 0;
+
+	vmp_mem_params_default(&p);
+	assert_int_equal(vmp_mem_state_init(&s, &p), 0);
+	run_steady(&p, &s, &cur, 1 * GIB, 576, &now, &d);
+	floor_before = s.floor_kib;
+	/* the transitional sample: 90 % of the allocation "used" (more than the 1 GiB the
+	 * guest really uses, not so much that the guest reads as under pressure) */
+	assert_true(cur / 10 * 9 > 1 * GIB);
+	in = mem_in(cur, cur / 10 * 9);
+	in.balloon_moving = true;
+	assert_int_equal(vmp_rightsize_memory(&p, &no_limits, &s, &in, cur, now, &d), 0);
+	assert_int_equal(d.action, VMP_ACT_NONE);
+	assert_int_equal(d.reason, VMP_WHY_COOLDOWN);
+	assert_string_equal(d.rejected[0].why, "balloon still moving to its last target");
+	assert_true(s.floor_kib == floor_before);
+	/* the same sample with the balloon stalled (3 cycles) is believed: the floor rises */
+	in.balloon_stalled = true;
+	now += STEP_MS;
+	assert_int_equal(vmp_rightsize_memory(&p, &no_limits, &s, &in, cur, now, &d), 0);
+	assert_true(s.floor_kib > floor_before);
+}
+
 static void
 test_dead_band_cooldown_step_and_bounds(void **state)
 {
@@ -451,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_never_shrink_without_fresh_stats),
 		cmocka_unit_test(test_pressure_bumps_at_once),
 		cmocka_unit_test(test_floor_is_never_squeezed),
+		cmocka_unit_test(test_moving_balloon_is_not_demand),
 		cmocka_unit_test(test_dead_band_cooldown_step_and_bounds),
 		cmocka_unit_test(test_grows_when_demand_outruns_allocation),
 		cmocka_unit_test(test_vpa_waits_for_bounds),
