@@ -212,24 +212,35 @@ eq(const char *a, const char *b)
 	return a && b && strcmp(a, b) == 0;
 }
 
-/* Memory in KiB from <memory unit=...>N</memory>. */
+/*
+ * A number from the XML as a count: negative or NaN is 0, more than max is max (a
+ * conversion of a double out of range is undefined behaviour; fuzz-audit found 3.3e82).
+ */
+static uint64_t
+clamp_u64(double v, double max)
+{
+	if (!(v > 0))
+		return 0;
+	return v > max ? (uint64_t)max : (uint64_t)v;
+}
+
+/* Memory in KiB from <memory unit=...>N</memory> (at most 2^50 KiB, 1 EiB). */
 static uint64_t
 memory_kib(xmlXPathContextPtr ctx)
 {
 	double v = xnum(ctx, NULL, "number(/domain/memory)");
 	char *unit = xstr(ctx, NULL, "string(/domain/memory/@unit)");
-	uint64_t kib = (uint64_t)v;
 
 	if (!unit || eq(unit, "KiB") || eq(unit, "k"))
 		;
 	else if (eq(unit, "MiB") || eq(unit, "M"))
-		kib = (uint64_t)v * 1024;
+		v *= 1024;
 	else if (eq(unit, "GiB") || eq(unit, "G"))
-		kib = (uint64_t)v * 1024 * 1024;
+		v *= 1024.0 * 1024;
 	else if (eq(unit, "b") || eq(unit, "bytes"))
-		kib = (uint64_t)v / 1024;
+		v /= 1024;
 	free(unit);
-	return kib;
+	return clamp_u64(v, 1125899906842624.0);
 }
 
 /* ---- CPU sets ---- */
@@ -284,7 +295,7 @@ rules_cpu(xmlXPathContextPtr ctx, const char *vm, const struct vmp_audit_host *h
 		    eq(type, "qemu") ? " (host-passthrough needs type='kvm')" : "");
 	if (t > 0) {
 		unsigned want_t = h->threads_per_core ? h->threads_per_core : 1;
-		unsigned total = (unsigned)(s * (d > 0 ? d : 1) * c * t);
+		unsigned total = (unsigned)clamp_u64(s * (d > 0 ? d : 1) * c * t, 1048576);
 
 		if ((h->threads_per_core && t > h->threads_per_core) || total != vcpus) {
 			unsigned th = vcpus % want_t == 0 ? want_t : 1;
@@ -527,7 +538,7 @@ vmp_audit_domain(const char *xml, size_t len, const char *source, const struct v
 		*ret_err = xasprintf("%s: the domain has no <name>", source);
 		goto out;
 	}
-	vcpus = (unsigned)xnum(ctx, NULL, "number(/domain/vcpu)");
+	vcpus = (unsigned)clamp_u64(xnum(ctx, NULL, "number(/domain/vcpu)"), 1048576);
 	mem = memory_kib(ctx);
 	rules_cpu(ctx, name, h, rep, vcpus);
 	rules_memory(ctx, name, h, rep, vcpus, mem);
@@ -665,8 +676,8 @@ vmp_audit_iotune(const char *xml, size_t len, uint64_t *ret_iops, uint64_t *ret_
 	xmlXPathFreeObject(disks);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
-	*ret_iops = (uint64_t)iops;
-	*ret_bytes_s = (uint64_t)bytes;
+	*ret_iops = clamp_u64(iops, 1e18);
+	*ret_bytes_s = clamp_u64(bytes, 1e18);
 	return 0;
 }
 
