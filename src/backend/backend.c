@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The backend registry and the wrappers that make a NULL slot mean "unsupported". */
-#include "config.h"
+#include "build-config.h"
 #include "backend/backend.h"
 #include "core/diagnose.h"
 #include "util/util.h"

@@ -16,7 +16,7 @@
  * after a daemon restart the next operation reconnects, and read-only operations are
  * retried once on the new connection.
  */
-#include "config.h"
+#include "build-config.h"
 #include "backend/backend.h"
 #include "backend/libvirt-parse.h"
 #include "util/cpulist.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A QMP client over a unix stream socket: framing, handshake, commands, events (qmp-client.h). */
-#include "config.h"
+#include "build-config.h"
 #include "backend/qmp-client.h"
 #include "util/util.h"
 

@@ -10,7 +10,7 @@
  * client can use it. Host facts and host stats come from this machine's /proc (the
  * sockets are local); per-vCPU times come from the vCPU threads' schedstat.
  */
-#include "config.h"
+#include "build-config.h"
 #include "backend/backend.h"
 #include "backend/qmp-client.h"
 #include "util/fileio.h"

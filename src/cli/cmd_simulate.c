@@ -5,7 +5,7 @@
  * overload and unserved demand first (doc/metrics.md), then the metrics of Beloglazov &
  * Buyya (2012) — as a table or JSON; --events writes every placement change.
  */
-#include "config.h"
+#include "build-config.h"
 #include "cli/cli.h"
 #include "core/sim.h"
 #include "core/simrun.h"

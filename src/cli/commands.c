@@ -5,7 +5,7 @@
  * vmp_cli_command (name, help, option table, run function), declare it in cli.h and
  * add one row here.
  */
-#include "config.h"
+#include "build-config.h"
 #include "cli/cli.h"
 #include "util/units.h"
 #include "util/util.h"

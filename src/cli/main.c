@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Entry point of the vmpilot binary: global options, then dispatch through vmp_commands[]. */
-#include "config.h"
+#include "build-config.h"
 #include "cli/cli.h"
 #include "util/log.h"
 

@@ -3,7 +3,7 @@
  * vmpilotd: the autopilot loop as a foreground daemon (for systemd or a supervisor).
  * The same loop and options as `vmpilot run` (vmpilotd.8): vmpilotd -c URI -f FILE.
  */
-#include "config.h"
+#include "build-config.h"
 #include "cli/cli.h"
 
 #include <stdio.h>

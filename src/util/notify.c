@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* sd_notify(3) for vmpilotd, or nothing without libsystemd (see notify.h). */
-#include "config.h"
+#include "build-config.h"
 #include "util/notify.h"
 #include "util/util.h"
 

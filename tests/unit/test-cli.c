@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "build-config.h"
 #include "cli/cli.h"
 #include "cmdrun.h"
 #include "util/fileio.h"
