@@ -295,34 +295,38 @@ vmp_pilot_vm_forecast(const struct vmp_pilot_vm *vm, double *ret_mean_mips,
 	*ret_sigma_mips = sqrt(vm->hist.var_step);
 }
 
+void
+vmp_pilot_history_add(const struct vmp_pilot_params *p, struct vmp_pilot_history *st,
+		      double demand_mips, double mips)
+{
+	double a = p->alpha, x = demand_mips, d;
+
+	if (st->n == 0) {
+		/* no change seen yet: a prior of a tenth of the VM's size */
+		st->last = st->mean = x;
+		st->var_step = 0.01 * mips * mips;
+		st->n = 1;
+		st->moved_step = INT32_MIN;
+		return;
+	}
+	d = x - st->last;
+	st->var_step = (1 - a) * st->var_step + a * d * d;
+	st->mean = (1 - a) * st->mean + a * x;
+	st->last = x;
+	if (st->n < UINT32_MAX)
+		st->n++;
+}
+
 /* Adds each VM's demand now to its decayed moments. */
 static void
 observe(struct vmp_pilot *pl, struct vmp_pilot_vm *vms)
 {
-	double a = pl->p.alpha;
 	size_t i;
 
-	for (i = 0; i < pl->nvms; i++) {
-		struct vmp_pilot_history *st = &vms[i].hist;
-		double x = vms[i].demand_mips, d;
-
-		if (vms[i].host < 0)
-			continue;
-		if (st->n == 0) {
-			/* no change seen yet: a prior of a tenth of the VM's size */
-			st->last = st->mean = x;
-			st->var_step = 0.01 * vms[i].mips * vms[i].mips;
-			st->n = 1;
-			st->moved_step = INT32_MIN;
-			continue;
-		}
-		d = x - st->last;
-		st->var_step = (1 - a) * st->var_step + a * d * d;
-		st->mean = (1 - a) * st->mean + a * x;
-		st->last = x;
-		if (st->n < UINT32_MAX)
-			st->n++;
-	}
+	for (i = 0; i < pl->nvms; i++)
+		if (vms[i].host >= 0)
+			vmp_pilot_history_add(&pl->p, &vms[i].hist, vms[i].demand_mips,
+					      vms[i].mips);
 }
 
 static double
@@ -696,6 +700,14 @@ int
 vmp_pilot_plan(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts, size_t nhosts,
 	       struct vmp_pilot_vm *vms, size_t nvms, const struct vmp_pilot_move **ret_moves)
 {
+	return vmp_pilot_plan_flags(pl, hosts, nhosts, vms, nvms, 0, ret_moves);
+}
+
+int
+vmp_pilot_plan_flags(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts, size_t nhosts,
+		     struct vmp_pilot_vm *vms, size_t nvms, unsigned flags,
+		     const struct vmp_pilot_move **ret_moves)
+{
 	size_t i, ncand = 0, budget, nrelief;
 
 	if (nhosts != pl->nhosts || nvms > INT32_MAX)
@@ -704,7 +716,8 @@ vmp_pilot_plan(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts, size_t 
 	pl->nvms = nvms;
 	pl->nmoves = 0;
 	pl->step++;
-	observe(pl, vms);
+	if (!(flags & VMP_PILOT_HISTORY_KEPT))
+		observe(pl, vms);
 	aggregate(pl, hosts, vms);
 
 	/* 1. relieve hosts short of memory */

@@ -166,6 +166,28 @@ int vmp_pilot_set_params(struct vmp_pilot *pl, const struct vmp_pilot_params *p)
 int vmp_pilot_plan(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts, size_t nhosts,
 		   struct vmp_pilot_vm *vms, size_t nvms, const struct vmp_pilot_move **ret_moves);
 
+/*
+ * The same step over histories that already hold this step's demand: with flags
+ * VMP_PILOT_HISTORY_KEPT the planner does not add vms[i].demand_mips to vms[i].hist
+ * (the caller did, with vmp_pilot_history_add()). The daemon's agents do this: each
+ * agent keeps its own VMs' histories and publishes them through etcd, and the elected
+ * planner plans over the published ones, so a leader change loses no history and no
+ * sample is counted twice (daemon/agent.h, doc/cluster.md). vmp_pilot_plan() is this
+ * with flags 0.
+ */
+#define VMP_PILOT_HISTORY_KEPT 0x1u
+int vmp_pilot_plan_flags(struct vmp_pilot *pl, const struct vmp_pilot_host *hosts, size_t nhosts,
+			 struct vmp_pilot_vm *vms, size_t nvms, unsigned flags,
+			 const struct vmp_pilot_move **ret_moves);
+
+/*
+ * Adds one sample, demand_mips of a VM of size mips, to history h, as vmp_pilot_plan()
+ * does for every placed VM with the alpha of p (a zeroed history starts with a prior
+ * spread of a tenth of the VM's size). Pure.
+ */
+void vmp_pilot_history_add(const struct vmp_pilot_params *p, struct vmp_pilot_history *h,
+			   double demand_mips, double mips);
+
 /* Forecast of a VM's next demand from its history (mean and standard deviation, MIPS). */
 void vmp_pilot_vm_forecast(const struct vmp_pilot_vm *vm, double *ret_mean_mips,
 			   double *ret_sigma_mips);

@@ -177,6 +177,60 @@ test_pilot_relieves_cheapest(void **state)
 	vmp_pilot_free(pl);
 }
 
+/*
+ * Agents keep their VMs' histories (vmp_pilot_history_add) and the elected planner
+ * plans over them with VMP_PILOT_HISTORY_KEPT: the same histories and moves as the
+ * single process, whose planner adds each step itself, over several steps.
+ */
+static void
+test_pilot_history_kept(void **state)
+{
+	struct vmp_pilot_params p;
+	struct vmp_pilot_host h[3];
+	struct vmp_pilot_vm a[4], b[4];
+	const struct vmp_pilot_move *ma, *mb;
+	struct vmp_pilot *pa, *pb;
+	static const double load[3][4] = {
+		{ 300, 200, 250, 400 }, { 500, 300, 250, 400 }, { 600, 500, 250, 400 },
+	};
+	int step, i, na, nb;
+
+	(void)state;
+	exact_params(&p);
+	cluster(h, 3);
+	assert_int_equal(vmp_pilot_new(&p, 3, 4, &pa), 0);
+	assert_int_equal(vmp_pilot_new(&p, 3, 4, &pb), 0);
+	vm(&a[0], 0, 0, 1);
+	vm(&a[1], 0, 0, 4);
+	vm(&a[2], 1, 0, 1);
+	vm(&a[3], 2, 0, 1);
+	memcpy(b, a, sizeof(a));
+	for (step = 0; step < 3; step++) {
+		for (i = 0; i < 4; i++) {
+			a[i].demand_mips = b[i].demand_mips = load[step][i];
+			vmp_pilot_history_add(&p, &b[i].hist, b[i].demand_mips, b[i].mips);
+		}
+		na = vmp_pilot_plan(pa, h, 3, a, 4, &ma);
+		nb = vmp_pilot_plan_flags(pb, h, 3, b, 4, VMP_PILOT_HISTORY_KEPT, &mb);
+		assert_int_equal(na, nb);
+		for (i = 0; i < na; i++) {
+			assert_int_equal(ma[i].vm, mb[i].vm);
+			assert_int_equal(ma[i].to, mb[i].to);
+		}
+		for (i = 0; i < 4; i++) {
+			assert_close(a[i].hist.last, b[i].hist.last);
+			assert_close(a[i].hist.mean, b[i].hist.mean);
+			assert_close(a[i].hist.var_step, b[i].hist.var_step);
+			assert_int_equal(a[i].hist.n, b[i].hist.n);
+		}
+	}
+	/* host 0 at 1100 MIPS of 1000 in the last step: relieved */
+	assert_true(nb >= 1);
+	assert_int_equal(b[0].hist.n, 3);
+	vmp_pilot_free(pa);
+	vmp_pilot_free(pb);
+}
+
 static void
 test_pilot_consolidates_all_or_nothing(void **state)
 {
@@ -563,6 +617,7 @@ main(void)
 		cmocka_unit_test(test_bound_segments),
 		cmocka_unit_test(test_bound_is_a_bound),
 		cmocka_unit_test(test_pilot_relieves_cheapest),
+		cmocka_unit_test(test_pilot_history_kept),
 		cmocka_unit_test(test_pilot_consolidates_all_or_nothing),
 		cmocka_unit_test(test_pilot_hysteresis_and_budget),
 		cmocka_unit_test(test_pilot_forecast_and_cost),
