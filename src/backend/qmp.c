@@ -30,8 +30,6 @@
 #include <unistd.h>
 
 #define QMP_SCHEME "qmp://"
-/* Guest stats polling period the backend turns on when a VM has none (seconds). */
-#define QMP_STATS_PERIOD_S 2
 /* "Unlimited" migration bandwidth: QEMU's default cap is 128 MiB/s. */
 #define QMP_BANDWIDTH_UNLIMITED ((json_int_t)1 << 40)
 
@@ -39,7 +37,6 @@ struct qmp_vm {
 	char *name;
 	struct vmp_qmp *q;
 	char *balloon_path;        /* QOM path of the balloon device, NULL until found */
-	bool stats_enabled;        /* guest-stats-polling-interval checked/set */
 	bool postcopy_wanted;
 	bool postcopy_started;
 	struct qmp_vm *next;
@@ -159,7 +156,6 @@ vm_reset(struct qmp_vm *v)
 	v->q = NULL;
 	free(v->balloon_path);
 	v->balloon_path = NULL;
-	v->stats_enabled = false;
 }
 
 /*
@@ -858,21 +854,12 @@ qmp_vm_stats(struct vmp_backend *b, const char *vm, struct vmp_vm_stats *ret)
 			r = fields_fail(b, what, vm, &f);
 			goto out;
 		}
+		/*
+		 * A read never changes the VM: with polling off (period 0) the guest's
+		 * stats are stale or absent, and the loop switches polling on, journaled,
+		 * through set_stats_period (balloon_stats_period_ms).
+		 */
 		r = find_balloon(b, v, what, dl);
-		if (r == 0 && !v->stats_enabled) {
-			int period = 0;
-
-			/* Guest memory stats need a polling period; turn it on once. */
-			r = get_stats_period(b, v, what, dl, &period);
-			if (r == 0 && period <= 0)
-				r = vm_exec(b, v, what, "qom-set",
-					    json_pack("{s:s, s:s, s:i}", "path", v->balloon_path,
-						      "property", "guest-stats-polling-interval",
-						      "value", QMP_STATS_PERIOD_S),
-					    dl, NULL);
-			if (r == 0)
-				v->stats_enabled = true;
-		}
 		if (r == 0 && vm_exec(b, v, what, "qom-get",
 				      json_pack("{s:s, s:s}", "path", v->balloon_path,
 						"property", "guest-stats"), dl, &val) == 0) {
@@ -966,8 +953,6 @@ qmp_set_stats_period(struct vmp_backend *b, const char *vm, unsigned period_s)
 			    json_pack("{s:s, s:s, s:i}", "path", v->balloon_path,
 				      "property", "guest-stats-polling-interval", "value", (int)period_s),
 			    dl, NULL);
-	if (r == 0)
-		v->stats_enabled = true;
 	return r;
 }
 

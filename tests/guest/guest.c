@@ -426,7 +426,7 @@ vmp_guest_start(const struct vmp_guest_config *cfg, struct vmp_guest **ret_g)
 	ARG("-qmp");
 	FARG("unix:%s,server=on,wait=off", g->qmp_socket);
 	ARG("-device");
-	ARG("virtio-balloon-pci,id=balloon0");
+	ARG("virtio-balloon-pci,id=balloon0,guest-stats-polling-interval=2");
 	ARG("-device");
 	ARG("virtio-serial-pci,id=vser0");
 	ARG("-chardev");
