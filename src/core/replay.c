@@ -58,6 +58,7 @@ vmp_replay_params_default(struct vmp_replay_params *p)
 struct vm_run {
 	bool started;
 	uint64_t alloc_kib;
+	double prov_kib;           /* provisioned memory at the VM's last running step */
 	unsigned vcpus;
 	double resident_kib;       /* host memory the guest has touched, within its allocation */
 	struct vmp_mem_state mem;
@@ -566,6 +567,14 @@ vmp_replay_run(const struct vmp_replay_params *p, const struct vmp_replay_vm *vm
 				v->alloc_kib = (uint64_t)v->s->mem_prov_kib;
 				v->vcpus = cores_of(v->s);
 			}
+			/*
+			 * Provisioned memory that grows is memory hot-added to the VM: the guest
+			 * gets it on top of what its balloon leaves it (the balloon keeps the
+			 * pages it holds), for every policy alike.
+			 */
+			if (v->prov_kib > 0 && v->s->mem_prov_kib > v->prov_kib)
+				v->alloc_kib += (uint64_t)(v->s->mem_prov_kib - v->prov_kib);
+			v->prov_kib = v->s->mem_prov_kib;
 			/* The VM's configuration bounds every policy. */
 			if ((double)v->alloc_kib > v->s->mem_prov_kib)
 				v->alloc_kib = (uint64_t)v->s->mem_prov_kib;

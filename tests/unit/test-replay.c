@@ -74,6 +74,55 @@ test_static_metrics_by_hand(void **state)
 	assert_int_equal(vmp_replay_run(&p, &vm, 1, VMP_REPLAY_STATIC, &r), -EINVAL);
 }
 
+struct allocs {
+	double kib[16];
+};
+
+static void
+record_alloc(void *ctx, size_t vm, int64_t now_ms, const struct vmp_replay_sample *s,
+	     uint64_t alloc_kib, unsigned vcpus)
+{
+	struct allocs *a = ctx;
+	int64_t k = now_ms / 300000;
+
+	(void)vm;
+	(void)s;
+	(void)vcpus;
+	if (k >= 0 && k < 16)
+		a->kib[k] = (double)alloc_kib;
+}
+
+/*
+ * Provisioned memory that grows is memory hot-added to the VM: every policy that has
+ * shrunk the VM gets the added memory on top of its allocation (its balloon keeps what
+ * it held), static and MOM follow the provisioned size; a shrinking one clamps.
+ */
+static void
+test_hot_added_memory_reaches_every_policy(void **state)
+{
+	struct vmp_replay_sample s[16];
+	struct vmp_replay_vm vm = { s, 16 };
+	struct vmp_replay_params p;
+	struct vmp_replay_result r;
+	struct allocs a;
+	int i, pol;
+
+	(void)state;
+	for (i = 0; i < 16; i++)
+		s[i] = row(0.5, i < 8 ? 4 : i < 12 ? 6 : 3, 200);
+	vmp_replay_params_default(&p);
+	p.observe = record_alloc;
+	p.observe_ctx = &a;
+	for (pol = 0; pol < VMP_REPLAY_POLICY_MAX; pol++) {
+		memset(&a, 0, sizeof(a));
+		assert_int_equal(vmp_replay_run(&p, &vm, 1, (enum vmp_replay_policy)pol, &r), 0);
+		/* The step the 2 GiB arrive: the allocation decided before, plus 2 GiB. */
+		assert_true(fabs(a.kib[8] - fmin(a.kib[7] + 2 * GIB, 6 * GIB)) <= 1);
+		/* Provisioned memory that shrinks bounds the allocation. */
+		assert_true(a.kib[12] <= 3 * GIB);
+	}
+}
+
 static void
 test_policies_shrink_an_idle_vm(void **state)
 {
@@ -354,6 +403,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_static_metrics_by_hand),
 		cmocka_unit_test(test_policies_shrink_an_idle_vm),
+		cmocka_unit_test(test_hot_added_memory_reaches_every_policy),
 		cmocka_unit_test(test_vpa_lifetime_and_oom_rules),
 		cmocka_unit_test(test_autopilot_follows_use),
 		cmocka_unit_test(test_tuning_data_bundled_bitbrains_pin),
