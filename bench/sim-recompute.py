@@ -68,7 +68,8 @@ def read_csv_dir(d, names):
         for ts, pct, mu, mp in r:
             k = int(round((ts - start) / STEP_S))
             c[k] = pct / 100.0
-            m[k] = (mu / mp) if mp > 0 else 0.0
+            # a guest holds at most its RAM (vmpilot simulate caps the same way)
+            m[k] = min(mu / mp, 1.0) if mp > 0 else 0.0
         for arr in (c, m):
             first = next((x for x in arr if x is not None), 0.0)
             last = first

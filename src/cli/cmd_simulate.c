@@ -37,6 +37,7 @@ enum {
 	OPT_REPORT,
 	OPT_PILOT,
 	OPT_EVENTS,
+	OPT_MEMORY,
 };
 
 static const struct vmp_cli_option simulate_options[] = {
@@ -54,6 +55,9 @@ static const struct vmp_cli_option simulate_options[] = {
 	  OPT_PILOT },
 	{ "events", 0, "FILE", "write every placement change as JSON lines (doc/sim-events.md)",
 	  OPT_EVENTS },
+	{ "memory", 0, "trace|ram", "memory demand: the trace's (vmpilot plans it when the trace "
+	  "has any) or every VM's whole RAM, planned (default trace; doc/pilot-policy.md)",
+	  OPT_MEMORY },
 	{ 0 },
 };
 
@@ -358,7 +362,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 	size_t nruns = 0, i;
 	char *err = NULL, *list = NULL, *tok, *save, *default_trace = NULL;
 	char *cmdline = vmp_cli_command_line(cmd, argc, argv); /* before the parser reorders */
-	bool json = false, csv;
+	bool json = false, csv, whole_ram = false;
 	int id, r, rc = VMP_EXIT_USAGE;
 
 	vmp_sim_config_default(&cfg);
@@ -403,6 +407,14 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 			break;
 		case OPT_EVENTS:
 			events = p.optarg;
+			break;
+		case OPT_MEMORY:
+			if (strcmp(p.optarg, "trace") != 0 && strcmp(p.optarg, "ram") != 0) {
+				rc = vmp_cli_usage_error(cmd, "unknown memory model '%s' (trace "
+							 "or ram)", p.optarg);
+				goto out;
+			}
+			whole_ram = strcmp(p.optarg, "ram") == 0;
 			break;
 		case OPT_PILOT:
 			if (vmp_pilot_params_parse(&pilot, p.optarg) < 0) {
@@ -453,15 +465,27 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 		rc = VMP_EXIT_FAILURE;
 		goto out;
 	}
-	if (trace->fields & VMP_TRACE_MEM) {
-		/* memory demand in percent of provisioned, applied to the VM type's RAM */
+	if (whole_ram) {
+		/* every VM holds its whole RAM, as without a memory trace, but planned */
+		size_t k, nk = trace->nvms * trace->nsteps;
+
+		mem_pct = xmalloc((nk ? nk : 1) * sizeof(float));
+		for (k = 0; k < nk; k++)
+			mem_pct[k] = 100;
+	} else if (trace->fields & VMP_TRACE_MEM) {
+		/*
+		 * memory demand in percent of provisioned, applied to the VM type's RAM; a
+		 * guest cannot hold more than its RAM, so a row reading more (Bitbrains: the
+		 * first rows of some VMs, up to 29 times) counts as all of it
+		 */
 		size_t k, nk = trace->nvms * trace->nsteps;
 
 		mem_pct = xmalloc((nk ? nk : 1) * sizeof(float));
 		for (k = 0; k < nk; k++) {
 			double prov = trace->mem_provisioned_kib[k];
+			double pct = prov > 0 ? trace->mem_usage_kib[k] / prov * 100 : 0;
 
-			mem_pct[k] = prov > 0 ? (float)(trace->mem_usage_kib[k] / prov * 100) : 0;
+			mem_pct[k] = (float)(pct < 100 ? pct : 100);
 		}
 	}
 	if (events) {
@@ -484,7 +508,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 
 		if (evf)
 			events_header(evf, trace_dir, trace, &cfg, runs[i].policy->name,
-				      mem_pct != NULL);
+				      mem_pct != NULL && !whole_ram);
 		vmp_progress_start(&bar, stderr, runs[i].policy->name);
 		r = vmp_simrun(&cfg, runs[i].policy, &pilot, &in, vmp_progress_update, &bar,
 			       &runs[i].full);

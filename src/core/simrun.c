@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The step loop of simrun.h: simulator step, measurements, then (vmpilot's rows) the
- * pilot's plan turned into simulator migrations.
+ * pilot's plan turned into simulator migrations. Memory is planned when the input carries
+ * memory demand (input->mem_pct: a trace with memory such as Bitbrains, or `vmpilot
+ * simulate --memory ram`): each host's RAM, what its VMs' demand (migrations in and out
+ * included) leaves free or overshoots, each VM's demand now. Without it (PlanetLab) the
+ * planner packs CPU only, as the simulator's own policies do (doc/pilot-policy.md, 2a).
  */
 #include "core/simrun.h"
 
@@ -48,6 +52,7 @@ vmp_simrun(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 	uint32_t *over = NULL, *mig = NULL;
 	size_t nsteps = 0, cap = input->nsteps + 1, nhosts, nvms, i;
 	bool external = p->kind == VMP_SIM_EXTERNAL, first = true;
+	bool plan_mem = external && input->mem_pct != NULL;
 	int r;
 
 	memset(ret, 0, sizeof(*ret));
@@ -76,6 +81,7 @@ vmp_simrun(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 			/* the simulator migrates over half the link: kbit/s -> KiB/s */
 			hosts[i].bw_kib_s = t->bw_kbit / 2 / 8 * 1000 / 1024;
 			hosts[i].power = t->power;
+			hosts[i].mem_kib = plan_mem ? t->ram_mb * 1024 : 0;
 		}
 	}
 	vms = szalloc(nvms, sizeof(*vms));
@@ -98,6 +104,7 @@ vmp_simrun(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 			vms[i].ram_kib = vs.ram_mb * 1024;
 			vms[i].dirty_kib_s = 0;
 			vms[i].demand_mips = vs.requested_mips;
+			vms[i].mem_kib = plan_mem ? vs.mem_demand_mb * 1024 : 0;
 			if (vs.host < 0)
 				continue;
 			d += vs.requested_mips;
@@ -111,6 +118,13 @@ vmp_simrun(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 				nover++;
 			if (external)
 				hosts[i].on = hs.active || hs.nvms > 0;
+			if (plan_mem) {
+				/* a VM migrating in or out holds its memory on both hosts */
+				double free_mb = hs.ram_mb - hs.mem_demand_mb;
+
+				hosts[i].mem_free_kib = free_mb > 0 ? free_mb * 1024 : 0;
+				hosts[i].mem_short_kib = free_mb < 0 ? -free_mb * 1024 : 0;
+			}
 		}
 		/* the simulator charges nothing for the interval before the first step */
 		if (!first)

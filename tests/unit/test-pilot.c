@@ -531,6 +531,117 @@ test_simrun(void **state)
 	free(pct);
 }
 
+/* The placement changes of a run, for test_simrun_memory_relief. */
+struct ev_log {
+	struct vmp_sim_event ev[64];
+	size_t n;
+};
+
+static void
+log_event(void *ctx, const struct vmp_sim_event *ev)
+{
+	struct ev_log *log = ctx;
+
+	if (log->n < 64)
+		log->ev[log->n++] = *ev;
+}
+
+/*
+ * Memory planned inside the simulator (simrun.c), worked out by hand. Three G4 hosts
+ * (3720 MIPS, 4096 MB); four VMs of 500 MIPS and 2000 MB at 10 % CPU and 40 % (800 MB)
+ * of memory; VMs 0 and 1 grow to 100 % (2000 MB) at sample 3.
+ *   - Placement (PABFD, the whole RAM checked): before the first update every host's
+ *     power reads the same, so the least power increase is on the least allocated host,
+ *     the lowest number on ties: VM 0 on host 0, 1 on 1, 2 on 2, 3 on 0.
+ *   - Step 1 (300.1 s): hosts 1 and 2 (forecast 50 + 0.6 x 50 = 80 MIPS) are under
+ *     0.6 x 3720 and the least loaded; host 1 first (lower number). Its VM goes to the
+ *     fullest host that stays under target and has 800 MB free: host 0 (4096 - 1600 MB
+ *     free). Then host 2's VM, to host 0 too. Host 0 holds 3200 MB.
+ *   - Host 0's demand 3200 + 2400 (t - 600) / 300 MB crosses 4096 MB at t = 600 + 300 x
+ *     896 / 2400 = 712 s. At the step at 900.1 s it is 5600 MB: short of 1504 MB. Memory
+ *     relief moves the smallest VM that covers it, VM 0 (VM 1 ties: the lower number
+ *     wins), to a host woken up for it (no other host is on): all G4, the lowest number,
+ *     host 1. The migration takes 2000 MB / (1 Gbit/s / 2) = 32 s; VM 0 holds memory on
+ *     both hosts meanwhile, so host 0 is over its RAM from 712 s to 932.1 s: 220.1 s, by
+ *     1504 x 188 / 2 + 1504 x 32.1 = 189,654.4 MB s. Afterwards host 0 holds 3600 MB and
+ *     host 1 2000 MB: neither can take the other's VMs, no more moves.
+ * Without memory in the trace the planner plans CPU only: the same consolidation, no
+ * relief.
+ */
+static void
+test_simrun_memory_relief(void **state)
+{
+	enum { NVMS = 4, NSTEPS = 8 };
+	struct vmp_sim_config cfg;
+	struct vmp_pilot_params pp;
+	struct vmp_simrun_result r;
+	static struct ev_log log;
+	float cpu[NVMS * NSTEPS], mem[NVMS * NSTEPS];
+	struct vmp_sim_input in = { NVMS, NSTEPS, cpu, mem };
+	size_t v, k, nmig = 0;
+
+	(void)state;
+	for (v = 0; v < NVMS; v++)
+		for (k = 0; k < NSTEPS; k++) {
+			cpu[v * NSTEPS + k] = 10;
+			mem[v * NSTEPS + k] = v < 2 && k >= 3 ? 100 : 40;
+		}
+	vmp_sim_config_default(&cfg);
+	cfg.nhosts = 3;
+	cfg.nhost_types = 1;            /* all HP ML110 G4 */
+	cfg.nvm_types = 1;
+	cfg.vm_types[0] = (struct vmp_sim_vm_type){ 500, 2000, 100000 };
+	cfg.on_event = log_event;
+	cfg.event_ctx = &log;
+	vmp_pilot_params_default(&pp);
+	pp.budget_frac = 1;             /* the emptying of host 0 is two moves: in one step */
+	memset(&log, 0, sizeof(log));
+	assert_int_equal(vmp_simrun(&cfg, vmp_sim_policy_find("vmpilot"), &pp, &in, NULL, NULL,
+				    &r), 0);
+	/* placed round robin: 0, 3 on host 0; 1 on host 1; 2 on host 2 */
+	for (k = 0; k < log.n; k++)
+		if (log.ev[k].kind == VMP_SIM_EV_PLACE)
+			assert_int_equal(log.ev[k].host, log.ev[k].vm % 3);
+	for (k = 0; k < log.n; k++) {
+		const struct vmp_sim_event *e = &log.ev[k];
+
+		if (e->kind != VMP_SIM_EV_MIG_START)
+			continue;
+		if (nmig < 2) {
+			/* consolidation at the first step: hosts 1 and 2 emptied onto host 0 */
+			assert_int_equal(e->vm, (int32_t)nmig + 1);
+			assert_int_equal(e->from, (int32_t)nmig + 1);
+			assert_int_equal(e->host, 0);
+			assert_true(fabs(e->time_s - 300.1) < 1e-6);
+		} else {
+			/* memory relief at 900.1 s: VM 0 to host 1, woken up */
+			assert_int_equal(nmig, 2);
+			assert_int_equal(e->vm, 0);
+			assert_int_equal(e->from, 0);
+			assert_int_equal(e->host, 1);
+			assert_true(fabs(e->time_s - 900.1) < 1e-6);
+			assert_true(fabs(e->end_s - e->time_s - 32) < 1e-6);
+		}
+		nmig++;
+	}
+	assert_int_equal(nmig, 3);
+	assert_int_equal(r.pilot_consolidate, 2);
+	assert_int_equal(r.pilot_relieve, 1);
+	/* host 0 over its RAM from 712 s to 932.1 s */
+	assert_true(fabs(r.sim.acct.mem_overload_host_s - 220.1) < 1e-6);
+	assert_true(fabs(r.sim.acct.mem_excess_mb_s - 189654.4) < 1e-6);
+	vmp_simrun_result_release(&r);
+
+	/* the same day without memory in the trace: CPU only, nothing to relieve */
+	in.mem_pct = NULL;
+	memset(&log, 0, sizeof(log));
+	assert_int_equal(vmp_simrun(&cfg, vmp_sim_policy_find("vmpilot"), &pp, &in, NULL, NULL,
+				    &r), 0);
+	assert_int_equal(r.pilot_relieve, 0);
+	assert_int_equal(r.pilot_consolidate, 2);
+	vmp_simrun_result_release(&r);
+}
+
 /* ---------------------------------------------------------- CLI helpers -- */
 
 static void
@@ -624,6 +735,7 @@ main(void)
 		cmocka_unit_test(test_pilot_memory_relief),
 		cmocka_unit_test(test_pilot_snapshot_changes),
 		cmocka_unit_test(test_simrun),
+		cmocka_unit_test(test_simrun_memory_relief),
 		cmocka_unit_test(test_progress_format),
 		cmocka_unit_test(test_report),
 	};
