@@ -167,6 +167,14 @@ extern const struct vmp_cli_command vmp_cmd_why;
  * Return an exit status.
  */
 int vmp_ctl_status(const char *uri, bool json, FILE *out);
+/*
+ * One line for the "cluster" object of a daemon's status (agent mode, doc/cluster.md):
+ * "cluster: agent A, follower of B (term T), 3 members, intents 0 pending 1 running 4
+ * done 0 failed 0 cancelled, snapshot 1.0 s old" and why cluster moves are stopped;
+ * nothing for {"mode": "single"} or no object.
+ */
+struct json_t;
+void vmp_cli_cluster_line(FILE *out, const struct json_t *cluster);
 int vmp_ctl_why(const char *uri, const char *vm, size_t last, bool all, bool json);
 
 /*

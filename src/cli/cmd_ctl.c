@@ -54,6 +54,40 @@ num(FILE *out, const json_t *v, double scale, int width, int prec)
 		fprintf(out, "%*s", width, "-");
 }
 
+void
+vmp_cli_cluster_line(FILE *out, const struct json_t *c)
+{
+	static const char *const states[] = { "pending", "running", "done", "failed",
+					      "cancelled" };
+	const json_t *in = json_object_get(c, "intents"), *age = json_object_get(c, "snapshot_age_s");
+	const char *role = s_of(c, "role"), *why = s_of(c, "why");
+	char *agent, *leader, *w;
+	size_t i;
+
+	if (!json_is_object(c) || strcmp(s_of(c, "mode"), "agents"))
+		return;
+	agent = vmp_str_printable(s_of(c, "agent"));
+	leader = vmp_str_printable(*s_of(c, "leader") ? s_of(c, "leader") : "nobody");
+	fprintf(out, "cluster: agent %s, %s", agent, !strcmp(role, "leader") ? "leader" :
+		!strcmp(role, "follower") ? "follower of " : "unavailable");
+	if (!strcmp(role, "follower"))
+		fputs(leader, out);
+	fprintf(out, " (term %lld), %zu member%s, intents",
+		(long long)json_integer_value(json_object_get(c, "term")),
+		json_array_size(json_object_get(c, "members")),
+		json_array_size(json_object_get(c, "members")) == 1 ? "" : "s");
+	for (i = 0; i < VMP_ARRAY_SIZE(states); i++)
+		fprintf(out, " %lld %s", (long long)json_integer_value(json_object_get(in, states[i])),
+			states[i]);
+	if (json_is_number(age))
+		fprintf(out, ", snapshot %.1f s old", json_number_value(age));
+	w = vmp_str_printable(why);
+	fprintf(out, "%s%s\n", *w ? "; " : "", w);
+	free(w);
+	free(agent);
+	free(leader);
+}
+
 int
 vmp_ctl_status(const char *uri, bool json, FILE *out)
 {
@@ -77,6 +111,7 @@ vmp_ctl_status(const char *uri, bool json, FILE *out)
 		json_is_true(json_object_get(s, "paused")) ? ", paused" : "",
 		json_is_true(json_object_get(s, "dry_run")) ? ", dry run" : "",
 		json_is_true(json_object_get(s, "journal_failing")) ? ", JOURNAL FAILING" : "");
+	vmp_cli_cluster_line(out, json_object_get(s, "cluster"));
 	json_array_foreach(json_object_get(s, "hosts"), i, h) {
 		char *hu = vmp_str_printable(s_of(h, "uri"));
 

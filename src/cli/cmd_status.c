@@ -60,6 +60,7 @@ struct status_sample {
 struct status_pilot {
 	struct vmp_config cfg;
 	json_t *host;              /* this URI's entry of the status file, or NULL */
+	json_t *cluster;           /* the status file's "cluster" (agent mode), or NULL */
 	char *note;                /* why there is no status, for stderr, or NULL */
 };
 
@@ -189,6 +190,7 @@ pilot_load(const char *uri, const char *path, struct status_pilot *ret)
 		json_decref(root);
 		return 0;
 	}
+	ret->cluster = json_incref(json_object_get(root, "cluster"));
 	json_array_foreach(hosts, i, h) {
 		const char *u = json_string_value(json_object_get(h, "uri"));
 
@@ -209,6 +211,7 @@ pilot_release(struct status_pilot *p)
 {
 	vmp_config_release(&p->cfg);
 	json_decref(p->host);
+	json_decref(p->cluster);
 	free(p->note);
 }
 
@@ -362,6 +365,7 @@ print_table(FILE *out, const struct status_pilot *pilot, const char *uri,
 		fprintf(out, "(no vms on %s)\n", uri);
 	if (pilot->note)
 		fprintf(out, "(%s)\n", pilot->note);
+	vmp_cli_cluster_line(out, pilot->cluster);
 }
 
 static json_t *
@@ -418,6 +422,8 @@ print_json(FILE *out, const struct status_pilot *pilot, const char *uri,
 	json_object_set_new(root, "autopilot", pilot->note ? json_string(pilot->note)
 							   : json_string("ok"));
 	json_object_set_new(root, "vms", vms);
+	if (pilot->cluster)
+		json_object_set(root, "cluster", pilot->cluster);
 	text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	fprintf(out, "%s\n", text);
 	free(text);

@@ -198,6 +198,34 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "migration_copy_storage", VMP_CONFIG_BOOL, false, G(migration_copy_storage), 0, 0, "no",
 	  "copy a VM's disks that are not on shared storage; no = refuse such a move (yes/no)",
 	  false },
+	/* Agents and an elected cluster planner through etcd (doc/cluster.md). */
+	{ "etcd_endpoints", VMP_CONFIG_STRING, false, G(etcd_endpoints), 0, 0, "none",
+	  "etcd client URLs, comma-separated (http://10.0.0.1:2379,...): this daemon is the agent "
+	  "of its one -c host and the cluster planner runs in one elected agent; none = one "
+	  "process plans for its -c hosts (list)", false },
+	{ "etcd_prefix", VMP_CONFIG_STRING, false, G(etcd_prefix), 0, 0, "/vmpilot/",
+	  "prefix of every key vmpilot writes in etcd; one cluster per prefix (key)", false },
+	{ "etcd_cacert", VMP_CONFIG_STRING, false, G(etcd_cacert), 0, 0, "none",
+	  "CA certificate that signed etcd's server certificates; none = the system's (path)",
+	  false },
+	{ "etcd_cert", VMP_CONFIG_STRING, false, G(etcd_cert), 0, 0, "none",
+	  "client certificate for etcd; none = no client certificate (path)", false },
+	{ "etcd_key", VMP_CONFIG_STRING, false, G(etcd_key), 0, 0, "none",
+	  "private key of etcd_cert (path)", false },
+	{ "etcd_user", VMP_CONFIG_STRING, false, G(etcd_user), 0, 0, "none",
+	  "etcd user (etcd authentication); none = no authentication (name)", false },
+	{ "etcd_password_file", VMP_CONFIG_STRING, false, G(etcd_password_file), 0, 0, "none",
+	  "file holding etcd_user's password on its first line (path)", false },
+	{ "etcd_timeout_ms", VMP_CONFIG_INT, false, G(etcd_timeout_ms), 100, MIN_MS, "2000",
+	  "deadline of each request to etcd (ms)", false },
+	{ "cluster_lease_ttl_ms", VMP_CONFIG_INT, false, G(cluster_lease_ttl_ms), 2000, 10 * MIN_MS,
+	  "10000", "an agent that stops renewing its lease this long loses its keys and the "
+	  "leadership (ms)", false },
+	{ "agent_name", VMP_CONFIG_STRING, false, G(agent_name), 0, 0, "auto",
+	  "this agent's name in the cluster, unique per host; auto = the hostname (name)", false },
+	{ "agent_migrate_uri", VMP_CONFIG_STRING, false, G(agent_migrate_uri), 0, 0, "auto",
+	  "the hypervisor URI other agents migrate VMs into this host with, e.g. "
+	  "qemu+tcp://10.0.0.2/system; auto = the -c URI (URI)", false },
 	/* Per VM, in [vm NAME] sections. */
 	{ "mem_min_kib", VMP_CONFIG_U64, true, V(mem_min_kib), 0, INT64_MAX, "0",
 	  "never below this balloon target (KiB)", false },
@@ -524,6 +552,15 @@ vmp_config_release(struct vmp_config *c)
 	free(c->api_tls_ca);
 	free(c->api_admin_cns);
 	free(c->api_tokens);
+	free(c->etcd_endpoints);
+	free(c->etcd_prefix);
+	free(c->etcd_cacert);
+	free(c->etcd_cert);
+	free(c->etcd_key);
+	free(c->etcd_user);
+	free(c->etcd_password_file);
+	free(c->agent_name);
+	free(c->agent_migrate_uri);
 	for (i = 0; i < c->nvms; i++) {
 		free(c->vms[i].name);
 		free(c->vms[i].profile);

@@ -113,6 +113,10 @@ struct vmp_config {
 	int64_t balloon_stats_period_ms;
 	int64_t migration_max_downtime_ms, migration_bandwidth_mibps, migration_timeout_ms;
 	bool migration_auto_converge, migration_postcopy, migration_copy_storage;
+	/* Agent mode (daemon/agent.h); etcd_endpoints "none" = single process. */
+	char *etcd_endpoints, *etcd_prefix, *etcd_cacert, *etcd_cert, *etcd_key;
+	char *etcd_user, *etcd_password_file, *agent_name, *agent_migrate_uri;
+	int64_t etcd_timeout_ms, cluster_lease_ttl_ms;
 	size_t nvms;
 	struct vmp_config_vm *vms;
 	size_t nhosts;

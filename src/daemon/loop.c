@@ -8,6 +8,7 @@
 #include "core/diagnose.h"
 #include "core/rightsize.h"
 #include "core/workload.h"
+#include "daemon/agent.h"
 #include "daemon/hostcmd.h"
 #include "daemon/journal.h"
 #include "host/ksm.h"
@@ -53,6 +54,10 @@ struct loop_vm {
 	int64_t mig_start_ms;
 	size_t mig_dest;
 	enum vmp_reason mig_reason;    /* the planner's reason for it */
+	/* Agent mode: the cluster intent it runs for, its destination agent (mig_dest unused). */
+	char mig_intent[VMP_CLUSTER_ID_MAX];
+	char mig_to[VMP_NAME_MAX];
+	char intent_journaled[VMP_CLUSTER_ID_MAX];  /* the last intent journaled as not run */
 	struct vmp_pilot_history hist; /* the planner's summary of its CPU demand */
 	char fault[FAULT_MAX];         /* last fault reported ("" = none) */
 	int mode;                      /* enum vmp_mode this cycle */
@@ -146,6 +151,10 @@ struct vmp_loop {
 	/* per cycle */
 	int64_t now_ms, wall_ms;
 	struct vmp_loop_report rep;
+	/* Agent mode (daemon/agent.h): the agent, and this cycle's VMs while it runs. */
+	struct vmp_agent *agent;
+	struct cycle_vm *agent_cvs;
+	size_t agent_ncv;
 };
 
 static void
@@ -422,6 +431,13 @@ vmp_loop_new(const struct vmp_loop_options *o, struct vmp_loop **ret_l, char **r
 	l->log = o->log;
 	l->moved = o->moved;
 	l->opaque = o->opaque;
+	l->agent = o->agent;
+	if (l->agent && o->n_uris != 1) {
+		*ret_err = xasprintf("with etcd_endpoints set vmpilot is the agent of one host: give "
+				     "exactly one --connect URI (%zu given)", o->n_uris);
+		free(l);
+		return -EINVAL;
+	}
 	l->hosts = xcalloc(o->n_uris ? o->n_uris : 1, sizeof(*l->hosts));
 	if (vmp_pilot_new(&l->pilot_p, o->n_uris ? o->n_uris : 1, 0, &l->pilot) < 0) {
 		/* a config that passed vmp_config_load() makes a planner */
@@ -1528,16 +1544,21 @@ migration_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v,
 		 const struct vmp_migrate_progress *p, const char *error)
 {
 	struct vmp_decision d;
+	const char *to = v->mig_intent[0] ? v->mig_to : l->hosts[v->mig_dest].uri;
 	json_t *inputs = json_pack("{s:s,s:s,s:I,s:I}", "from_host", h->uri,
-				   "to_host", l->hosts[v->mig_dest].uri,
+				   "to_host", to,
 				   "total_time_ms", (json_int_t)p->total_time_ms,
 				   "downtime_ms", (json_int_t)p->downtime_ms);
 
 	vmp_decision_init(&d, "migration", (double)(h - l->hosts));
 	vmp_decision_set(&d, VMP_ACT_SET, v->mig_reason, (double)v->mig_dest);
 	say(l, error ? VMP_LOG_WARN : VMP_LOG_INFO, "%s: vm %s: migration to '%s' %s%s", h->uri,
-	    v->name, l->hosts[v->mig_dest].uri, error ? "failed: " : "completed",
-	    error ? error : "");
+	    v->name, to, error ? "failed: " : "completed", error ? error : "");
+	if (v->mig_intent[0]) {
+		json_object_set_new(inputs, "intent", json_string(v->mig_intent));
+		vmp_agent_migrated(l->agent, v->mig_intent, error);
+		v->mig_intent[0] = '\0';
+	}
 	count_decision(l, "migration", &d, !error, error);
 	journal_put(l, h, v->name, (enum vmp_mode)v->mode, "migration", &d, inputs, !error, error);
 	v->migrating = false;
@@ -1741,11 +1762,73 @@ act_move(struct vmp_loop *l, const struct vmp_pilot_move *m, const struct vmp_pi
 }
 
 /*
+ * The planner's view of host i this cycle (CPU as 1000 MIPS per core: capacity from
+ * cpu_limit or the host's CPUs; memory from the overcommit plan: what the host's VMs
+ * may use, what is free after this cycle's resizing and what it could not reclaim).
+ */
+static void
+pilot_host(const struct vmp_loop *l, size_t i, struct vmp_pilot_host *ph)
+{
+	const struct loop_host *h = &l->hosts[i];
+	double bw = l->cfg->migration_bandwidth_mibps ?
+		    (double)l->cfg->migration_bandwidth_mibps * 1024 : DEFAULT_BW_KIB_S;
+	bool can_wake = strcmp(l->cfg->host_wake_command, "none") != 0;
+
+	ph->capacity_mips = h->cpu_capacity * CORE_MIPS(h);
+	/* a VM must fit one core where the backend knows VM sizes in MIPS, else the host */
+	ph->core_mips = h->core_mips > 0 ? h->core_mips : ph->capacity_mips;
+	ph->bw_kib_s = h->migrate_bw_kib_s > 0 ? h->migrate_bw_kib_s : bw;
+	ph->full_watts = h->full_watts;
+	ph->on = !h->standby && !h->powered_off;
+	/* a host on standby may not answer: it is woken before it receives a VM */
+	ph->unreachable = h->cpu_capacity <= 0 || (!h->standby && (!h->ok || !h->b));
+	ph->refuses_vms = h->refuses_vms || (h->standby && !can_wake);
+	if (h->ok && h->mem_known) {
+		ph->mem_kib = (double)h->mem_total_kib;
+		ph->mem_free_kib = (double)h->mem_available_kib;
+		ph->mem_short_kib = (double)h->mem_unmet_kib;
+	}
+}
+
+/*
+ * The planner's view of VM cv of host i (CPU demand from its CPU time this cycle), or
+ * false when it is not placed (not running, or migrated away this cycle).
+ */
+static bool
+pilot_vm(struct vmp_loop *l, size_t i, const struct cycle_vm *cv, struct vmp_pilot_vm *pv)
+{
+	unsigned vcpus = cv->o->info.vcpus_current ? cv->o->info.vcpus_current : 1;
+
+	pv->host = -1;
+	/* not running, or migrated away this cycle (what is left here is a husk) */
+	if ((!cv->running && !cv->migrating) || (cv->v->mig_started && !cv->v->migrating))
+		return false;
+	pv->host = (int32_t)i;
+	pv->migrating = cv->migrating;
+	pv->mips = cv->o->info.max_mips > 0 ? cv->o->info.max_mips :
+		   vcpus * CORE_MIPS(&l->hosts[i]);
+	pv->ram_kib = (double)cv->o->info.memory_current_kib;
+	if (l->hosts[i].mem_known)
+		pv->mem_kib = pv->ram_kib;
+	/*
+	 * No CPU sample this cycle: counted at its last demand (its size when it has none),
+	 * not moved, and this step is not remembered.
+	 */
+	pv->pinned = cv->lim.opt_out || !cv->cpu_in.have_stats || vmp_loop_pinned(l, i, cv->v->name);
+	pv->demand_mips = cv->cpu_in.have_stats ? cv->cpu_in.usage_cores * CORE_MIPS(&l->hosts[i]) :
+			  cv->v->hist.n ? cv->v->hist.last : pv->mips;
+	/* a simulator's demand as it is (no round trip through cores) */
+	if (cv->cpu_in.have_stats && cv->o->stats_ret == 0 &&
+	    (cv->o->stats.valid & VMP_STAT_CPU_DEMAND))
+		pv->demand_mips = cv->o->stats.cpu_demand_mips;
+	pv->hist = cv->v->hist;
+	return true;
+}
+
+/*
  * The cluster planner step: the snapshot of every host and VM from this cycle's
- * samples (CPU as 1000 MIPS per core: capacity from cpu_limit or the host's CPUs,
- * demand from the VM's CPU time; memory from the overcommit plan: what the host's VMs
- * may use, what is free after this cycle's resizing and what it could not reclaim),
- * vmp_pilot_plan(), then each move in order (act_move()).
+ * samples (pilot_host(), pilot_vm()), vmp_pilot_plan(), then each move in order
+ * (act_move()).
  */
 static void
 plan_cluster(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
@@ -1754,65 +1837,19 @@ plan_cluster(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 	struct vmp_pilot_vm *pv;
 	struct cycle_vm **map;
 	const struct vmp_pilot_move *moves;
-	double bw = l->cfg->migration_bandwidth_mibps ?
-		    (double)l->cfg->migration_bandwidth_mibps * 1024 : DEFAULT_BW_KIB_S;
-	bool can_wake = strcmp(l->cfg->host_wake_command, "none") != 0;
 	size_t total = 0, i, j, k = 0;
 	int n, m;
 
 	for (i = 0; i < l->n_hosts; i++) {
-		struct loop_host *h = &l->hosts[i];
-
-		ph[i].capacity_mips = h->cpu_capacity * CORE_MIPS(h);
-		/* a VM must fit one core where the backend knows VM sizes in MIPS, else the host */
-		ph[i].core_mips = h->core_mips > 0 ? h->core_mips : ph[i].capacity_mips;
-		ph[i].bw_kib_s = h->migrate_bw_kib_s > 0 ? h->migrate_bw_kib_s : bw;
-		ph[i].full_watts = h->full_watts;
-		ph[i].on = !h->standby && !h->powered_off;
-		/* a host on standby may not answer: it is woken before it receives a VM */
-		ph[i].unreachable = h->cpu_capacity <= 0 || (!h->standby && (!h->ok || !h->b));
-		ph[i].refuses_vms = h->refuses_vms || (h->standby && !can_wake);
-		if (h->ok && h->mem_known) {
-			ph[i].mem_kib = (double)h->mem_total_kib;
-			ph[i].mem_free_kib = (double)h->mem_available_kib;
-			ph[i].mem_short_kib = (double)h->mem_unmet_kib;
-		}
+		pilot_host(l, i, &ph[i]);
 		total += ncv[i];
 	}
 	pv = xcalloc(total + 1, sizeof(*pv));
 	map = xcalloc(total + 1, sizeof(*map));
 	for (i = 0; i < l->n_hosts; i++)
 		for (j = 0; j < ncv[i]; j++, k++) {
-			struct cycle_vm *cv = &cvs[i][j];
-			unsigned vcpus = cv->o->info.vcpus_current ? cv->o->info.vcpus_current : 1;
-
-			map[k] = cv;
-			pv[k].host = -1;
-			/* not running, or migrated away this cycle (what is left here is a husk) */
-			if ((!cv->running && !cv->migrating) ||
-			    (cv->v->mig_started && !cv->v->migrating))
-				continue;
-			pv[k].host = (int32_t)i;
-			pv[k].migrating = cv->migrating;
-			pv[k].mips = cv->o->info.max_mips > 0 ? cv->o->info.max_mips :
-				     vcpus * CORE_MIPS(&l->hosts[i]);
-			pv[k].ram_kib = (double)cv->o->info.memory_current_kib;
-			if (l->hosts[i].mem_known)
-				pv[k].mem_kib = pv[k].ram_kib;
-			/*
-			 * No CPU sample this cycle: counted at its last demand (its size when
-			 * it has none), not moved, and this step is not remembered.
-			 */
-			pv[k].pinned = cv->lim.opt_out || !cv->cpu_in.have_stats ||
-				       vmp_loop_pinned(l, i, cv->v->name);
-			pv[k].demand_mips = cv->cpu_in.have_stats ?
-					    cv->cpu_in.usage_cores * CORE_MIPS(&l->hosts[i]) :
-					    cv->v->hist.n ? cv->v->hist.last : pv[k].mips;
-			/* a simulator's demand as it is (no round trip through cores) */
-			if (cv->cpu_in.have_stats && cv->o->stats_ret == 0 &&
-			    (cv->o->stats.valid & VMP_STAT_CPU_DEMAND))
-				pv[k].demand_mips = cv->o->stats.cpu_demand_mips;
-			pv[k].hist = cv->v->hist;
+			map[k] = &cvs[i][j];
+			pilot_vm(l, i, &cvs[i][j], &pv[k]);
 		}
 	n = vmp_pilot_plan(l->pilot, ph, l->n_hosts, pv, total, &moves);
 	for (k = 0; k < total; k++)
@@ -1823,6 +1860,177 @@ plan_cluster(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
 	free(map);
 	free(pv);
 	free(ph);
+}
+
+/*
+ * Agent mode: the summary of the one host for the cluster (pilot_host(), pilot_vm();
+ * each VM's demand added to its history here, as the planner of plan_cluster() would),
+ * handed to the agent, which publishes it, plans when it leads and runs the intents
+ * of this host through vmp_loop_intent_run() (daemon/agent.h).
+ */
+static void
+agent_step(struct vmp_loop *l, struct cycle_vm *cvs, size_t ncv)
+{
+	struct vmp_cluster_agent sum = { 0 };
+	struct vmp_pilot_host ph = { 0 };
+	size_t j;
+
+	pilot_host(l, 0, &ph);
+	sum.capacity_mips = ph.capacity_mips;
+	sum.core_mips = ph.core_mips;
+	sum.mem_kib = ph.mem_kib;
+	sum.mem_free_kib = ph.mem_free_kib;
+	sum.mem_short_kib = ph.mem_short_kib;
+	sum.bw_kib_s = ph.bw_kib_s;
+	sum.full_watts = ph.full_watts;
+	sum.on = ph.on && !ph.unreachable;
+	sum.refuses_vms = ph.refuses_vms;
+	sum.cycle = (int64_t)l->cycle;
+	sum.wall_ms = l->wall_ms;
+	sum.vms = xcalloc(ncv + 1, sizeof(*sum.vms));
+	for (j = 0; j < ncv; j++) {
+		struct cycle_vm *cv = &cvs[j];
+		struct vmp_cluster_vm *cvm = &sum.vms[sum.nvms];
+		struct vmp_pilot_vm pv = { 0 };
+
+		if (!pilot_vm(l, 0, cv, &pv))
+			continue;
+		if (cv->cpu_in.have_stats) {
+			vmp_pilot_history_add(&l->pilot_p, &cv->v->hist, pv.demand_mips, pv.mips);
+			pv.hist = cv->v->hist;
+		}
+		cvm->name = cv->v->name;
+		cvm->uuid = (char *)cv->o->info.uuid;
+		cvm->mips = pv.mips;
+		cvm->ram_kib = pv.ram_kib;
+		cvm->mem_kib = pv.mem_kib;
+		cvm->dirty_kib_s = pv.dirty_kib_s;
+		cvm->demand_mips = pv.demand_mips;
+		cvm->migrating = pv.migrating;
+		cvm->pinned = pv.pinned;
+		cvm->hist = pv.hist;
+		sum.nvms++;
+	}
+	l->agent_cvs = cvs;
+	l->agent_ncv = ncv;
+	vmp_agent_cycle(l->agent, l, &sum, l->now_ms, l->wall_ms);
+	l->agent_cvs = NULL;
+	l->agent_ncv = 0;
+	/* the strings are the loop's: only the array and what the agent set are freed */
+	free(sum.vms);
+	free(sum.name);
+	free(sum.migrate_uri);
+}
+
+int
+vmp_loop_journal_event(struct vmp_loop *l, const char *vm, const char *event,
+		       const char *message)
+{
+	return journal_event(l, l->hosts[0].uri, vm, event, message);
+}
+
+int
+vmp_loop_intent_run(struct vmp_loop *l, const struct vmp_loop_intent *it,
+		    int (*claim)(void *opaque), void *opaque, char **ret_why)
+{
+	struct loop_host *h = &l->hosts[0];
+	struct vmp_config_host_settings dc = vmp_config_host(l->cfg, it->to_uri);
+	struct vmp_migrate_params mp = {
+		.dest_uri = it->to_uri,
+		.migrate_uri = dc.migrate_uri && strcmp(dc.migrate_uri, "auto") ? dc.migrate_uri
+										  : NULL,
+		.max_downtime_ms = (uint64_t)l->cfg->migration_max_downtime_ms,
+		.bandwidth_mibps = (uint64_t)l->cfg->migration_bandwidth_mibps,
+		.auto_converge = l->cfg->migration_auto_converge,
+		.postcopy = l->cfg->migration_postcopy,
+		.storage_shared = vmp_config_host(l->cfg, h->uri).storage_shared,
+		.copy_storage = l->cfg->migration_copy_storage,
+		.tls = l->cfg->migration_tls,
+		.tls_dir = strcmp(l->cfg->migration_tls_dir, "none") ? l->cfg->migration_tls_dir
+								     : NULL,
+	};
+	enum vmp_pilot_reason pr = VMP_PILOT_RELIEVE;
+	struct cycle_vm *cv = NULL;
+	struct vmp_decision d;
+	const char *result = NULL, *not_run = NULL;
+	bool acted = false;
+	json_t *inputs;
+	size_t j;
+	int r;
+
+	*ret_why = NULL;
+	for (j = 0; j < l->agent_ncv; j++)
+		if (!strcmp(l->agent_cvs[j].v->name, it->vm))
+			cv = &l->agent_cvs[j];
+	if (!cv || !cv->running || !h->b) {
+		*ret_why = xasprintf("vm '%s' is not running on this host", it->vm);
+		return 0;
+	}
+	for (j = 0; j < VMP_PILOT_REASON_MAX; j++)
+		if (!strcmp(vmp_pilot_reason_name((enum vmp_pilot_reason)j), it->reason))
+			pr = (enum vmp_pilot_reason)j;
+	vmp_decision_init(&d, "migration", 0);
+	vmp_decision_set(&d, VMP_ACT_SET, move_reason(pr), 1);
+	inputs = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I}", "planner", it->why, "move",
+			   vmp_pilot_reason_name(pr), "from_host", h->uri, "to_host", it->to_uri,
+			   "intent", it->id, "leader", it->leader, "term", (json_int_t)it->term);
+	json_object_set_new(inputs, "to_agent", json_string(it->to));
+	l->rep.decisions++;
+	if (cv->migrating)
+		not_run = "the vm is migrating";
+	else if (cv->lim.opt_out || vmp_loop_pinned(l, 0, cv->v->name))
+		not_run = "the vm is pinned or opted out";
+	else if (dry(l) || l->counters.journal_failing)
+		not_run = "dry run (or the journal cannot be written)";
+	else if (cv->v->mode != VMP_MODE_ACT)
+		not_run = cv->v->mode == VMP_MODE_ADVISE ? "mode advise: recommended, not run"
+							 : "mode off";
+	else if (!vmp_budget_gate(&h->budget, VMP_BUDGET_MIGRATION, cv->migrating,
+				  cv->lim.opt_out, l->now_ms, &d))
+		not_run = "no migration left in the host's budget";
+	if (not_run) {
+		*ret_why = xstrdup(not_run);
+		/* once per intent: a recommendation with the planner's reasons */
+		if (strcmp(cv->v->intent_journaled, it->id)) {
+			snprintf(cv->v->intent_journaled, sizeof(cv->v->intent_journaled), "%s",
+				 it->id);
+			journal_put(l, h, cv->v->name, (enum vmp_mode)cv->v->mode, "planner", &d,
+				    json_incref(inputs), false, not_run);
+		}
+		count_decision(l, "planner", &d, false, NULL);
+		json_decref(inputs);
+		return 0;
+	}
+	r = claim(opaque);
+	if (r < 0) {
+		*ret_why = xasprintf("claim refused: %s", strerror(-r));
+		json_decref(inputs);
+		return r;
+	}
+	/* Claimed: journaled (and synced) as an intent before it acts. */
+	if (!act_begin(l, h, (enum vmp_mode)cv->v->mode, false, cv->v->name, "planner", &d,
+		       inputs)) {
+		*ret_why = xstrdup("the journal cannot be written: not started");
+		journal_decision(l, h, cv->v, RES_MIG, "planner", &d, inputs, false, *ret_why);
+		return -EIO;
+	}
+	r = vmp_backend_migrate_start(h->b, cv->v->name, &mp);
+	result = act_result(l, h, cv->v, r, &acted);
+	if (r == 0) {
+		cv->v->migrating = true;
+		cv->v->mig_started = true;
+		cv->v->mig_start_ms = l->now_ms;
+		cv->v->mig_dest = 0;
+		cv->v->mig_reason = move_reason(pr);
+		snprintf(cv->v->mig_intent, sizeof(cv->v->mig_intent), "%s", it->id);
+		snprintf(cv->v->mig_to, sizeof(cv->v->mig_to), "%s", it->to_uri);
+		if (l->moved)
+			l->moved(l->opaque, cv->v->name, h->uri, it->to_uri, pr, it->why);
+	} else {
+		*ret_why = xstrdup(result ? result : "migrate_start failed");
+	}
+	journal_decision(l, h, cv->v, RES_MIG, "planner", &d, inputs, acted, result);
+	return r == 0 ? 1 : -EIO;
 }
 
 /*
@@ -1973,7 +2181,10 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		if (l->ksm_root && i == l->ksm_host)
 			host_ksm(l, h, o, cvs[i], ncv[i]);
 	}
-	if (l->n_hosts > 1) {
+	if (l->agent) {
+		if (l->hosts[0].ok)
+			agent_step(l, cvs[0], ncv[0]);
+	} else if (l->n_hosts > 1) {
 		plan_cluster(l, cvs, ncv);
 		host_standby(l, cvs, ncv);
 	}

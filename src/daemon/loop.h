@@ -40,6 +40,7 @@
 #include "util/log.h"
 
 struct vmp_loop;
+struct vmp_agent;   /* daemon/agent.h */
 
 /* The kinds of fault the loop records (journal events and counters). */
 enum vmp_loop_fault {
@@ -93,6 +94,12 @@ struct vmp_loop_options {
 	void (*moved)(void *opaque, const char *vm, const char *from, const char *to,
 		      enum vmp_pilot_reason reason, const char *why);
 	void *opaque;
+	/*
+	 * Agent mode (etcd_endpoints set, daemon/agent.h; borrowed, NULL = off): exactly one
+	 * URI; instead of planning over its hosts the loop hands the agent its host's
+	 * summary every cycle, and the cluster's elected planner decides the moves.
+	 */
+	struct vmp_agent *agent;
 };
 
 /*
@@ -176,6 +183,39 @@ void vmp_loop_sample(struct vmp_loop *l, size_t host, struct vmp_loop_host_obs *
  * "dry_run" is also true while the journal cannot be written (journal.writable false).
  */
 json_t *vmp_loop_status(const struct vmp_loop *l);
+
+/* One move the cluster planner asked of this host (agent mode). */
+struct vmp_loop_intent {
+	const char *id;            /* the intent's id in etcd */
+	const char *vm;
+	const char *to;            /* destination agent */
+	const char *to_uri;        /* its hypervisor URI (the migration's destination) */
+	const char *reason;        /* vmp_pilot_reason_name() */
+	const char *why;           /* the planner's explanation */
+	const char *leader;        /* who planned it, in which term */
+	int64_t term;
+};
+
+/*
+ * Agent mode, during vmp_agent_cycle() only: runs intent it on the local host. The
+ * VM must be here, running, not migrating, not pinned or opted out, in mode act, with
+ * a migration left in its host's budget, the loop not in dry run; otherwise the
+ * intent is journaled as a recommendation (policy "planner", not acted, with the
+ * intent's id and why; once per intent) and 0 is returned with *ret_why (caller frees)
+ * saying why it was not run. Then claim(opaque) is called: when it fails its result is
+ * returned (nothing else is done; journaled). Once claimed, the move is journaled as
+ * an intent line (fsynced) and started through the backend's migrate_start to
+ * it->to_uri (the [host to_uri] section's migrate_uri, storage and TLS settings as in
+ * single-process mode): 1 when it started (its end comes through
+ * vmp_agent_migrated()), or -EIO with *ret_why when it could not start (the caller
+ * records the intent failed).
+ */
+int vmp_loop_intent_run(struct vmp_loop *l, const struct vmp_loop_intent *it,
+			int (*claim)(void *opaque), void *opaque, char **ret_why);
+
+/* Agent mode: journals an event about the local host (vm may be NULL); 0 or -errno. */
+int vmp_loop_journal_event(struct vmp_loop *l, const char *vm, const char *event,
+			   const char *message);
 
 size_t vmp_loop_hosts(const struct vmp_loop *l);
 /*

@@ -114,10 +114,11 @@ vmp_publish_status(struct vmp_loop *l, const struct vmp_publish_info *in)
 		json_object_set_new(json_array_get(c.hosts, i), "budget_per_hour", per_hour);
 	}
 	vmp_loop_foreach_vm(l, add_vm, &c);
-	return json_pack("{s:I,s:I,s:b,s:b,s:b,s:I,s:o}", "time_ms", (json_int_t)in->time_ms,
+	return json_pack("{s:I,s:I,s:b,s:b,s:b,s:I,s:o,s:o}", "time_ms", (json_int_t)in->time_ms,
 			 "cycle", (json_int_t)dc->cycles, "paused", in->paused, "dry_run",
 			 in->dry_run, "journal_failing", vmp_loop_counters(l)->journal_failing,
-			 "cycle_duration_ms", (json_int_t)in->cycle_duration_ms, "hosts", c.hosts);
+			 "cycle_duration_ms", (json_int_t)in->cycle_duration_ms, "hosts", c.hosts,
+			 "cluster", vmp_agent_status(in->agent, in->time_ms));
 }
 
 /* ---- Prometheus text ---- */
@@ -217,6 +218,36 @@ vm_bottleneck(void *opaque, const struct vmp_loop_vm_view *v)
 	fputs("\",vm=\"", o->f);
 	label(o->f, v->name);
 	fprintf(o->f, "\",kind=\"%s\"} 1\n", v->bottleneck);
+}
+
+/* The vmpilot_cluster_* families (agent mode). */
+static void
+cluster_metrics(FILE *f, const struct vmp_publish_info *in)
+{
+	struct vmp_cluster_counters cc;
+	int k;
+
+	vmp_agent_counters(in->agent, in->time_ms, &cc);
+	family(f, "vmpilot_cluster_leader", "gauge", "1 while this agent is the cluster's leader");
+	fprintf(f, "vmpilot_cluster_leader %d\n", cc.leader);
+	family(f, "vmpilot_cluster_leader_changes_total", "counter",
+	       "times this agent saw the leadership change (a new term)");
+	fprintf(f, "vmpilot_cluster_leader_changes_total %llu\n",
+		(unsigned long long)cc.leader_changes);
+	family(f, "vmpilot_cluster_snapshot_age_seconds", "gauge",
+	       "age of the last cluster snapshot this agent read (no sample before the first)");
+	if (cc.snapshot_age_s >= 0)
+		fprintf(f, "vmpilot_cluster_snapshot_age_seconds %.3f\n", cc.snapshot_age_s);
+	family(f, "vmpilot_cluster_intents", "gauge",
+	       "intents (planned moves) in the last snapshot, by state");
+	for (k = 0; k < VMP_CLUSTER_INTENT_STATE_MAX; k++)
+		fprintf(f, "vmpilot_cluster_intents{state=\"%s\"} %zu\n",
+			vmp_cluster_intent_state_name((enum vmp_cluster_intent_state)k),
+			cc.intents[k]);
+	family(f, "vmpilot_cluster_etcd_up", "gauge", "1 when the last request to etcd succeeded");
+	fprintf(f, "vmpilot_cluster_etcd_up %d\n", cc.etcd_up);
+	family(f, "vmpilot_cluster_members", "gauge", "agents in the last snapshot");
+	fprintf(f, "vmpilot_cluster_members %zu\n", cc.members);
 }
 
 char *
@@ -330,6 +361,8 @@ vmp_publish_metrics(struct vmp_loop *l, const struct vmp_publish_info *in)
 	fprintf(o.f, "vmpilot_loop_paused %d\n", in->paused);
 	family(o.f, "vmpilot_dry_run", "gauge", "1 when the loop never acts");
 	fprintf(o.f, "vmpilot_dry_run %d\n", in->dry_run);
+	if (in->agent)
+		cluster_metrics(o.f, in);
 	fclose(o.f);
 	return text;
 }

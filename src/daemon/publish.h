@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "core/decision.h"
+#include "daemon/agent.h"
 #include "daemon/loop.h"
 
 /* What the runner adds to the loop's own view. */
@@ -24,6 +25,7 @@ struct vmp_publish_info {
 	bool dry_run;
 	int64_t cycle_duration_ms; /* of the last cycle (sampling, deciding, acting) */
 	uint64_t api_requests, api_refused;   /* served, and refused with 401/403 */
+	const struct vmp_agent *agent;        /* agent mode (daemon/agent.h); NULL = single */
 };
 
 /*
@@ -35,12 +37,18 @@ struct vmp_publish_info {
  *                        "mem_demand_kib", "cpu_used_cores", "vcpus", "vcpus_max",
  *                        "migrating", "fault", "mode", "pinned",
  *                        "decisions": [{"policy", "resource", "action", "reason",
- *                                       "from", "to", "acted", "checks", "rejected"}]}]}]}
+ *                                       "from", "to", "acted", "checks", "rejected"}]}]}],
+ *    "cluster": vmp_agent_status(): {"mode": "single"}, or in agent mode {"mode": "agents",
+ *               "agent", "role", "leader", "term", "members", "etcd", "snapshot_age_s",
+ *               "intents", "recent", "why"}}
  * Unknown numbers are null.
  */
 json_t *vmp_publish_status(struct vmp_loop *l, const struct vmp_publish_info *in);
 
-/* The Prometheus text exposition (format 0.0.4) of the loop (caller frees). */
+/*
+ * The Prometheus text exposition (format 0.0.4) of the loop (caller frees); in agent
+ * mode with the vmpilot_cluster_* families (doc/cluster.md).
+ */
 char *vmp_publish_metrics(struct vmp_loop *l, const struct vmp_publish_info *in);
 
 /* One decision as JSON (a new reference), as in the status's "decisions". */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The foreground runner of the loop: signals, interval, reload (see runner.h). */
 #include "daemon/runner.h"
+#include "daemon/agent.h"
 #include "daemon/api.h"
 #include "daemon/config.h"
 #include "daemon/loop.h"
@@ -41,13 +42,17 @@ loop_log(void *opaque, enum vmp_log_level level, const char *msg)
  * logged when it first happens and when it clears (*failing remembers).
  */
 static void
-publish_status(struct vmp_loop *l, const char *path, bool *failing)
+publish_status(struct vmp_loop *l, const struct vmp_agent *agent, const char *path,
+	       bool *failing)
 {
 	json_t *st = vmp_loop_status(l);
-	char *text = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	char *line = xasprintf("%s\n", text ? text : "{}");
-	int r = vmp_write_file_replace(path, line, strlen(line), 0644);
+	char *text, *line;
+	int r;
 
+	json_object_set_new(st, "cluster", vmp_agent_status(agent, clock_ms(CLOCK_REALTIME)));
+	text = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	line = xasprintf("%s\n", text ? text : "{}");
+	r = vmp_write_file_replace(path, line, strlen(line), 0644);
 	if (r < 0 && !*failing)
 		log_warn("cannot write the status file '%s': %s (vmpilot status will not show "
 			 "recommendations)", path, strerror(-r));
@@ -198,12 +203,12 @@ api_start(const struct vmp_config *cfg, const struct vmp_runner_args *a,
 
 /* Publishes the loop's status and metrics to the API. */
 static void
-api_publish(struct vmp_api *api, struct vmp_loop *l, bool paused, bool dry_run,
-	    int64_t cycle_ms)
+api_publish(struct vmp_api *api, struct vmp_loop *l, const struct vmp_agent *agent, bool paused,
+	    bool dry_run, int64_t cycle_ms)
 {
 	struct vmp_publish_info in = {
 		.time_ms = clock_ms(CLOCK_REALTIME), .paused = paused, .dry_run = dry_run,
-		.cycle_duration_ms = cycle_ms,
+		.cycle_duration_ms = cycle_ms, .agent = agent,
 	};
 
 	if (!api)
@@ -394,6 +399,8 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	struct vmp_loop *l = NULL;
 	struct vmp_state *state = NULL;
 	struct vmp_api *api = NULL;
+	struct vmp_agent *agent = NULL;
+	bool resign = false;
 	bool state_failing = false, paused = false, cycle_now = false;
 	int64_t cycle_ms = 0;
 	sigset_t set, old;
@@ -416,6 +423,12 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	}
 	if (a->n_uris == 0) {
 		log_err("no host to watch: give at least one --connect URI");
+		config_free(cfg);
+		return 2;
+	}
+	if (strcmp(cfg->etcd_endpoints, "none") && a->n_uris != 1) {
+		log_err("with etcd_endpoints set vmpilot is the agent of one host: give exactly one "
+			"--connect URI, its local hypervisor (%zu given)", a->n_uris);
 		config_free(cfg);
 		return 2;
 	}
@@ -446,6 +459,20 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	o.dry_run = a->dry_run || cfg->dry_run;
 	o.journal = journal;
 	o.log = loop_log;
+	if (strcmp(cfg->etcd_endpoints, "none")) {
+		struct vmp_agent_options ao = { .cfg = cfg, .local_uri = a->uris[0], .log = loop_log };
+
+		if (vmp_agent_new(&ao, &agent, &err) < 0) {
+			log_err("%s", err);
+			free(err);
+			rc = 1;
+			goto out;
+		}
+		o.agent = agent;
+		log_info("agent '%s' of the cluster at %s (prefix %s, lease %lld ms)",
+			 vmp_agent_name(agent), cfg->etcd_endpoints, cfg->etcd_prefix,
+			 (long long)cfg->cluster_lease_ttl_ms);
+	}
 	r = vmp_loop_new(&o, &l, &err);
 	if (r < 0) {
 		log_err("%s", err);
@@ -494,8 +521,8 @@ vmp_runner_main(const struct vmp_runner_args *a)
 			tot.host_failures += rep.hosts_failed;
 			if (a->progress)
 				print_cycle(a->progress, tot.cycles, a->cycles, &rep);
-			publish_status(l, cfg->status_file, &status_failing);
-			api_publish(api, l, paused, o.dry_run, cycle_ms);
+			publish_status(l, agent, cfg->status_file, &status_failing);
+			api_publish(api, l, agent, paused, o.dry_run, cycle_ms);
 			/* systemd: ready once the first cycle sampled every host; alive each cycle. */
 			vmp_notifyf("%sWATCHDOG=1\nSTATUS=cycle %llu: %u of %u hosts ok, %u vms, %u "
 				    "decisions, %u actions", tot.cycles == 1 ? "READY=1\n" : "",
@@ -518,7 +545,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 				vmp_notify("WATCHDOG=1");
 			if (sig == SIGUSR1) {
 				api_apply(api, l, journal, &paused, &cycle_now);
-				api_publish(api, l, paused, o.dry_run, cycle_ms);
+				api_publish(api, l, agent, paused, o.dry_run, cycle_ms);
 				sig = 0;
 				if (cycle_now)
 					break;
@@ -535,6 +562,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 					log_err("reload refused, keeping the running configuration");
 				} else {
 					vmp_loop_set_config(l, n);
+					vmp_agent_set_config(agent, n);
 					config_free(cfg);
 					cfg = n;
 					log_info("configuration reloaded from %s", a->config_path);
@@ -571,6 +599,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 		if (sig == SIGTERM || sig == SIGINT) {
 			vmp_notify("STOPPING=1");
 			log_info("%s: stopping", strsignal(sig));
+			resign = true;
 			break;
 		}
 		if (next_ms < clock_ms(CLOCK_MONOTONIC))
@@ -583,6 +612,7 @@ out:
 	vmp_api_stop(api);
 	vmp_state_close(state);
 	vmp_loop_free(l);
+	vmp_agent_free(agent, resign);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	vmp_journal_close(journal);
 	config_free(cfg);
