@@ -9,7 +9,8 @@ For each of the five shared PlanetLab days, in both simulator modes (default and
 baseline of the policy table on the four figures judged together: energy (kWh), CPU
 demand not served (% of requested), host overload time (host-hours) and migrations — the
 continuous figures of doc/metrics.md — with the overload time as % of active host time
-for reference. A row is marked '<' where vmpilot is lower on all four at once.
+and the memory overload time (host-hours above RAM, each PlanetLab VM holding its whole
+RAM; no policy plans it there: doc/pilot-policy.md, 2a) for reference. A row is marked '<' where vmpilot is lower on all four at once.
 
 Then it says whether the default dominates LR-MMT-1.2 and THR-MMT-0.8 on all four on every
 day and mode (the goal; with the worst margins), and sweeps the planner's main knob
@@ -78,13 +79,13 @@ def main():
             tag = "tuning" if day in TUNING else "held out"
             print(f"\n{day} ({tag}), {'CloudSim compat' if compat else 'default mode'}")
             print(f"  {'policy':14} {'kWh':>9} {'unserved %':>11} {'overload h':>11} "
-                  f"{'migrations':>10} {'overload %':>11}")
+                  f"{'migrations':>10} {'overload %':>11} {'mem over h':>11}")
             for name in ["vmpilot"] + base:
                 x = r[name]
                 mark = "" if name == "vmpilot" else (" <" if dominates(v, x) else "")
                 print(f"  {name:14} {x['energy_kwh']:9.2f} {x['unserved_pct']:11.4f} "
                       f"{x['overload_host_h']:11.2f} {x['migrations']:10d} "
-                      f"{x['overload_pct']:11.3f}{mark}")
+                      f"{x['overload_pct']:11.3f} {x['mem_overload_host_h']:11.1f}{mark}")
             for g in GOAL:
                 ok = dominates(v, r[g])
                 goal_ok &= ok
