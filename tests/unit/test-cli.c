@@ -21,6 +21,7 @@
 #include "build-config.h"
 #include "cli/cli.h"
 #include "cmdrun.h"
+#include "core/sim.h"
 #include "util/fileio.h"
 #include "util/util.h"
 
@@ -408,6 +409,35 @@ test_every_command(void **state)
 	     (char *[]){ "simulate", "--hosts", "4", "--json", "--policy", "thr-mmt-0.8",
 			 "--trace", pl, NULL },
 	     VMP_EXIT_OK, "\"energy_kwh\"", "\"wall_s\"");
+	/* every policy of the table runs on a trace with memory (vmpilot plans it) */
+	{
+		char *all = xstrdup(vmp_sim_policies[0].name), *tmp, *want;
+
+		for (i = 1; vmp_sim_policies[i].name; i++) {
+			tmp = xasprintf("%s,%s", all, vmp_sim_policies[i].name);
+			free(all);
+			all = tmp;
+		}
+		assert_int_equal(run_argv((char *[]){ "simulate", "-t", bb, "-p", all, "--hosts",
+						      "2", "-j", NULL }, &out), VMP_EXIT_OK);
+		for (i = 0; vmp_sim_policies[i].name; i++) {
+			want = xasprintf("\"policy\": \"%s\"", vmp_sim_policies[i].name);
+			if (!strstr(out, want))
+				fail_msg("simulate on a Bitbrains trace: no row for %s",
+					 vmp_sim_policies[i].name);
+			free(want);
+		}
+		assert_non_null(strstr(out, "\"mem_overload_host_h\""));
+		free(out);
+		free(all);
+	}
+	/* --memory: the trace's demand or every VM's whole RAM, nothing else */
+	assert_int_equal(run_argv((char *[]){ "simulate", "-t", bb, "-p", "vmpilot", "--memory",
+					      "ram", "--hosts", "2", NULL }, &out), VMP_EXIT_OK);
+	free(out);
+	assert_int_equal(run_argv((char *[]){ "simulate", "-t", bb, "--memory", "disk", NULL },
+				  &out), VMP_EXIT_USAGE);
+	free(out);
 
 	/* status */
 	same((char *[]){ "status", "-c", "test:///default", "-j", "-w", "100ms", "--count", "1",
