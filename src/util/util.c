@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static VMP_NORETURN void
 oom(size_t size)
@@ -238,4 +239,13 @@ vmp_parse_double(const char *s, double *ret)
 		return -ERANGE;
 	*ret = v;
 	return 0;
+}
+
+int64_t
+vmp_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -32,6 +32,9 @@ char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) VMP_PRINTF(1, 2);
 char *xvasprintf(const char *fmt, va_list ap) VMP_PRINTF(1, 0);
 
+/* CLOCK_MONOTONIC in milliseconds: for deadlines and ages, never for dates. */
+int64_t vmp_monotonic_ms(void);
+
 /* Strips leading and trailing ASCII white space in place; returns s. */
 char *vmp_strstrip(char *s);
 bool vmp_str_starts_with(const char *s, const char *prefix);
