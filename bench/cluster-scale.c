@@ -2,13 +2,15 @@
 /*
  * Scale benchmark of the cluster mode (issue 11, doc/cluster.md "Benchmark"). Part 1:
  * 1,000 simulated hosts and 10,000 VMs (a synthetic PlanetLab-like day, the recipe of
- * bench/sim-scale.c, on core/sim.c's reference cluster) whose agents, simulated in this
- * process with one struct vmp_cluster each (its own lease and HTTP client), publish
- * their host summary every cycle to a real local etcd started by tests/lib/etcdharness;
- * the elected agent reads the snapshot, plans over it (vmp_pilot_plan_flags with the
- * agents' histories), writes each move as an intent that the source agent claims,
- * "migrates" (vmp_sim_migrate) and finishes. Per cycle it prints the write rate and
- * bytes to etcd, the snapshot's read and decode times and the planning time. Part 2:
+ * bench/sim-scale.c, on core/sim.c's reference host types made 16-core, HOST_PES below)
+ * whose agents, simulated in this process with one struct vmp_cluster each (its own
+ * lease and HTTP client), publish their host summary every cycle to a real local etcd
+ * started by tests/lib/etcdharness; the elected agent reads the snapshot, housekeeps
+ * the intents, plans over the snapshot (vmp_pilot_plan_flags with the agents'
+ * histories), writes each move as an intent that the source agent claims, "migrates"
+ * (vmp_sim_migrate) and finishes. Per cycle it prints the agents' tick (lease renewal
+ * and campaign) time, the publications' write rate and bytes to etcd, the snapshot's
+ * read, housekeeping and decode times, the planning time and the intents' time. Part 2:
  * in-process planning (no etcd) of 10,000 hosts and 100,000 VMs against the 1 s
  * target, beside 1,000 hosts and 10,000 VMs as the baseline measured in the same run.
  * usage: cluster-scale SEED_DAY_DIR [-c CYCLES] [-p PLAN_CYCLES] [-H HOSTS] [-B BIG_HOSTS]
@@ -36,6 +38,14 @@
 #include "trace/trace.h"
 
 #define TARGET_S 1.0
+/*
+ * Each host: a reference type's cores (HP ML110 G4/G5 speed and power model), 16 of
+ * them and 32 GiB, so that ten VMs fit on every host at their full size as the placement
+ * allocates them; the reference 2-core, 4 GiB hosts hold about 2.5 of these VMs, and a
+ * day of 10 VMs per such host would place only a quarter of its VMs.
+ */
+#define HOST_PES 16
+#define HOST_RAM_MB 32768.0
 
 static double
 now_s(void)
@@ -128,9 +138,22 @@ world_new(const struct vmp_trace *seed, size_t nhosts, struct world *w)
 	w->in.cpu_pct = w->pct;
 	vmp_sim_config_default(&w->cfg);
 	w->cfg.nhosts = nhosts;
+	for (i = 0; i < w->cfg.nhost_types; i++) {
+		w->cfg.host_types[i].pes = HOST_PES;
+		w->cfg.host_types[i].ram_mb = HOST_RAM_MB;
+	}
 	r = vmp_sim_new(&w->cfg, vmp_sim_policy_find("vmpilot"), &w->in, &w->sim);
 	if (r < 0)
 		return r;
+	for (i = 0; i < w->nvms; i++) {
+		struct vmp_sim_vm_state vs;
+
+		vmp_sim_vm(w->sim, i, &vs);
+		if (vs.host < 0) {
+			fprintf(stderr, "cluster-scale: vm %zu of %zu was not placed\n", i, w->nvms);
+			return -ENOSPC;
+		}
+	}
 	w->hosts = xcalloc(nhosts, sizeof(*w->hosts));
 	w->vms = xcalloc(w->nvms, sizeof(*w->vms));
 	/* as core/simrun.c fills the planner's hosts */
@@ -495,13 +518,13 @@ agents_run(const struct vmp_trace *seed, size_t nhosts, unsigned cycles, const c
 		agents_free(&a);
 		goto out;
 	}
-	printf("  %5s %9s %9s %9s %9s %10s %9s %9s %9s %7s %9s %6s\n", "cycle", "tick_ms",
-	       "publish_ms", "writes/s", "MiB/s", "snap_ms", "snap_MiB", "decode_ms", "plan_ms",
-	       "moves", "intent_ms", "errors");
+	printf("  %5s %8s %10s %8s %6s %8s %8s %7s %9s %8s %6s %9s %6s\n", "cycle",
+	       "tick_ms", "publish_ms", "writes/s", "MiB/s", "snap_ms", "snap_MiB", "keep_ms",
+	       "decode_ms", "plan_ms", "moves", "intent_ms", "errors");
 	for (c = 0; c < cycles && vmp_sim_step(a.w.sim) > 0; c++) {
 		struct vmp_cluster_snapshot snap;
 		const struct vmp_pilot_move *moves = NULL;
-		double t0, t_tick, t_pub, t_snap = 0, t_dec = 0, t_plan = 0, t_int = 0;
+		double t0, t_tick, t_pub, t_snap = 0, t_keep = 0, t_dec = 0, t_plan = 0, t_int = 0;
 		double bytes = 0, snap_bytes = 0;
 		size_t i, errors = 0;
 		long leader = -1;
@@ -548,8 +571,10 @@ agents_run(const struct vmp_trace *seed, size_t nhosts, unsigned cycles, const c
 				snap_bytes += json ? (double)strlen(json) : 0;
 				free(json);
 			}
+			t0 = now_s();
 			if (r == 0 && vmp_cluster_housekeep(a.cl[leader], &snap, wall_ms()) < 0)
 				errors++;
+			t_keep = now_s() - t0;
 		}
 		if (leader >= 0 && r == 0) {
 			size_t found;
@@ -558,8 +583,10 @@ agents_run(const struct vmp_trace *seed, size_t nhosts, unsigned cycles, const c
 			found = agents_decode(&a, &snap);
 			t_dec = now_s() - t0;
 			if (found != a.w.nvms) {
-				fprintf(stderr, "cluster-scale: the snapshot has %zu of %zu VMs\n",
-					found, a.w.nvms);
+				fprintf(stderr, "cluster-scale: the snapshot has %zu of %zu VMs, %zu "
+					"of %zu agents%s%s\n", found, a.w.nvms, snap.nagents, nhosts,
+					snap.nerrors ? "; first bad record: " : "",
+					snap.nerrors ? snap.errors[0] : "");
 				errors++;
 			}
 			t0 = now_s();
@@ -604,10 +631,11 @@ agents_run(const struct vmp_trace *seed, size_t nhosts, unsigned cycles, const c
 			t_int = now_s() - t0;
 		}
 		vmp_cluster_snapshot_clear(&snap);
-		printf("  %5u %9.1f %9.1f %9.0f %9.2f %10.1f %9.2f %9.1f %9.1f %7d %9.1f %6zu\n",
+		printf("  %5u %8.1f %10.1f %8.0f %6.2f %8.1f %8.2f %7.1f %9.1f %8.1f %6d %9.1f %6zu\n",
 		       c + 1, t_tick * 1e3, t_pub * 1e3, t_pub > 0 ? (double)nhosts / t_pub : 0,
 		       t_pub > 0 ? bytes / t_pub / 1048576.0 : 0, t_snap * 1e3,
-		       snap_bytes / 1048576.0, t_dec * 1e3, t_plan * 1e3, n, t_int * 1e3, errors);
+		       snap_bytes / 1048576.0, t_keep * 1e3, t_dec * 1e3, t_plan * 1e3, n,
+		       t_int * 1e3, errors);
 		fflush(stdout);
 		if (leader < 0)
 			fprintf(stderr, "cluster-scale: no leader in cycle %u\n", c + 1);
