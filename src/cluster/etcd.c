@@ -178,6 +178,7 @@ parse_root(const char *body, size_t len, json_t **ret_root, char *err, size_t er
 {
 	json_error_t jerr;
 	json_t *root, *e;
+	int r;
 
 	root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root) {
@@ -209,8 +210,16 @@ parse_root(const char *body, size_t len, json_t **ret_root, char *err, size_t er
 			msg = json_is_string(m) ? json_string_value(m) : NULL;
 		}
 		seterr(err, errsize, "%s (code %" PRId64 ")", msg ? msg : "unknown error", code);
+		r = errno_of_code(code);
+		/*
+		 * etcd 3.4 answers a wrong password, and a missing or expired token, with
+		 * INVALID_ARGUMENT: these are authentication failures all the same.
+		 */
+		if (msg && (strstr(msg, "authentication failed") || strstr(msg, "invalid auth token") ||
+			    strstr(msg, "user name is empty")))
+			r = -EACCES;
 		json_decref(root);
-		return errno_of_code(code);
+		return r;
 	}
 	*ret_root = root;
 	return 0;
