@@ -103,7 +103,7 @@ vmp_pilot_params_default(struct vmp_pilot_params *p)
 	p->hold_steps = 6;
 	p->wake_hold_steps = 6;
 	p->budget_frac = 0.2;
-	p->mem_keep_free_frac = 0;
+	p->mem_keep_free_frac = 0.2; /* the daemon's default: host_pressure_free_pct 20 */
 }
 
 int

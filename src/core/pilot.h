@@ -36,7 +36,10 @@ struct vmp_pilot_params {
 	double mem_keep_free_frac; /* a destination keeps this share of its memory free */
 };
 
-/* The parameters tuned on 20110303 and 20110322 (doc/pilot-policy.md). */
+/*
+ * The parameters tuned on 20110303 and 20110322 (doc/pilot-policy.md); mem_keep_free_frac
+ * is 0.2, the daemon's default host_pressure_free_pct (not tuned).
+ */
 void vmp_pilot_params_default(struct vmp_pilot_params *p);
 
 /*

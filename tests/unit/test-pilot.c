@@ -555,13 +555,14 @@ log_event(void *ctx, const struct vmp_sim_event *ev)
  *     the lowest number on ties: VM 0 on host 0, 1 on 1, 2 on 2, 3 on 0.
  *   - Step 1 (300.1 s): hosts 1 and 2 (forecast 50 + 0.6 x 50 = 80 MIPS) are under
  *     0.6 x 3720 and the least loaded; host 1 first (lower number). Its VM goes to the
- *     fullest host that stays under target and has 800 MB free: host 0 (4096 - 1600 MB
- *     free). Then host 2's VM, to host 0 too. Host 0 holds 3200 MB.
+ *     fullest host that stays under target and keeps 20 % (819.2 MB) free after taking
+ *     its 800 MB: host 0 (4096 - 1600 - 800 = 1696 MB left). Then host 2's VM, to host 0
+ *     too (896 MB left). Host 0 holds 3200 MB.
  *   - Host 0's demand 3200 + 2400 (t - 600) / 300 MB crosses 4096 MB at t = 600 + 300 x
  *     896 / 2400 = 712 s. At the step at 900.1 s it is 5600 MB: short of 1504 MB. Memory
  *     relief moves the smallest VM that covers it, VM 0 (VM 1 ties: the lower number
- *     wins), to a host woken up for it (no other host is on): all G4, the lowest number,
- *     host 1. The migration takes 2000 MB / (1 Gbit/s / 2) = 32 s; VM 0 holds memory on
+ *     wins), to a host woken up for it (no other host is on; 2096 MB left there): all
+ *     G4, the lowest number, host 1. The migration takes 2000 MB / (1 Gbit/s / 2) = 32 s; VM 0 holds memory on
  *     both hosts meanwhile, so host 0 is over its RAM from 712 s to 932.1 s: 220.1 s, by
  *     1504 x 188 / 2 + 1504 x 32.1 = 189,654.4 MB s. Afterwards host 0 holds 3600 MB and
  *     host 1 2000 MB: neither can take the other's VMs, no more moves.
