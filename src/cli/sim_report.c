@@ -140,6 +140,12 @@ col_mem_overload_pct(const struct vmp_sim_report_run *r)
 }
 
 static double
+col_mem_overload_h(const struct vmp_sim_report_run *r)
+{
+	return r->result->sim.acct.mem_overload_host_s / 3600;
+}
+
+static double
 col_slatah(const struct vmp_sim_report_run *r)
 {
 	return r->result->sim.slatah * 100;
@@ -220,6 +226,9 @@ static const struct column columns[] = {
 	  "The time the memory the VMs of a host use exceeded its RAM, as a share of active "
 	  "host time (PlanetLab records no memory: a VM is taken to use all of it).",
 	  2, false, col_mem_overload_pct },
+	{ "memory overload (host-h)",
+	  "The same memory overload time in host-hours.",
+	  1, false, col_mem_overload_h },
 	{ "SLATAH (%)",
 	  "SLA violation Time per Active Host (Beloglazov &amp; Buyya 2012): the share of "
 	  "active host time a host was at 100 % CPU, looked at only at the simulator's "

@@ -712,7 +712,7 @@ test_report(void **state)
 	assert_non_null(strstr(buf, "1971-01-01 00:00 UTC"));
 	assert_non_null(strstr(buf, "vmpilot simulate --report 'a b.html'"));
 	/* a legend entry per column and per chart */
-	assert_int_equal(count(buf, "<dt>"), 14 + 4);
+	assert_int_equal(count(buf, "<dt>"), 15 + 4);
 	/* self-contained: nothing is fetched */
 	assert_null(strstr(buf, "src="));
 	assert_null(strstr(buf, "<link"));
