@@ -502,6 +502,8 @@ agents_run(const struct vmp_trace *seed, size_t nhosts, unsigned cycles, const c
 	struct vmp_etcd_cluster *etcd = NULL;
 	struct agents a;
 	char dir[4096];
+	double sum_pub = 0, sum_bytes = 0, sum_tick = 0, sum_snap = 0, sum_plan = 0, sum_int = 0;
+	size_t sum_moves = 0, total_errors = 0;
 	unsigned c;
 	int r;
 
@@ -639,8 +641,24 @@ agents_run(const struct vmp_trace *seed, size_t nhosts, unsigned cycles, const c
 		fflush(stdout);
 		if (leader < 0)
 			fprintf(stderr, "cluster-scale: no leader in cycle %u\n", c + 1);
+		sum_pub += t_pub;
+		sum_bytes += bytes;
+		sum_tick += t_tick;
+		sum_snap += t_snap;
+		sum_plan += t_plan;
+		sum_moves += (size_t)n;
+		sum_int += t_int;
+		total_errors += errors;
 	}
-	r = 0;
+	if (c > 0)
+		printf("  mean over %u cycles: per agent %.2f ms to tick and %.2f ms to publish "
+		       "(%.0f writes/s, %.2f MiB/s, one client after the other); snapshot %.0f ms; "
+		       "plan %.1f ms; %.2f ms per intent (create, claim, finish); %zu errors\n",
+		       c, sum_tick / c / (double)nhosts * 1e3, sum_pub / c / (double)nhosts * 1e3,
+		       (double)nhosts * c / sum_pub, sum_bytes / sum_pub / 1048576.0,
+		       sum_snap / c * 1e3, sum_plan / c * 1e3,
+		       sum_moves ? sum_int / (double)sum_moves * 1e3 : 0, total_errors);
+	r = total_errors ? -EIO : 0;
 	agents_free(&a);
 out:
 	vmp_etcd_cluster_stop(etcd);
