@@ -37,6 +37,7 @@ struct vmp_etcd_cluster {
 	char *endpoints;
 	char *initial_cluster;
 	char token[48];
+	pid_t owner;                   /* the process that started it: only it stops it */
 	struct vmp_etcd_cluster *next; /* in the list the exit handler stops */
 };
 
@@ -336,11 +337,19 @@ rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* At exit of the process that started them; a forked child that calls exit() leaves them alone. */
 static void
 exit_handler(void)
 {
-	while (live)
-		vmp_etcd_cluster_stop(live);
+	while (live) {
+		struct vmp_etcd_cluster *c = live;
+
+		if (c->owner != getpid()) {
+			live = c->next;
+			continue;
+		}
+		vmp_etcd_cluster_stop(c);
+	}
 }
 
 int
@@ -378,6 +387,7 @@ vmp_etcd_cluster_start(const char *dir, unsigned nmembers, struct vmp_etcd_clust
 	if (!c->dir)
 		abort();
 	c->n = nmembers;
+	c->owner = getpid();
 	snprintf(c->token, sizeof(c->token), "vmp-test-%ld-%lld", (long)getpid(),
 		 (long long)now_ms());
 	for (i = 0; i < nmembers; i++) {

@@ -3,7 +3,9 @@
  * Real etcd clusters for tests and benchmarks: 1 or 3 /usr/bin/etcd processes (Debian's
  * etcd-server) on free 127.0.0.1 ports, their data under a directory the harness owns.
  * Members can be killed (SIGKILL by PID), paused and restarted; every process started here
- * is killed by PID at stop, at exit, and (PR_SET_PDEATHSIG) when the caller dies.
+ * is killed by PID at stop, at exit of the process that started it, and
+ * (PR_SET_PDEATHSIG) when the thread that started it dies: start clusters from the
+ * test's main thread.
  *
  * Test code: failures print "etcdharness: ..." on stderr (with the member's log) and
  * return a negative errno. Not thread-safe; no cmocka dependency.
