@@ -654,7 +654,8 @@ struct vmp_cluster {
 	char *leader;
 	int64_t term, seen_term;
 	uint64_t leader_changes;
-	uint32_t seq;
+	int64_t led_term;          /* the term seq and ages belong to */
+	uint32_t seq;              /* the last intent sequence number used in led_term */
 	int64_t ticks;
 	struct age *ages;
 	size_t nages;
@@ -923,7 +924,7 @@ vmp_cluster_tick(struct vmp_cluster *cl, int64_t now_ms)
 	struct vmp_etcd_compare cmp;
 	struct vmp_etcd_op put, get;
 	const struct vmp_etcd_kv *kv;
-	int64_t lease, was_term = cl->term;
+	int64_t lease;
 	bool lost;
 	char *value, *name = NULL, *err = NULL;
 	json_t *v;
@@ -995,7 +996,9 @@ vmp_cluster_tick(struct vmp_cluster *cl, int64_t now_ms)
 	}
 	saw_leader(cl, name, kv->create_revision);
 	if (kv->lease == lease && name && strcmp(name, cl->agent) == 0) {
-		if (cl->role != VMP_CLUSTER_LEADER || was_term != cl->term) {
+		/* a new term numbers its intents from 1; the same term (etcd was away) goes on */
+		if (cl->led_term != cl->term) {
+			cl->led_term = cl->term;
 			cl->seq = 0;
 			cl->nages = 0;
 		}

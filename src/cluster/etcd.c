@@ -811,8 +811,7 @@ request_deadline(struct vmp_etcd *c, const char *path, const char *body, int64_t
 		long status = 0;
 
 		if (left <= 0) {
-			if (r != -ETIMEDOUT || used == 0)
-				r = -ETIMEDOUT;
+			r = -ETIMEDOUT;
 			snprintf(what, sizeof(what), "not tried: deadline passed");
 			used += (size_t)snprintf(msg + used, used < sizeof(msg) ? sizeof(msg) - used : 0,
 						 "%s%s: %s", used ? "; " : "", e, what);

@@ -625,6 +625,53 @@ test_failover_and_no_quorum(void **state)
 	vmp_etcd_cluster_stop(three);
 }
 
+/* etcd away for a moment (the member paused): unavailable, then the same term goes on. */
+static void
+test_outage_keeps_term(void **state)
+{
+	struct vmp_cluster_config cfg = {
+		.etcd = { .endpoints = vmp_etcd_cluster_endpoints(one), .timeout_ms = 500 },
+		.prefix = "/outage/",
+		.agent = "a",
+		.lease_ttl_s = 10,
+	};
+	struct vmp_cluster *a = NULL;
+	struct vmp_cluster_intent in;
+	struct vmp_cluster_counters k;
+	int64_t term;
+	char *err = NULL;
+	int r;
+
+	(void)state;
+	assert_int_equal(vmp_cluster_open(&cfg, &a, &err), 0);
+	assert_int_equal(tick(a), VMP_CLUSTER_LEADER);
+	term = vmp_cluster_term(a);
+	make_intent(&in, "web1", "b", "a");
+	assert_int_equal(vmp_cluster_intent_create(a, &in, wall_ms()), 0);
+	assert_string_equal(in.id + 21, "00000001");
+
+	assert_int_equal(vmp_etcd_cluster_pause(one, 0, 1), 0);
+	r = vmp_cluster_tick(a, wall_ms());
+	assert_int_equal(vmp_etcd_cluster_pause(one, 0, 0), 0);
+	printf("paused member: %d: %s\n", r, vmp_cluster_error(a));
+	assert_true(r < 0);
+	assert_int_equal(vmp_cluster_role(a), VMP_CLUSTER_UNAVAILABLE);
+	vmp_cluster_counters(a, wall_ms(), &k);
+	assert_false(k.etcd_up);
+
+	/* back within the lease: still the leader of the same term, ids go on */
+	assert_int_equal(tick(a), VMP_CLUSTER_LEADER);
+	assert_int_equal(vmp_cluster_term(a), term);
+	make_intent(&in, "web2", "b", "a");
+	assert_int_equal(vmp_cluster_intent_create(a, &in, wall_ms()), 0);
+	assert_string_equal(in.id + 21, "00000002");
+	vmp_cluster_counters(a, wall_ms(), &k);
+	assert_true(k.etcd_up);
+	assert_int_equal(k.leader_changes, 0);
+	vmp_cluster_resign(a);
+	vmp_cluster_close(a);
+}
+
 /* The cluster layer with etcd down: unavailable, with the reason, within the deadline. */
 static void
 test_cluster_unavailable(void **state)
@@ -940,6 +987,7 @@ main(void)
 		cmocka_unit_test(test_bad_records),
 		cmocka_unit_test(test_failover_and_no_quorum),
 		cmocka_unit_test(test_cluster_unavailable),
+		cmocka_unit_test(test_outage_keeps_term),
 		cmocka_unit_test(test_tls),
 		cmocka_unit_test(test_auth),
 	};
