@@ -586,6 +586,14 @@ vmp_backend_sim_sim(struct vmp_backend *b)
 	return priv(b)->sim;
 }
 
+bool
+vmp_backend_sim_trace_has_memory(struct vmp_backend *b)
+{
+	if (strcmp(vmp_backend_name(b), "sim") != 0 || !priv(b))
+		return false;
+	return (priv(b)->trace->fields & VMP_TRACE_MEM) != 0;
+}
+
 int
 vmp_backend_sim_setup(struct vmp_backend *b, struct vmp_sim_config *ret_cfg,
 		      struct vmp_sim_input *ret_input)

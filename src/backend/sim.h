@@ -49,4 +49,12 @@ struct vmp_sim *vmp_backend_sim_sim(struct vmp_backend *b);
 int vmp_backend_sim_setup(struct vmp_backend *b, struct vmp_sim_config *ret_cfg,
 			  struct vmp_sim_input *ret_input);
 
+/*
+ * Whether b's trace records memory demand (per-VM CSV such as Bitbrains). The views serve
+ * CPU only: the simulation takes each VM to hold its whole RAM, and the daemon's planner
+ * plans no memory there, where `vmpilot simulate` plans the trace's demand. False if b
+ * is not a sim backend.
+ */
+bool vmp_backend_sim_trace_has_memory(struct vmp_backend *b);
+
 #endif

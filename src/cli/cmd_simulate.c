@@ -137,22 +137,22 @@ print_table(const char *trace, size_t nvms, size_t nhosts, bool compat, struct r
 	       compat ? ", CloudSim 3.0.3 compat" : "");
 	printf("%-14s %10s %8s %11s %10s %10s %10s %10s %10s %10s | %8s %7s %9s %9s %7s\n",
 	       "policy", "energy_kWh", "E/bound", "overload_%", "overload_h", "unserved_%",
-	       "worstVM_%", "memover_%", "memover_h", "migrations", "SLATAH_%", "PDM_%", "SLAV_1e-5", "ESV_1e-3",
-	       "time_s");
+	       "worstVM_%", "memover_%", "memover_h", "migrations", "SLATAH_%", "PDM_%",
+	       "SLAV_1e-5", "ESV_1e-3", "time_s");
 	for (i = 0; i < n; i++) {
 		const struct vmp_sim_result *r = &runs[i].full.sim;
 		const struct vmp_sim_acct *a = &r->acct;
 
-		printf("%-14s %10.2f %8.3f %11.3f %10.1f %10.4f %10.2f %10.3f %10.1f %10llu | %8.2f "
-		       "%7.3f %9.3f %9.3f %7.3f\n",
+		printf("%-14s %10.2f %8.3f %11.3f %10.1f %10.4f %10.2f %10.3f %10.1f %10llu | "
+		       "%8.2f %7.3f %9.3f %9.3f %7.3f\n",
 		       runs[i].policy->name, r->energy_kwh, runs[i].full.energy_ratio,
 		       ratio(a->overload_host_s, a->active_host_s) * 100,
 		       a->overload_host_s / 3600,
 		       ratio(a->unserved_mips_s, a->requested_mips_s) * 100,
 		       a->worst_vm_unserved_frac * 100,
 		       ratio(a->mem_overload_host_s, a->active_host_s) * 100,
-		       a->mem_overload_host_s / 3600, (unsigned long long)r->migrations, r->slatah * 100, r->pdm * 100,
-		       r->slav * 1e5, r->esv * 1e3, runs[i].wall_s);
+		       a->mem_overload_host_s / 3600, (unsigned long long)r->migrations,
+		       r->slatah * 100, r->pdm * 100, r->slav * 1e5, r->esv * 1e3, runs[i].wall_s);
 	}
 	if (n > 0)
 		printf("%-14s %10.2f %8.3f  (oracle: fractional packing on the cheapest MIPS)\n",

@@ -211,8 +211,12 @@ vmp_cli_run_replay(const struct vmp_cli_command *cmd, const struct vmp_runner_ar
 	printf("\noverload: host time with CPU demand above capacity, of active host time; "
 	       "unserved: CPU\ndemand not served, of demand (doc/metrics.md). The daemon's row "
 	       "and simulate's vmpilot\nrow are the same planner (core/pilot.c) fed the same "
-	       "snapshots: equal, digit for digit.\n"
-	       "Next: `vmpilot check` audits this host; `vmpilot run -c qemu:///system` "
+	       "snapshots: equal, digit for digit.\n");
+	if (res.trace_memory)
+		printf("This trace has memory demand, which replay leaves out (each VM holds its "
+		       "whole RAM;\nno row plans memory); `vmpilot simulate --policy vmpilot` on it "
+		       "plans the\ntrace's demand (doc/pilot-policy.md, 2a).\n");
+	printf(	       "Next: `vmpilot check` audits this host; `vmpilot run -c qemu:///system` "
 	       "watches real VMs\n(advise mode: it journals what it would do).\n");
 	vmp_simloop_result_release(&res);
 	rc = VMP_EXIT_OK;

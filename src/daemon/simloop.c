@@ -131,6 +131,7 @@ vmp_simloop_run(const struct vmp_simloop_options *opts, struct vmp_simloop_resul
 		goto out;
 	ret->hosts = n;
 	ret->vms = vmp_sim_nvms(sim);
+	ret->trace_memory = vmp_backend_sim_trace_has_memory(clock);
 	/*
 	 * The simulator's own policies and `vmpilot simulate --policy vmpilot` decide after
 	 * each step, never at t = 0 (the initial placement): so does the loop.

@@ -44,6 +44,7 @@ struct vmp_simloop_options {
 struct vmp_simloop_result {
 	struct vmp_sim_result sim;      /* the simulator's metrics of the run */
 	size_t hosts, vms, cycles;
+	bool trace_memory;              /* the trace has memory demand, which replay leaves out */
 	uint64_t moves[VMP_PILOT_REASON_MAX];  /* migrations started, by the planner's reason */
 	uint64_t failed_actions;        /* actuator calls that failed (all kinds) */
 	struct vmp_simrun_result *compare;  /* one per opts->compare, NULL if none */

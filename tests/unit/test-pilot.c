@@ -562,10 +562,11 @@ log_event(void *ctx, const struct vmp_sim_event *ev)
  *     896 / 2400 = 712 s. At the step at 900.1 s it is 5600 MB: short of 1504 MB. Memory
  *     relief moves the smallest VM that covers it, VM 0 (VM 1 ties: the lower number
  *     wins), to a host woken up for it (no other host is on; 2096 MB left there): all
- *     G4, the lowest number, host 1. The migration takes 2000 MB / (1 Gbit/s / 2) = 32 s; VM 0 holds memory on
- *     both hosts meanwhile, so host 0 is over its RAM from 712 s to 932.1 s: 220.1 s, by
- *     1504 x 188 / 2 + 1504 x 32.1 = 189,654.4 MB s. Afterwards host 0 holds 3600 MB and
- *     host 1 2000 MB: neither can take the other's VMs, no more moves.
+ *     G4, the lowest number, host 1. The migration takes 2000 MB / (1 Gbit/s / 2) =
+ *     32 s; VM 0 holds memory on both hosts meanwhile, so host 0 is over its RAM from
+ *     712 s to 932.1 s: 220.1 s, by 1504 x 188 / 2 + 1504 x 32.1 = 189,654.4 MB s.
+ *     Afterwards host 0 holds 3600 MB and host 1 2000 MB: neither can take the other's
+ *     VMs, no more moves.
  * Without memory in the trace the planner plans CPU only: the same consolidation, no
  * relief.
  */

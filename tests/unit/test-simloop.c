@@ -80,6 +80,19 @@ test_views(void **state)
 		assert_non_null(strstr(err, "the cluster has 4 hosts"));
 		free(bad);
 	}
+	/* PlanetLab has no memory demand; a per-VM CSV trace has (replay leaves it out) */
+	assert_false(vmp_backend_sim_trace_has_memory(b[0]));
+	{
+		char *bb = xasprintf("sim://%s/data/traces/bitbrains-mini?hosts=2&host=0", dir);
+		struct vmp_backend *x = NULL;
+
+		free(err);
+		err = NULL;
+		assert_int_equal(vmp_backend_open(bb, 0, &x, &err), 0);
+		assert_true(vmp_backend_sim_trace_has_memory(x));
+		vmp_backend_close(x);
+		free(bb);
+	}
 	for (i = 0; i < 4; i++) {
 		vmp_backend_close(b[i]);
 		free(u[i]);
