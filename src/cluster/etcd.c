@@ -733,11 +733,12 @@ curl_errno(CURLcode cc)
 /*
  * One POST of body to path at endpoint e, within budget_ms. Returns 0 with the reply
  * (any HTTP status) in *b and the status in *ret_status, or the errno of a transport
- * failure with its text in what.
+ * failure with its text in what. *ret_sent: the request left (etcd may have it).
  */
 static int
 post_once(struct vmp_etcd *c, const char *e, const char *path, const char *body,
-	  int64_t budget_ms, struct buf *b, long *ret_status, char *what, size_t whatsize)
+	  int64_t budget_ms, struct buf *b, long *ret_status, bool *ret_sent, char *what,
+	  size_t whatsize)
 {
 	struct curl_slist *hdrs = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -769,6 +770,12 @@ post_once(struct vmp_etcd *c, const char *e, const char *path, const char *body,
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key);
 	}
 	cc = curl_easy_perform(h);
+	{
+		long sent = 0;
+
+		curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+		*ret_sent = sent > 0;
+	}
 	curl_slist_free_all(hdrs);
 	free(auth);
 	free(url);
@@ -789,15 +796,20 @@ static int authenticate(struct vmp_etcd *c, size_t idx, int64_t deadline_ms);
 /*
  * POSTs body to path: the endpoints from the last that answered on, within one
  * deadline of timeout_ms (each attempt gets an equal share of what is left, the last
- * all of it). A transport failure, or etcd answering "unavailable" (no leader, no
- * quorum), moves on to the next endpoint: every request vmpilot sends is safe to
- * repeat (puts of whole values, transactions guarded by compares). Returns 0 and the
- * reply (HTTP 200 or etcd's error reply) in *b, with the endpoint's index in *ret_idx;
- * or the errno of the last failure with a message naming every endpoint tried.
+ * all of it). A request that did not reach etcd (no connection, TLS refused, another
+ * HTTP server answered, etcd said it has no leader or the token was refused) moves on
+ * to the next endpoint. A request that may have reached etcd and got no answer (a
+ * timeout), or "request timed out" from etcd, moves on too unless once is set: a
+ * transaction is not repeated on another member, since the first may have committed
+ * it (its compares would then fail on the repeat and the caller would read "someone
+ * else wrote"); its caller gets the error, and the next request starts at the next
+ * endpoint. Returns 0 and the reply (HTTP 200 or etcd's error reply) in *b, with the
+ * endpoint's index in *ret_idx; or the errno of the last failure with a message
+ * naming every endpoint tried.
  */
 static int
 request_deadline(struct vmp_etcd *c, const char *path, const char *body, int64_t deadline_ms,
-		 bool reauth_ok, struct buf *b, size_t *ret_idx)
+		 bool once, bool reauth_ok, struct buf *b, size_t *ret_idx)
 {
 	char msg[sizeof(c->err)] = "";
 	size_t tried, n = c->nendpoints, used = 0;
@@ -809,6 +821,7 @@ request_deadline(struct vmp_etcd *c, const char *path, const char *body, int64_t
 		int64_t left = deadline_ms - vmp_monotonic_ms(), budget;
 		char what[512] = "";
 		long status = 0;
+		bool sent;
 
 		if (left <= 0) {
 			r = -ETIMEDOUT;
@@ -835,7 +848,14 @@ request_deadline(struct vmp_etcd *c, const char *path, const char *body, int64_t
 		}
 		b->len = 0;
 		b->too_big = false;
-		r = post_once(c, e, path, body, budget, b, &status, what, sizeof(what));
+		sent = false;
+		r = post_once(c, e, path, body, budget, b, &status, &sent, what, sizeof(what));
+		if (r < 0 && once && sent) {
+			c->cur = (idx + 1) % n;
+			client_err(c, "etcd %s: %s: %s (the request may have been applied: not "
+				   "repeated on another member)", e, path, what);
+			return r;
+		}
 		if (r == 0) {
 			char perr[512] = "";
 			int pr = 0;
@@ -856,14 +876,21 @@ request_deadline(struct vmp_etcd *c, const char *path, const char *body, int64_t
 				/* the token expired: authenticate again, once */
 				free(c->token);
 				c->token = NULL;
-				return request_deadline(c, path, body, deadline_ms, false, b, ret_idx);
+				return request_deadline(c, path, body, deadline_ms, once, false, b,
+							ret_idx);
+			}
+			if (pr == -ETIMEDOUT && once && !strstr(perr, "no leader")) {
+				/* unknown outcome: the caller hears etcd's error; next time, another member */
+				c->cur = (idx + 1) % n;
+				*ret_idx = idx;
+				return 0;
 			}
 			if (pr != -ETIMEDOUT) {
 				c->cur = idx;
 				*ret_idx = idx;
 				return 0;
 			}
-			/* etcd says unavailable (no leader here): try another member */
+			/* etcd says unavailable (no leader here, or timed out): another member */
 			snprintf(what, sizeof(what), "%s", perr);
 			r = -ETIMEDOUT;
 		}
@@ -886,12 +913,13 @@ authenticate(struct vmp_etcd *c, size_t idx, int64_t deadline_ms)
 	struct buf b = { 0 };
 	char what[512] = "";
 	long status = 0;
+	bool sent;
 	int64_t left = deadline_ms - vmp_monotonic_ms();
 	int r;
 
 	json_decref(req);
 	r = post_once(c, c->endpoints[idx], "/v3/auth/authenticate", body, left > 0 ? left : 1,
-		      &b, &status, what, sizeof(what));
+		      &b, &status, &sent, what, sizeof(what));
 	explicit_bzero(body, strlen(body));
 	free(body);
 	if (r < 0) {
@@ -915,6 +943,8 @@ out:
 static int
 call(struct vmp_etcd *c, const char *path, json_t *req, struct buf *b, const char **ret_ep)
 {
+	/* a transaction is sent to one member at most once it may have arrived */
+	bool once = strcmp(path, "/v3/kv/txn") == 0;
 	char *body = json_dumps(req, JSON_COMPACT);
 	size_t idx = 0;
 	int r;
@@ -923,7 +953,8 @@ call(struct vmp_etcd *c, const char *path, json_t *req, struct buf *b, const cha
 	if (!body)
 		abort();
 	c->err[0] = '\0';
-	r = request_deadline(c, path, body, vmp_monotonic_ms() + c->timeout_ms, true, b, &idx);
+	r = request_deadline(c, path, body, vmp_monotonic_ms() + c->timeout_ms, once, true, b,
+			     &idx);
 	free(body);
 	if (r == 0) {
 		*ret_ep = c->endpoints[idx];

@@ -13,6 +13,7 @@
  * and password authentication work, and their failures say so.
  * Every wait is on a condition with a deadline; every etcd process is killed by PID.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -573,6 +574,46 @@ test_bad_records(void **state)
 	vmp_etcd_close(c);
 }
 
+/*
+ * Waits (deadline 5 s) until every thread of pid is stopped: kill(SIGSTOP) returns
+ * before a busy multi-threaded process has stopped, and a request could still be served.
+ */
+static void
+wait_stopped(pid_t pid)
+{
+	int64_t t0 = vmp_monotonic_ms();
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	while (vmp_monotonic_ms() - t0 < 5000) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		int running = 0;
+
+		assert_non_null(d);
+		while ((e = readdir(d))) {
+			char stat[600], buf[512], *p;
+			FILE *f;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(stat, sizeof(stat), "%s/%s/stat", path, e->d_name);
+			f = fopen(stat, "r");
+			if (!f)
+				continue;
+			if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ' &&
+			    p[2] != 'T' && p[2] != 't')
+				running++;
+			fclose(f);
+		}
+		closedir(d);
+		if (running == 0)
+			return;
+		usleep(10 * 1000);
+	}
+	fail_msg("process %d did not stop within 5 s", (int)pid);
+}
+
 /* Three members: failover when the first dies; an error within the deadline without quorum. */
 static void
 test_failover_and_no_quorum(void **state)
@@ -592,6 +633,54 @@ test_failover_and_no_quorum(void **state)
 	ep0 = vmp_etcd_cluster_endpoint(three, 0);
 	assert_int_equal(vmp_etcd_put(c, "/fo/k", "1", 1, 0, NULL), 0);
 	assert_string_equal(vmp_etcd_endpoint(c), ep0);
+
+	/* member 0 hangs (SIGSTOP): a put times out there and is answered by another */
+	assert_int_equal(vmp_etcd_cluster_pause(three, 0, 1), 0);
+	wait_stopped(vmp_etcd_cluster_pid(three, 0));
+	r = vmp_etcd_put(c, "/fo/k", "p", 1, 0, NULL);
+	if (r < 0)
+		fail_msg("put with member 0 paused: %s", vmp_etcd_error(c));
+	assert_string_not_equal(vmp_etcd_endpoint(c), ep0);
+	assert_int_equal(vmp_etcd_cluster_pause(three, 0, 0), 0);
+	/*
+	 * A transaction is not repeated on another member once it may have arrived: the
+	 * member that answered last hangs, the transaction fails saying so, the next one
+	 * goes to another member (after the two left agree on a leader).
+	 */
+	{
+		struct vmp_etcd_compare cmp = { .key = "/fo/t", .target = VMP_ETCD_TARGET_CREATE,
+						.result = VMP_ETCD_EQUAL, .number = 0 };
+		struct vmp_etcd_op put = { .type = VMP_ETCD_OP_PUT, .key = "/fo/t", .value = "1",
+					   .value_len = 1 };
+		struct vmp_etcd_txn_result t = { 0 };
+		unsigned hung = 0, other;
+
+		while (hung < 3 && strcmp(vmp_etcd_cluster_endpoint(three, hung),
+					  vmp_etcd_endpoint(c)) != 0)
+			hung++;
+		assert_true(hung < 3);
+		other = (hung + 1) % 3;
+		assert_int_equal(vmp_etcd_cluster_pause(three, hung, 1), 0);
+		wait_stopped(vmp_etcd_cluster_pid(three, hung));
+		r = vmp_etcd_txn(c, &cmp, 1, &put, 1, NULL, 0, &t);
+		printf("txn to a hung member: %d: %s\n", r, vmp_etcd_error(c));
+		assert_int_equal(r, -ETIMEDOUT);
+		assert_non_null(strstr(vmp_etcd_error(c), "not repeated"));
+		assert_string_equal(vmp_etcd_endpoint(c), vmp_etcd_cluster_endpoint(three, other));
+		t0 = vmp_monotonic_ms();
+		while (vmp_etcd_cluster_member_health(three, other, 1000) != 1 &&
+		       vmp_monotonic_ms() - t0 < 10000)
+			usleep(100 * 1000);
+		r = vmp_etcd_txn(c, &cmp, 1, &put, 1, NULL, 0, &t);
+		if (r < 0)
+			fail_msg("txn after the hung member: %s", vmp_etcd_error(c));
+		/* the first never committed: the member hung before it could forward it */
+		assert_true(t.succeeded);
+		vmp_etcd_txn_result_clear(&t);
+		assert_int_equal(vmp_etcd_cluster_pause(three, hung, 0), 0);
+	}
+
+	/* member 0 killed: connection refused, the next member answers */
 	assert_int_equal(vmp_etcd_cluster_kill(three, 0), 0);
 	r = vmp_etcd_put(c, "/fo/k", "2", 1, 0, NULL);
 	if (r < 0)
