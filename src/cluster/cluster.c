@@ -124,10 +124,34 @@ num(double v)
 	return json_real(isfinite(v) ? v : 0);
 }
 
+/*
+ * A JSON string of s (NULL: ""). JSON text is UTF-8: a string that is not (a VM named
+ * in Latin-1, say) is written with every byte above 127 as '?', and *ret_mangled says
+ * so (may be NULL).
+ */
+static json_t *
+text_json(const char *s, bool *ret_mangled)
+{
+	json_t *j = json_string(s ? s : "");
+	char *copy, *p;
+
+	if (j)
+		return j;
+	copy = xstrdup(s);
+	for (p = copy; *p; p++)
+		if ((unsigned char)*p > 127)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	if (ret_mangled)
+		*ret_mangled = true;
+	return j;
+}
+
 static json_t *
 str_or_empty(const char *s)
 {
-	return json_string(s ? s : "");
+	return text_json(s, NULL);
 }
 
 static json_t *
@@ -152,8 +176,10 @@ agent_json(const struct vmp_cluster_agent *a)
 	for (i = 0; i < a->nvms; i++) {
 		const struct vmp_cluster_vm *v = &a->vms[i];
 		json_t *j = json_object();
+		bool mangled = false;
 
-		json_object_set_new(j, "name", str_or_empty(v->name));
+		/* a VM whose name had to be changed is planned around, never moved */
+		json_object_set_new(j, "name", text_json(v->name, &mangled));
 		json_object_set_new(j, "uuid", str_or_empty(v->uuid));
 		json_object_set_new(j, "mips", num(v->mips));
 		json_object_set_new(j, "ram_kib", num(v->ram_kib));
@@ -161,7 +187,7 @@ agent_json(const struct vmp_cluster_agent *a)
 		json_object_set_new(j, "dirty_kib_s", num(v->dirty_kib_s));
 		json_object_set_new(j, "demand_mips", num(v->demand_mips));
 		json_object_set_new(j, "migrating", json_boolean(v->migrating));
-		json_object_set_new(j, "pinned", json_boolean(v->pinned));
+		json_object_set_new(j, "pinned", json_boolean(v->pinned || mangled));
 		json_object_set_new(j, "last", num(v->hist.last));
 		json_object_set_new(j, "mean", num(v->hist.mean));
 		json_object_set_new(j, "var_step", num(v->hist.var_step));
@@ -789,6 +815,15 @@ vmp_cluster_open(const struct vmp_cluster_config *cfg, struct vmp_cluster **ret_
 		*ret_err = xasprintf("cluster: agent name '%s' is empty or holds a '/'",
 				     cfg->agent ? cfg->agent : "");
 		return -EINVAL;
+	}
+	{
+		json_t *j = json_string(cfg->agent);
+
+		if (!j) {
+			*ret_err = xstrdup("cluster: agent name is not UTF-8");
+			return -EINVAL;
+		}
+		json_decref(j);
 	}
 	if (cfg->lease_ttl_s < 0 || cfg->lease_ttl_s > 3600) {
 		*ret_err = xasprintf("cluster: lease TTL %" PRId64 " s is not within 1..3600",

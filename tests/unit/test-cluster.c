@@ -274,6 +274,29 @@ test_agent_round_trip(void **state)
 	free(text);
 }
 
+/* A VM name that is not UTF-8 cannot be JSON: written with '?', and never moved. */
+static void
+test_agent_not_utf8(void **state)
+{
+	struct vmp_cluster_vm vm = { .name = (char *)"caf\xe9", .mips = 1000 };
+	struct vmp_cluster_agent a, b;
+	char *text, *err = NULL;
+
+	(void)state;
+	sample_agent(&a);
+	a.vms = &vm;
+	a.nvms = 1;
+	text = vmp_cluster_agent_encode(&a);
+	assert_int_equal(vmp_cluster_agent_decode("/vmpilot/agents/h1", text, strlen(text), &b,
+						  &err), 0);
+	assert_int_equal(b.nvms, 1);
+	assert_string_equal(b.vms[0].name, "caf?");
+	assert_true(b.vms[0].pinned);
+	assert_true(b.vms[0].mips == 1000);
+	vmp_cluster_agent_clear(&b);
+	free(text);
+}
+
 /* Each malformed summary is refused, the message naming the key and the field. */
 static void
 test_agent_malformed(void **state)
@@ -480,6 +503,7 @@ main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_agent_round_trip),
 		cmocka_unit_test(test_agent_malformed),
+		cmocka_unit_test(test_agent_not_utf8),
 		cmocka_unit_test(test_intent_round_trip),
 		cmocka_unit_test(test_intent_malformed),
 		cmocka_unit_test(test_snapshot_decode),
