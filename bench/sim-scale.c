@@ -5,9 +5,12 @@
  * random circular time shift and +-3 % noise, so the mix of load keeps the real
  * distribution while the VMs do not move in lock-step. For each size and policy a child
  * process builds the day and runs it; the table gives the simulation's wall time, the
- * child's peak RSS (including the N x 288 input samples), migrations and how the time
- * grows from one size to the next (ratio of times over ratio of sizes = 1: linear).
- * Target (issue 3): 100,000 VMs on 10,000 hosts in under 30 s.
+ * child's CPU time (user + sys of the whole child: building the day and simulating it)
+ * and the simulation's wall time, the child's peak RSS (including the N x 288 input
+ * samples), migrations and how the CPU time grows from one size to the next (ratio of
+ * times over ratio of sizes = 1: linear). The CPU time is the measure: on a shared
+ * machine wall time grows with the load of others. Target (issues 3 and 8): 100,000 VMs
+ * on 10,000 hosts in under 30 s of CPU time, for every policy; exit status 1 if not.
  * usage: sim-scale SEED_DAY_DIR [POLICY[,POLICY...]] [N[,N...]]
  */
 #include <errno.h>
@@ -25,6 +28,7 @@
 
 struct row {
 	double wall_s, energy_kwh, ratio;
+	double cpu_s;           /* user + sys CPU time of the whole child (build + run) */
 	double rss_mib;
 	uint64_t migrations;
 	int ok;
@@ -112,6 +116,8 @@ measure(const struct vmp_trace *seed, size_t nvms, const char *policy, struct ro
 	if (n != (ssize_t)sizeof(*ret) || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return -EIO;
 	ret->rss_mib = (double)ru.ru_maxrss / 1024.0;
+	ret->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	return 0;
 }
 
@@ -134,8 +140,8 @@ main(int argc, char **argv)
 	}
 	printf("synthetic days from %s (%zu seed VMs), hosts = VMs / 10, %zu steps\n", argv[1],
 	       seed->nvms, seed->nsteps);
-	printf("%-12s %8s %7s %9s %9s %11s %8s %10s\n", "policy", "VMs", "hosts", "time_s",
-	       "rss_MiB", "migrations", "E/bound", "growth");
+	printf("%-12s %8s %7s %9s %9s %9s %11s %8s %10s\n", "policy", "VMs", "hosts", "cpu_s",
+	       "wall_s", "rss_MiB", "migrations", "E/bound", "growth");
 	plist = strdup(policies);
 	for (pol = strtok_r(plist, ",", &psave); pol; pol = strtok_r(NULL, ",", &psave)) {
 		char *slist = strdup(sizes), *sz, *ssave;
@@ -160,19 +166,21 @@ main(int argc, char **argv)
 			/* time ratio / size ratio: 1.0 = linear, 10 = quadratic over a 10x step */
 			if (prev_t > 0)
 				snprintf(growth, sizeof(growth), "%.2fx/%.0fx",
-					 row.wall_s / prev_t, (double)nvms / prev_n);
-			printf("%-12s %8zu %7zu %9.3f %9.1f %11llu %8.3f %10s\n", pol, nvms,
-			       nvms / 10, row.wall_s, row.rss_mib,
+					 row.cpu_s / prev_t, (double)nvms / prev_n);
+			printf("%-12s %8zu %7zu %9.3f %9.3f %9.1f %11llu %8.3f %10s\n", pol, nvms,
+			       nvms / 10, row.cpu_s, row.wall_s, row.rss_mib,
 			       (unsigned long long)row.migrations, row.ratio, growth);
 			fflush(stdout);
-			if (nvms >= 100000 && row.wall_s >= 30)
+			if (nvms >= 100000 && row.cpu_s >= 30)
 				rc = 1;
-			prev_t = row.wall_s;
+			prev_t = row.cpu_s;
 			prev_n = (double)nvms;
 		}
 		free(slist);
 	}
-	printf("target: 100000 VMs / 10000 hosts in < 30 s\n");
+	printf("target: 100000 VMs / 10000 hosts in < 30 s of CPU time (cpu_s: user + sys of\n"
+	       "the child that builds and runs the day; wall_s: the simulation alone, which on\n"
+	       "a shared machine grows with the load and is not the measure)\n");
 	free(plist);
 	vmp_trace_free(seed);
 	free(err);

@@ -54,15 +54,41 @@ vmp_stat_median(double *x, size_t n)
 double
 vmp_stat_mad(double *x, size_t n)
 {
-	double med;
-	size_t i;
+	double med, pos, dif, d, lo = 0, hi = 0;
+	size_t ipos, want, k, r;
+	long l;
 
 	if (n == 0)
 		return 0;
-	med = vmp_stat_median(x, n);
-	for (i = 0; i < n; i++)
-		x[i] = fabs(med - x[i]);
-	return vmp_stat_median(x, n);
+	med = vmp_stat_median(x, n);   /* sorts x */
+	if (n == 1)
+		return fabs(med - x[0]);
+	/*
+	 * The median of the deviations |med - x_i| without sorting them again: x is sorted,
+	 * so the deviations of the values up to the median grow leftwards and those of the
+	 * values above it grow rightwards (rounding is monotone), and merging the two runs
+	 * from the median outwards yields the deviations in ascending order. Only the ranks
+	 * up to the median's are needed; they are the same values a sort would put there,
+	 * so the result is the same to the bit.
+	 */
+	pos = 0.5 * (double)(n + 1);
+	ipos = (size_t)floor(pos);
+	dif = pos - floor(pos);
+	want = ipos < n ? ipos : n - 1;
+	for (r = 0; r < n && x[r] <= med; r++)
+		;
+	l = (long)r - 1;
+	for (k = 0; k <= want; k++) {
+		if (r >= n || (l >= 0 && fabs(med - x[l]) <= fabs(med - x[r])))
+			d = fabs(med - x[l--]);
+		else
+			d = fabs(med - x[r++]);
+		if (k + 1 == ipos)
+			lo = d;
+		if (k == ipos)
+			hi = d;
+	}
+	return lo + dif * (hi - lo);   /* n >= 2: pos < n, as in vmp_stat_median() */
 }
 
 double

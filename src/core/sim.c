@@ -103,6 +103,7 @@ struct entry {
 
 struct slot {
 	uint32_t vm;
+	bool in;        /* the VM is migrating in: it is in the host's min list */
 	double sreq;    /* requested MIPS at the last allocation */
 	double alloc;   /* allocated MIPS */
 };
@@ -126,6 +127,9 @@ struct host {
 	bool hist_valid;
 	double lr_dot;          /* the LR fast path's forecast of hist, for lr_mi */
 	uint32_t lr_mi;         /* NONE: not computed for this history */
+	uint8_t ord[HIST_LEN];  /* MAD, IQR: indices of hist in ascending order (hist_ord) */
+	uint32_t rej_search;    /* find_host_indexed() search that found it overloaded */
+	bool ord_ok;            /* ord computed since hist was last summed afresh */
 	/* planning: saved copy for copy-on-write restore */
 	bool saved;
 	struct slot *save_slots;
@@ -199,6 +203,7 @@ struct pindex {
 	struct hot *hot;        /* per position of order: copies of its host's fields */
 	double pw_delta[10];    /* vmp_power_watts()'s slope of each segment, and */
 	double pw_lo10[10];     /* its start, precomputed: see may_beat() */
+	double pw_grid[11];     /* vmp_power_watts() at k / 10: see pidx_watts() */
 	uint32_t *idle;
 	size_t nidle, idle_cur;
 };
@@ -253,6 +258,8 @@ struct vmp_sim {
 	double lr_c[LR_MAX_MI][VMP_OVERLOAD_LR_SAMPLES]; /* lr_coeffs() */
 	bool lr_c_ok[LR_MAX_MI];
 	uint64_t rng;           /* random selection state */
+	uint8_t *in_mig;        /* vms[v].in_mig, packed: read per slot by host_realloc */
+	uint32_t search;        /* find_host_indexed() calls, numbering host->rej_search */
 };
 
 static void *
@@ -421,6 +428,17 @@ host_has_min(const struct host *h, uint32_t v)
 	return false;
 }
 
+/* Keeps slot.in equal to host_has_min() for v's slots on h after h->min changed. */
+static void
+slot_mark_in(struct host *h, uint32_t v, bool in)
+{
+	uint32_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (h->slots[i].vm == v)
+			h->slots[i].in = in;
+}
+
 /* ------------------------------------------------------ continuous accounting -- */
 
 /*
@@ -536,7 +554,7 @@ acct_piece(struct vmp_sim *s, struct host *h, double a, double b, long k)
 	r = s->acct_r;
 	for (i = 0; i < h->n; i++) {
 		uint32_t v = h->slots[i].vm;
-		bool in = h->nmin && host_has_min(h, v);
+		bool in = h->slots[i].in;
 		double ra, rb, w = in ? 0.1 : 1;
 
 		acct_demand(s, v, k, fa, fb, &ra, &rb);
@@ -676,7 +694,7 @@ host_sum_alloc(struct host *h)
 	uint32_t i;
 
 	for (i = 0; i < h->n; i++) {
-		if (h->nmin && host_has_min(h, h->slots[i].vm))
+		if (h->slots[i].in)
 			m += h->slots[i].alloc * 0.9 / 0.1;
 		m += h->slots[i].alloc;
 	}
@@ -697,9 +715,8 @@ host_realloc(struct vmp_sim *s, struct host *h)
 
 	for (i = 0; i < h->n; i++) {
 		struct slot *sl = &h->slots[i];
-		const struct vm *vm = &s->vms[sl->vm];
-		bool in = h->nmin && host_has_min(h, sl->vm);
-		bool out = vm->in_mig && !in;
+		bool in = sl->in;
+		bool out = s->in_mig[sl->vm] && !in;
 		double c = sl->sreq > pe ? pe : sl->sreq;
 		double tr = in ? c * 0.1 : c;
 
@@ -722,9 +739,8 @@ host_realloc(struct vmp_sim *s, struct host *h)
 	scale = h->total_mips / total_req;
 	for (i = 0; i < h->n; i++) {
 		struct slot *sl = &h->slots[i];
-		const struct vm *vm = &s->vms[sl->vm];
-		bool in = h->nmin && host_has_min(h, sl->vm);
-		bool out = vm->in_mig && !in;
+		bool in = sl->in;
+		bool out = s->in_mig[sl->vm] && !in;
 		double c = sl->sreq > pe ? pe : sl->sreq;
 
 		if (out)
@@ -743,9 +759,11 @@ host_realloc(struct vmp_sim *s, struct host *h)
 static uint32_t
 hist_len(const struct vmp_sim *s)
 {
-	/* LR and LRR read the newest samples only */
+	/* LR and LRR read the newest samples only; THR only the requested sum */
 	if (s->pol.overload == VMP_OVERLOAD_LR || s->pol.overload == VMP_OVERLOAD_LRR)
 		return VMP_OVERLOAD_LR_SAMPLES;
+	if (s->pol.overload == VMP_OVERLOAD_THR || s->pol.overload == VMP_OVERLOAD_NONE)
+		return 0;
 	return HIST_LEN;
 }
 
@@ -798,7 +816,8 @@ host_create(struct vmp_sim *s, struct host *h, uint32_t v)
 		h->slots = grow(h->slots, &c, h->n + 1, sizeof(struct slot));
 		h->cap = (uint32_t)c;
 	}
-	h->slots[h->n++] = (struct slot){ v, vm->instantiating ? vm->mips : vm->req, 0 };
+	h->slots[h->n++] = (struct slot){ v, h->nmin && host_has_min(h, v),
+					  vm->instantiating ? vm->mips : vm->req, 0 };
 	if (vm->instantiating) {
 		h->ram_used += vm->ram;
 		h->bw_used += vm->bw;
@@ -880,7 +899,7 @@ host_update(struct vmp_sim *s, struct host *h, double t)
 		struct vm *vm = &s->vms[h->slots[i].vm];
 		double alloc = h->slots[i].alloc;
 
-		if (!(h->nmin && host_has_min(h, h->slots[i].vm))) {
+		if (!h->slots[i].in) {
 			vm_entry(s, vm, t, alloc, vm->req, vm->in_mig);
 			if (vm->in_mig)
 				alloc /= 0.9;
@@ -989,6 +1008,7 @@ start_migration(struct vmp_sim *s, uint32_t v, uint32_t target)
 	if (vm->host >= 0)
 		acct_touch(s, &s->hosts[vm->host]);
 	vm->in_mig = true;
+	s->in_mig[v] = 1;
 	vm->mig_to = (int32_t)target;
 	if (!host_has_min(h, v)) {
 		size_t c = h->capmin;
@@ -996,6 +1016,7 @@ start_migration(struct vmp_sim *s, uint32_t v, uint32_t target)
 		h->min = grow(h->min, &c, h->nmin + 1, sizeof(uint32_t));
 		h->capmin = (uint32_t)c;
 		h->min[h->nmin++] = v;
+		slot_mark_in(h, v, true);
 		host_create(s, h, v);
 		host_update(s, h, s->clock);
 		if (vm->host >= 0)
@@ -1036,9 +1057,11 @@ finish_migration(struct vmp_sim *s, const struct event *e)
 	if (i < h->nmin) {
 		memmove(h->min + i, h->min + i + 1, (h->nmin - i - 1) * sizeof(uint32_t));
 		h->nmin--;
+		slot_mark_in(h, e->vm, false);
 	}
 	host_destroy(s, h, e->vm);
 	vm->in_mig = false;
+	s->in_mig[e->vm] = 0;
 	if (vm->mig_to == (int32_t)e->host)
 		vm->mig_to = -1;
 	host_create(s, h, e->vm);
@@ -1130,6 +1153,34 @@ host_history(struct vmp_sim *s, struct host *h)
 	h->nhist = n;
 	h->hist_valid = true;
 	h->lr_mi = NONE;
+	h->ord_ok = false;
+}
+
+/*
+ * MAD and IQR look only at the order statistics of the history, and a host is judged
+ * with one VM after another added while its own history stays nearly the same: the
+ * indices of the host's history in ascending order (computed once per history; still a
+ * permutation, if no longer exact, after host_history_add()) let host_overloaded()
+ * hand the detector the host-plus-VM history nearly sorted, which its insertion sort
+ * then finishes in few moves. The values, hence the order statistics and every bit of
+ * the verdict, are the same as in time order.
+ */
+static const uint8_t *
+hist_ord(struct host *h)
+{
+	uint32_t i, j;
+
+	if (h->ord_ok)
+		return h->ord;
+	for (i = 0; i < HIST_LEN; i++) {
+		uint8_t v = (uint8_t)i;
+
+		for (j = i; j > 0 && h->hist[h->ord[j - 1]] > h->hist[v]; j--)
+			h->ord[j] = h->ord[j - 1];
+		h->ord[j] = v;
+	}
+	h->ord_ok = true;
+	return h->ord;
 }
 
 /*
@@ -1224,6 +1275,13 @@ host_overloaded(struct vmp_sim *s, struct host *h, uint32_t extra)
 	if (s->pol.overload == VMP_OVERLOAD_NONE)
 		return false;
 	host_history(s, h);
+	if (s->pol.overload == VMP_OVERLOAD_THR) {
+		/* vmp_overload_check()'s THR test on the same sum, without the history */
+		req = h->req_sum;
+		if (extra != UINT32_MAX)
+			req += s->vms[extra].instantiating ? s->vms[extra].mips : s->vms[extra].req;
+		return req / h->total_mips > s->pol.param;
+	}
 	if (s->pol.overload == VMP_OVERLOAD_LR && !s->cfg.cloudsim_compat) {
 		double mi;
 
@@ -1249,9 +1307,25 @@ host_overloaded(struct vmp_sim *s, struct host *h, uint32_t extra)
 		need = s->pol.overload == VMP_OVERLOAD_LR || s->pol.overload == VMP_OVERLOAD_LRR
 			       ? (n < VMP_OVERLOAD_LR_SAMPLES ? 0 : VMP_OVERLOAD_LR_SAMPLES)
 			       : n;
-		for (k = 0; k < need; k++)
-			hist[k] = h->hist[k] + (k < vm->nhist ? vm->hist[k] * vm->mips / h->total_mips
-							      : 0.0);
+		if (s->pol.overload == VMP_OVERLOAD_MAD || s->pol.overload == VMP_OVERLOAD_IQR) {
+			/* in the host's ascending order, not time order: see hist_ord() */
+			const uint8_t *ord = hist_ord(h);
+			uint32_t j;
+
+			for (j = 0, k = 0; j < HIST_LEN; j++) {
+				uint32_t q = ord[j];
+
+				if (q < need)
+					hist[k++] = h->hist[q] +
+						    (q < vm->nhist ? vm->hist[q] * vm->mips / h->total_mips
+								   : 0.0);
+			}
+		} else {
+			for (k = 0; k < need; k++)
+				hist[k] = h->hist[k] +
+					  (k < vm->nhist ? vm->hist[k] * vm->mips / h->total_mips
+							 : 0.0);
+		}
 		in.history = hist;
 	} else {
 		in.history = h->hist;
@@ -1536,31 +1610,69 @@ struct piece {
 	uint8_t t;
 };
 
+#define PICK_K 8
+
+/*
+ * The PICK_K suitable hosts of least growth found so far, ascending by (growth, number),
+ * and the bar a host must pass to join them: the last one's growth and number once
+ * PICK_K are held (DBL_MAX and -1 before).
+ */
 struct pick {
 	double min;
 	int best;
+	bool eager;     /* judge overload at once, keep only the best (see find_host_indexed) */
+	uint32_t n;
+	struct {
+		double diff;
+		int i;
+	} c[PICK_K];
 };
 
-/* Judges host i for VM v exactly as find_host_scan does. */
+/*
+ * Judges host i for VM v as find_host_scan does; diff is the host's growth with the VM,
+ * computed as the scan computes it (by may_beat() or vmp_power_watts()). Eager: a host
+ * that beats the best so far and is not overloaded with the VM becomes the best. Lazy:
+ * the overload test is left to find_host_indexed(), and a suitable host that may rank
+ * among the PICK_K best joins them.
+ */
 static void
-consider(struct vmp_sim *s, uint32_t v, uint32_t i, bool skip_excluded, double req,
+consider(struct vmp_sim *s, uint32_t v, uint32_t i, bool skip_excluded, double diff,
 	 struct pick *pk)
 {
 	struct host *h = &s->hosts[i];
-	double cur, diff;
+	uint32_t k;
 
-	if (skip_excluded && h->excl_place)
-		return;
-	if (!host_suitable(s, h, &s->vms[v]))
-		return;
-	cur = h->alloc_mips;
-	diff = vmp_power_watts(h->type->power, (cur + req) / h->total_mips) - h->power_w;
 	if (!(diff < pk->min || (diff == pk->min && (int)i < pk->best)))
 		return;
-	if (cur != 0 && host_overloaded(s, h, v))
+	if (skip_excluded && h->excl_place)
 		return;
-	pk->min = diff;
-	pk->best = (int)i;
+	if (!pk->eager && h->rej_search == s->search)
+		return;   /* found overloaded with v in an earlier round of this search */
+	if (!host_suitable(s, h, &s->vms[v]))
+		return;
+	if (pk->eager) {
+		if (h->alloc_mips != 0 && host_overloaded(s, h, v))
+			return;
+		pk->min = diff;
+		pk->best = (int)i;
+		return;
+	}
+	/* insert in order; a host on the border of two pieces is visited twice */
+	for (k = pk->n; k > 0; k--) {
+		if (pk->c[k - 1].diff < diff || (pk->c[k - 1].diff == diff && pk->c[k - 1].i <= (int)i))
+			break;
+	}
+	if (k > 0 && pk->c[k - 1].i == (int)i)
+		return;
+	if (pk->n < PICK_K)
+		pk->n++;
+	memmove(&pk->c[k + 1], &pk->c[k], (pk->n - 1 - k) * sizeof(pk->c[0]));
+	pk->c[k].diff = diff;
+	pk->c[k].i = (int)i;
+	if (pk->n == PICK_K) {
+		pk->min = pk->c[PICK_K - 1].diff;
+		pk->best = pk->c[PICK_K - 1].i;
+	}
 }
 
 /*
@@ -1571,7 +1683,7 @@ consider(struct vmp_sim *s, uint32_t v, uint32_t i, bool skip_excluded, double r
  */
 static inline bool
 may_beat(const struct vmp_sim_host_type *ty, const struct pindex *p, double total,
-	 const struct hot *hh, uint32_t i, double req, const struct pick *pk)
+	 const struct hot *hh, uint32_t i, double req, const struct pick *pk, double *ret_diff)
 {
 	double u = (hh->alloc_mips + req) / total, x = u * 10, pw, diff;
 	int lo = (int)x;
@@ -1586,18 +1698,35 @@ may_beat(const struct vmp_sim_host_type *ty, const struct pindex *p, double tota
 	else
 		pw = vmp_power_watts(ty->power, u);
 	diff = pw - hh->power_w;
+	*ret_diff = diff;
 	return diff < pk->min || (diff == pk->min && (int)i < pk->best);
 }
 
 #define PIDX_EPS 1e-7   /* W: far above rounding, far below any real difference */
 
-static int
-find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
+/*
+ * vmp_power_watts() for the index's breakpoints, many of which are table points k / 10,
+ * where the function spends most of its time in fmod: the value at exactly k / 10 is
+ * looked up (the same function of the same argument, so the same bits).
+ */
+static inline double
+pidx_watts(const struct pindex *p, const struct vmp_power_model *m, double u)
+{
+	double x = u * 10;
+	int k = (int)x;
+
+	if (u > 0 && u <= 1 && x == (double)k && u == (double)k / 10)
+		return p->pw_grid[k];
+	return vmp_power_watts(m, u);
+}
+
+/* One round of find_host_indexed(): fills pk with the PICK_K best candidates. */
+static void
+pidx_search(struct vmp_sim *s, uint32_t v, bool skip_excluded, struct pick *pk)
 {
 	const struct vm *vm = &s->vms[v];
 	double req = vm->instantiating ? vm->mips : vm->req;
 	struct piece pieces[VMP_SIM_MAX_TYPES * 24];
-	struct pick pk = { DBL_MAX, -1 };
 	size_t np = 0, t, i, j;
 
 	for (t = 0; t < s->cfg.nhost_types; t++) {
@@ -1614,7 +1743,11 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 
 				if (!host_idle(h) || (skip_excluded && h->excl_place))
 					continue;
-				consider(s, v, p->idle[i], skip_excluded, req, &pk);
+				consider(s, v, p->idle[i], skip_excluded,
+					 vmp_power_watts(h->type->power,
+							 (h->alloc_mips + req) / h->total_mips) -
+						 h->power_w,
+					 pk);
 				break;
 			}
 		}
@@ -1648,8 +1781,8 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 				}
 			}
 			for (j = 0; j < nx; j++) {
-				fx[j] = vmp_power_watts(ty->power, xs[j] + d) -
-					vmp_power_watts(ty->power, xs[j]);
+				fx[j] = pidx_watts(p, ty->power, xs[j] + d) -
+					pidx_watts(p, ty->power, xs[j]);
 				/* pieces starting above xmax hold only hosts without room */
 				if (xs[j] > xmax) {
 					nx = j + 1;
@@ -1690,9 +1823,9 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 		const struct pindex *p = &s->pidx[pc->t];
 		const struct vmp_sim_host_type *ty;
 		size_t lo, hi, k;
-		double slope, total;
+		double slope, total, diff;
 
-		if (pc->lb > pk.min)
+		if (pc->lb > pk->min)
 			break;
 		/* hosts with pc->a <= x <= pc->b (x past 1 belongs to the last piece) */
 		for (lo = 0, hi = p->n; lo < hi;) {
@@ -1723,26 +1856,81 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 			for (k = lo; k < hi; k++) {
 				double x = p->hot[k].ix;
 
-				if (pc->fa + slope * (x - pc->a) - PIDX_EPS > pk.min)
+				if (pc->fa + slope * (x - pc->a) - PIDX_EPS > pk->min)
 					break;
-				if (!may_beat(ty, p, total, &p->hot[k], p->order[k], req, &pk))
+				if (!may_beat(ty, p, total, &p->hot[k], p->order[k], req, pk, &diff))
 					continue;
-				consider(s, v, p->order[k], skip_excluded, req, &pk);
+				consider(s, v, p->order[k], skip_excluded, diff, pk);
 			}
 		} else {
 			for (k = hi; k > lo; k--) {
 				double x = p->hot[k - 1].ix;
 
-				if (pc->fb + slope * (x - pc->b) - PIDX_EPS > pk.min)
+				if (pc->fb + slope * (x - pc->b) - PIDX_EPS > pk->min)
 					break;
 				if (!may_beat(ty, p, total, &p->hot[k - 1], p->order[k - 1], req,
-					      &pk))
+					      pk, &diff))
 					continue;
-				consider(s, v, p->order[k - 1], skip_excluded, req, &pk);
+				consider(s, v, p->order[k - 1], skip_excluded, diff, pk);
 			}
 		}
 	}
-	return pk.best;
+}
+
+/*
+ * PABFD through the index: the host of least growth (lowest number on ties) among the
+ * suitable hosts that the VM does not overload. The growth alone ranks the hosts, so
+ * the search collects the PICK_K best suitable hosts without judging overload, and only
+ * then asks the detector, best first, stopping at the first host it accepts (an idle
+ * host needs no question: the scan never asks for an empty host). That answer is the
+ * scan's: every host ranked before it was found overloaded, and the search's bounds
+ * leave out only hosts that cannot rank among the PICK_K. If all PICK_K are
+ * overloaded the search runs again without them. The scan asks the detector for every
+ * host that improves on the best so far, mostly hosts that only rounding separates
+ * (within a piece of the power curve) and that a later host beats: about three times
+ * as many questions, each a sort of the history for MAD and IQR, a robust refit for
+ * LRR, a full fit for LR in compat mode. Where the question is cheap (THR, and LR
+ * without compat: two cached dot products) the looser bar of the PICK_K-th host costs
+ * more host visits than it saves, so those ask at once, as the scan does.
+ */
+static int
+find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
+{
+	struct pick pk;
+	uint32_t k;
+
+	if (s->pol.overload == VMP_OVERLOAD_NONE || s->pol.overload == VMP_OVERLOAD_THR ||
+	    (s->pol.overload == VMP_OVERLOAD_LR && !s->cfg.cloudsim_compat)) {
+		/* a cheap test (a sum, or LR's cached dot products): ask as the scan does */
+		pk.min = DBL_MAX;
+		pk.best = -1;
+		pk.eager = true;
+		pk.n = 0;
+		pidx_search(s, v, skip_excluded, &pk);
+		return pk.best;
+	}
+	if (++s->search == 0) {
+		/* 2^32 searches: forget the old marks rather than confuse them */
+		for (k = 0; k < s->nhosts; k++)
+			s->hosts[k].rej_search = 0;
+		s->search = 1;
+	}
+	for (;;) {
+		pk.min = DBL_MAX;
+		pk.best = -1;
+		pk.eager = false;
+		pk.n = 0;
+		pidx_search(s, v, skip_excluded, &pk);
+		for (k = 0; k < pk.n; k++) {
+			struct host *h = &s->hosts[pk.c[k].i];
+
+			if (h->alloc_mips == 0 || !host_overloaded(s, h, v))
+				return pk.c[k].i;
+			h->rej_search = s->search;
+		}
+		if (pk.n < PICK_K)
+			return -1;   /* no bound cut the search short: no host left */
+	}
 }
 
 static int
@@ -2082,6 +2270,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 	s->nhosts = cfg->nhosts;
 	s->limit_s = (double)input->nsteps * cfg->step_s;
 	s->vms = zalloc(s->nvms, sizeof(*s->vms));
+	s->in_mig = zalloc(s->nvms, 1);
 	s->hosts = zalloc(s->nhosts, sizeof(*s->hosts));
 	s->scratch_vms = zalloc(s->nvms, sizeof(uint32_t));
 	s->saved_hosts = zalloc(s->nhosts, sizeof(uint32_t));
@@ -2109,6 +2298,9 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 			s->pidx[i].pw_delta[j] = (w[j + 1] - w[j]) / 10;
 			s->pidx[i].pw_lo10[j] = (double)(int)j / 10;
 		}
+		for (j = 0; j <= 10; j++)
+			s->pidx[i].pw_grid[j] = vmp_power_watts(cfg->host_types[i].power,
+								(double)(int)j / 10);
 		s->pidx[i].idle = zalloc(cnt, sizeof(uint32_t));
 	}
 	if (p->kind != VMP_SIM_NPA && p->kind != VMP_SIM_DVFS)
@@ -2172,6 +2364,7 @@ vmp_sim_free(struct vmp_sim *s)
 	}
 	free(s->hosts);
 	free(s->vms);
+	free(s->in_mig);
 	free(s->ev);
 	free(s->scratch_vms);
 	free(s->plan);
