@@ -39,7 +39,7 @@ struct vmp_agent {
 	size_t pilot_hosts;
 	struct agent_moved *moved;
 	size_t n_moved, alloc_moved;
-	char why[512];              /* why no cluster move can start now ("" = none) */
+	char why[1024];             /* why no cluster move can start now ("" = none) */
 };
 
 static void
@@ -180,8 +180,13 @@ agent_fault(struct vmp_agent *a, struct vmp_loop *l, const char *what, int r)
 {
 	char why[sizeof(a->why)];
 
-	snprintf(why, sizeof(why), "etcd: no quorum or unreachable: %s: %s; cluster moves stopped",
-		 what, *vmp_cluster_error(a->cl) ? vmp_cluster_error(a->cl) : strerror(-r));
+	/* the client's message says what failed; else what this agent was doing */
+	if (*vmp_cluster_error(a->cl))
+		snprintf(why, sizeof(why), "etcd: no quorum or unreachable: %s; cluster moves "
+			 "stopped", vmp_cluster_error(a->cl));
+	else
+		snprintf(why, sizeof(why), "etcd: no quorum or unreachable: %s: %s; cluster moves "
+			 "stopped", what, strerror(-r));
 	if (!strcmp(why, a->why))
 		return;
 	snprintf(a->why, sizeof(a->why), "%s", why);
@@ -192,6 +197,10 @@ agent_fault(struct vmp_agent *a, struct vmp_loop *l, const char *what, int r)
 static void
 agent_ok(struct vmp_agent *a, struct vmp_loop *l)
 {
+	if (!a->ticked) {
+		a->why[0] = '\0';   /* the first contact: nothing to recover from */
+		return;
+	}
 	if (!a->why[0])
 		return;
 	say(a, VMP_LOG_INFO, "cluster: etcd answers again (%s): cluster moves resume", a->why);
@@ -233,6 +242,8 @@ moved_step(struct vmp_agent *a, const char *vm, bool add)
 	a->moved[a->n_moved].step = INT32_MIN;
 	return &a->moved[a->n_moved++].step;
 }
+
+static bool listed(const struct vmp_cluster_snapshot *snap, const char *name, const char *vm);
 
 /*
  * The leader's step: the snapshot (one revision), housekeeping, the planner over every
@@ -277,7 +288,7 @@ lead(struct vmp_agent *a, struct vmp_loop *l, int64_t wall_ms)
 		total += snap.agents[i].nvms;
 	pv = xcalloc(total + 1, sizeof(*pv));
 	vm_name = xcalloc(total + 1, sizeof(*vm_name));
-	for (i = 0, k = 0; i < snap.nagents; i++) {
+	for (i = 0; i < snap.nagents; i++) {
 		const struct vmp_cluster_agent *ag = &snap.agents[i];
 
 		ph[i].capacity_mips = ag->capacity_mips;
@@ -290,9 +301,15 @@ lead(struct vmp_agent *a, struct vmp_loop *l, int64_t wall_ms)
 		ph[i].mem_kib = ag->mem_kib;
 		ph[i].mem_free_kib = ag->mem_free_kib;
 		ph[i].mem_short_kib = ag->mem_short_kib;
+	}
+	for (i = 0, k = 0; i < snap.nagents; i++) {
+		const struct vmp_cluster_agent *ag = &snap.agents[i];
+
 		for (j = 0; j < ag->nvms; j++, k++) {
 			const struct vmp_cluster_vm *cv = &ag->vms[j];
+			const struct vmp_cluster_intent *in = NULL;
 			int64_t *ms = moved_step(a, cv->name, false);
+			long to = -1;
 
 			vm_name[k] = cv->name;
 			pv[k].host = (int32_t)i;
@@ -305,10 +322,32 @@ lead(struct vmp_agent *a, struct vmp_loop *l, int64_t wall_ms)
 			pv[k].demand_mips = cv->demand_mips;
 			pv[k].hist = cv->hist;
 			pv[k].hist.moved_step = ms ? *ms : INT32_MIN;
-			/* a VM with a pending or running intent is not planned again */
 			for (m = 0; m < snap.nintents; m++)
 				if (active(&snap.intents[m]) && !strcmp(snap.intents[m].vm, cv->name))
-					pv[k].migrating = true;
+					in = &snap.intents[m];
+			if (!in)
+				continue;
+			/*
+			 * A VM with a pending or running intent is not planned again, and is
+			 * counted where it is going: its source's summary may predate the
+			 * claim (still short of the memory the move frees), and once it
+			 * arrived the destination lists it too (counted once, there).
+			 */
+			pv[k].migrating = true;
+			for (m = 0; m < snap.nagents; m++)
+				if (!strcmp(snap.agents[m].name, in->to))
+					to = (long)m;
+			if (to < 0 || to == (long)i || strcmp(in->from, ag->name))
+				continue;
+			if (listed(&snap, in->to, cv->name)) {
+				pv[k].host = -1;
+			} else {
+				pv[k].host = (int32_t)to;
+				ph[to].mem_free_kib -= cv->mem_kib;
+			}
+			ph[i].mem_free_kib += cv->mem_kib;
+			ph[i].mem_short_kib = ph[i].mem_short_kib > cv->mem_kib ?
+					      ph[i].mem_short_kib - cv->mem_kib : 0;
 		}
 	}
 	n = vmp_pilot_plan_flags(a->pilot, ph, snap.nagents, pv, total, VMP_PILOT_HISTORY_KEPT,

@@ -1197,7 +1197,8 @@ host_memory(struct vmp_loop *l, struct loop_host *h, const struct vmp_loop_host_
 	for (i = 0; i < n; i++) {
 		struct cycle_vm *cv = &cvs[i];
 
-		if (!cv->running || cv->migrating)
+		/* a VM that this cycle saw migrate away is a husk here: it uses nothing */
+		if (!cv->running || cv->migrating || (cv->v->mig_started && !cv->v->migrating))
 			continue;
 		used += cv->current_kib;
 		mem_p = l->mem_p;
