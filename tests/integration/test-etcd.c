@@ -296,6 +296,48 @@ test_lease_expiry_removes_agent(void **state)
 	vmp_etcd_close(c);
 }
 
+/* The keepalive thread holds the lease while the loop does not tick (a long migration). */
+static void
+test_keepalive_thread(void **state)
+{
+	struct vmp_cluster_config cfg = {
+		.etcd = { .endpoints = vmp_etcd_cluster_endpoints(one), .timeout_ms = 3000 },
+		.prefix = "/ka/",
+		.agent = "a",
+		.lease_ttl_s = 2,
+		.keepalive_thread = true,
+	};
+	struct vmp_etcd *c = client(vmp_etcd_cluster_endpoints(one), 3000);
+	struct vmp_cluster *a = NULL;
+	struct vmp_cluster_agent s;
+	int64_t t0, term;
+	char *err = NULL;
+
+	(void)state;
+	assert_int_equal(vmp_cluster_open(&cfg, &a, &err), 0);
+	assert_int_equal(tick(a), VMP_CLUSTER_LEADER);
+	term = vmp_cluster_term(a);
+	summary(&s, "a", 1);
+	assert_int_equal(vmp_cluster_publish(a, &s), 0);
+	/* three TTLs without a tick: the summary and the leadership stay the whole time */
+	t0 = vmp_monotonic_ms();
+	while (vmp_monotonic_ms() - t0 < 6000) {
+		assert_int_equal(count_keys(c, "/ka/agents/"), 1);
+		assert_int_equal(count_keys(c, "/ka/leader"), 1);
+		usleep(200 * 1000);
+	}
+	assert_int_equal(tick(a), VMP_CLUSTER_LEADER);
+	assert_int_equal(vmp_cluster_term(a), term);
+	/* the lease revoked behind its back: the next tick leads again, in a new term */
+	assert_int_equal(vmp_etcd_lease_revoke(c, vmp_cluster_lease(a)), 0);
+	assert_int_equal(count_keys(c, "/ka/"), 0);
+	assert_int_equal(tick(a), VMP_CLUSTER_LEADER);
+	assert_true(vmp_cluster_term(a) > term);
+	vmp_cluster_resign(a);
+	vmp_cluster_close(a);
+	vmp_etcd_close(c);
+}
+
 static void
 test_election_one_winner(void **state)
 {
@@ -1068,6 +1110,7 @@ main(void)
 		cmocka_unit_test(test_kv_round_trip),
 		cmocka_unit_test(test_leases),
 		cmocka_unit_test(test_lease_expiry_removes_agent),
+		cmocka_unit_test(test_keepalive_thread),
 		cmocka_unit_test(test_election_one_winner),
 		cmocka_unit_test(test_fenced_write_after_expiry),
 		cmocka_unit_test(test_claim_once),
