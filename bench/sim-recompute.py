@@ -40,10 +40,11 @@ def read_planetlab(d, names):
 
 
 def read_csv_dir(d, names):
-    """Per-VM CSV (Bitbrains): rows on a 300-s grid from the earliest timestamp of all
-    VMs, carried forward, back-filled before a VM's first row (as src/trace does)."""
+    """Per-VM CSV (Bitbrains): each VM's rows on a 300-s grid of its own from its first
+    row, carried forward; as many steps as the shortest VM spans, later rows left out
+    (as src/trace does)."""
     rows = {}
-    start, end = None, None
+    span = None
     for n in names:
         with open(os.path.join(d, n), encoding="utf-8") as f:
             header = [h.strip() for h in f.readline().split(";")]
@@ -55,18 +56,20 @@ def read_csv_dir(d, names):
                 p = [x.strip() for x in line.split(";")]
                 if len(p) < len(header):
                     continue
-                ts = int(float(p[0]))
-                r.append((ts, float(p[ic]), float(p[imu]), float(p[imp])))
-                start = ts if start is None else min(start, ts)
-                end = ts if end is None else max(end, ts)
+                r.append((int(float(p[0])), float(p[ic]), float(p[imu]), float(p[imp])))
+        ts = [x[0] for x in r]
+        span = max(ts) - min(ts) if span is None else min(span, max(ts) - min(ts))
         rows[n] = r
-    nsteps = int(round((end - start) / STEP_S)) + 1
+    nsteps = int(round(span / STEP_S)) + 1
     cpu, mem = {}, {}
     for n, r in rows.items():
+        start = min(x[0] for x in r)
         c = [None] * nsteps
         m = [None] * nsteps
         for ts, pct, mu, mp in r:
             k = int(round((ts - start) / STEP_S))
+            if k >= nsteps:
+                continue
             c[k] = pct / 100.0
             # a guest holds at most its RAM (vmpilot simulate caps the same way)
             m[k] = min(mu / mp, 1.0) if mp > 0 else 0.0

@@ -128,13 +128,19 @@ ratio(double a, double b)
 }
 
 static void
-print_table(const char *trace, size_t nvms, size_t nhosts, bool compat, struct run *runs,
-	    size_t n)
+print_table(const char *trace_dir, const struct vmp_trace *trace, size_t nhosts, bool compat,
+	    struct run *runs, size_t n)
 {
 	size_t i;
 
-	printf("trace %s: %zu VMs, %zu hosts%s\n", trace, nvms, nhosts,
+	printf("trace %s: %zu VMs, %zu hosts, %zu steps of %lld s (%.1f h)%s\n", trace_dir,
+	       trace->nvms, nhosts, trace->nsteps, (long long)trace->step_s,
+	       (double)trace->nsteps * (double)trace->step_s / 3600.0,
 	       compat ? ", CloudSim 3.0.3 compat" : "");
+	if (trace->rows_dropped)
+		printf("each VM from its own first row, for as long as the shortest (%s); "
+		       "%llu later rows left out (vmp_trace_read_csv_dir)\n",
+		       trace->names[trace->shortest_vm], (unsigned long long)trace->rows_dropped);
 	printf("%-14s %10s %8s %11s %10s %10s %10s %10s %10s %10s | %8s %7s %9s %9s %7s\n",
 	       "policy", "energy_kWh", "E/bound", "overload_%", "overload_h", "unserved_%",
 	       "worstVM_%", "memover_%", "memover_h", "migrations", "SLATAH_%", "PDM_%",
@@ -578,7 +584,7 @@ run_simulate(const struct vmp_cli_command *cmd, int argc, char **argv)
 	if (json)
 		print_json(trace_dir, trace->nvms, cfg.nhosts, cfg.cloudsim_compat, runs, nruns);
 	else
-		print_table(trace_dir, trace->nvms, cfg.nhosts, cfg.cloudsim_compat, runs, nruns);
+		print_table(trace_dir, trace, cfg.nhosts, cfg.cloudsim_compat, runs, nruns);
 	rc = VMP_EXIT_OK;
 out:
 	for (i = 0; i < nruns; i++)

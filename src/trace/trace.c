@@ -558,7 +558,7 @@ out:
 	return r;
 }
 
-/* Places one VM's rows on the trace grid: carry forward, back-fill before the first. */
+/* Places one VM's rows on its grid (step 0 at start_s, its first row): carry forward. */
 static void
 grid_fill(const struct vmp_trace_csv *c, const double *src, int64_t start_s, size_t nsteps,
 	  double *dst)
@@ -571,7 +571,7 @@ grid_fill(const struct vmp_trace_csv *c, const double *src, int64_t start_s, siz
 		size_t step = (size_t)llround((double)(c->timestamp_s[i] - start_s) / TRACE_STEP_S);
 		double v = src ? src[i] : 0.0;
 
-		if (isnan(v))
+		if (isnan(v) || step >= nsteps)
 			continue;
 		dst[step] = v;
 		set[step] = true;
@@ -615,7 +615,8 @@ vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret
 	struct vmp_trace_csv **csv = NULL;
 	struct vmp_trace *t = NULL;
 	char **names = NULL;
-	int64_t start = INT64_MAX, end = INT64_MIN;
+	int64_t start = INT64_MAX, span = INT64_MAX, *first = NULL;
+	size_t shortest = 0;
 	double *tmp = NULL;
 	size_t i, k;
 	int n, r = 0;
@@ -624,6 +625,7 @@ vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret
 	if (n < 0)
 		return n;
 	csv = xcalloc((size_t)n, sizeof(*csv));
+	first = xcalloc((size_t)n + 1, sizeof(*first));
 	for (i = 0; i < (size_t)n; i++) {
 		char *path = NULL, *buf = NULL;
 		size_t len;
@@ -636,14 +638,26 @@ vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret
 		free(path);
 		if (r < 0)
 			goto out;
-		for (k = 0; k < csv[i]->nrows; k++) {
-			if (csv[i]->timestamp_s[k] < start)
-				start = csv[i]->timestamp_s[k];
-			if (csv[i]->timestamp_s[k] > end)
-				end = csv[i]->timestamp_s[k];
+		/* Each VM on its own grid: step 0 at its first row (rows may come unordered). */
+		{
+			int64_t lo = INT64_MAX, hi = INT64_MIN;
+
+			for (k = 0; k < csv[i]->nrows; k++) {
+				if (csv[i]->timestamp_s[k] < lo)
+					lo = csv[i]->timestamp_s[k];
+				if (csv[i]->timestamp_s[k] > hi)
+					hi = csv[i]->timestamp_s[k];
+			}
+			first[i] = lo;
+			if (lo < start)
+				start = lo;
+			if (hi - lo < span) {
+				span = hi - lo;
+				shortest = i;
+			}
 		}
 	}
-	if ((double)(end - start) / TRACE_STEP_S >= VMP_TRACE_MAX_STEPS) {
+	if ((double)span / TRACE_STEP_S >= VMP_TRACE_MAX_STEPS) {
 		*ret_err = xasprintf("trace directory '%s': timestamps span more than %u steps",
 				     dir, VMP_TRACE_MAX_STEPS);
 		r = -EFBIG;
@@ -651,9 +665,10 @@ vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->nvms = (size_t)n;
-	t->nsteps = (size_t)llround((double)(end - start) / TRACE_STEP_S) + 1;
+	t->nsteps = (size_t)llround((double)span / TRACE_STEP_S) + 1;
 	t->step_s = TRACE_STEP_S;
 	t->start_s = start;
+	t->shortest_vm = shortest;
 	if (t->nvms > SIZE_MAX / sizeof(double) / t->nsteps) {
 		*ret_err = xasprintf("trace directory '%s' is too large", dir);
 		r = -EFBIG;
@@ -684,12 +699,12 @@ vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret
 		size_t at = vmp_trace_at(t, i, 0);
 
 		if (c->cpu_usage_pct) {
-			grid_fill(c, c->cpu_usage_pct, start, t->nsteps, tmp);
+			grid_fill(c, c->cpu_usage_pct, first[i], t->nsteps, tmp);
 		} else {
 			double *u = xmalloc(t->nsteps * sizeof(double));
 
-			grid_fill(c, c->cpu_usage_mhz, start, t->nsteps, tmp);
-			grid_fill(c, c->cpu_provisioned_mhz, start, t->nsteps, u);
+			grid_fill(c, c->cpu_usage_mhz, first[i], t->nsteps, tmp);
+			grid_fill(c, c->cpu_provisioned_mhz, first[i], t->nsteps, u);
 			for (k = 0; k < t->nsteps; k++)
 				tmp[k] = u[k] > 0 ? tmp[k] / u[k] * 100.0 : 0.0;
 			free(u);
@@ -697,17 +712,21 @@ vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret
 		for (k = 0; k < t->nsteps; k++)
 			t->cpu_usage_pct[at + k] = (float)tmp[k];
 		if (t->cpu_usage_mhz) {
-			grid_fill(c, c->cpu_usage_mhz, start, t->nsteps, t->cpu_usage_mhz + at);
-			grid_fill(c, c->cpu_provisioned_mhz, start, t->nsteps,
+			grid_fill(c, c->cpu_usage_mhz, first[i], t->nsteps, t->cpu_usage_mhz + at);
+			grid_fill(c, c->cpu_provisioned_mhz, first[i], t->nsteps,
 				  t->cpu_provisioned_mhz + at);
 		}
 		if (t->mem_usage_kib) {
-			grid_fill(c, c->mem_usage_kib, start, t->nsteps, t->mem_usage_kib + at);
-			grid_fill(c, c->mem_provisioned_kib, start, t->nsteps,
+			grid_fill(c, c->mem_usage_kib, first[i], t->nsteps, t->mem_usage_kib + at);
+			grid_fill(c, c->mem_provisioned_kib, first[i], t->nsteps,
 				  t->mem_provisioned_kib + at);
 		}
 		if (t->cpu_cores)
-			grid_fill(c, c->cpu_cores, start, t->nsteps, t->cpu_cores + at);
+			grid_fill(c, c->cpu_cores, first[i], t->nsteps, t->cpu_cores + at);
+		for (k = 0; k < c->nrows; k++)
+			if (llround((double)(c->timestamp_s[k] - first[i]) / TRACE_STEP_S) >=
+			    (long long)t->nsteps)
+				t->rows_dropped++;
 	}
 	t->names = names;
 	names = NULL;
@@ -715,6 +734,7 @@ vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret
 	t = NULL;
 out:
 	free(tmp);
+	free(first);
 	for (i = 0; csv && i < (size_t)n; i++)
 		vmp_trace_csv_free(csv[i]);
 	free(csv);

@@ -36,7 +36,7 @@ struct vmp_trace {
 	size_t nvms;
 	size_t nsteps;
 	int64_t step_s;              /* 300 for both formats */
-	int64_t start_s;             /* Unix time of step 0 (0 when the format has none) */
+	int64_t start_s;             /* Unix time of the earliest first row (0: the format has none) */
 	uint32_t fields;             /* VMP_TRACE_* bits */
 	char **names;                /* nvms file names (without directory) */
 	float *cpu_usage_pct;        /* always */
@@ -45,6 +45,8 @@ struct vmp_trace {
 	double *mem_usage_kib;       /* VMP_TRACE_MEM */
 	double *mem_provisioned_kib; /* VMP_TRACE_MEM */
 	double *cpu_cores;           /* VMP_TRACE_CPU_CORES */
+	size_t shortest_vm;          /* CSV: the VM whose rows span the least time */
+	uint64_t rows_dropped;       /* CSV: rows beyond nsteps of their VM's own grid */
 };
 
 /* Index of sample k of VM vm in every per-VM array. */
@@ -90,10 +92,14 @@ int vmp_trace_parse_planetlab(const char *name, const char *buf, size_t len,
  *   "memory usage [kb]" / "memory capacity provisioned [kb]" -> mem_usage_kib / _provisioned_
  *   "cpu cores"                                          -> cpu_cores
  * Other columns are ignored. At least a CPU percentage or both MHz columns are needed
- * (the percentage is then usage / provisioned * 100). Rows are placed on a 300-s grid
- * starting at the earliest timestamp of all files: row -> step round((ts - start) / 300);
- * a later row for the same step replaces an earlier one; steps a VM has no row for take
- * the previous row's values (before its first row: the first row's values).
+ * (the percentage is then usage / provisioned * 100). Each VM's rows are placed on a
+ * 300-s grid of its own that starts at its first row: row -> step round((ts - first) /
+ * 300), so VMs whose traces were taken at different times (Bitbrains' VMs start up to 30
+ * days apart) run side by side, as PlanetLab's files do. The trace has as many steps as
+ * the shortest VM spans (shortest_vm), so every VM has real rows at every step: the rows
+ * of longer VMs beyond it are dropped (counted in rows_dropped), never invented. A later
+ * row for the same step replaces an earlier one; a step a VM has no row for takes the
+ * previous row's values.
  * Returns 0 and *ret_trace, or a negative errno and *ret_err ("file:line: message").
  */
 int vmp_trace_read_csv_dir(const char *dir, struct vmp_trace **ret_trace, char **ret_err);

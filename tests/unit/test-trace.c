@@ -125,8 +125,12 @@ test_csv_dir_bitbrains(void **state)
 	assert_int_equal(vmp_trace_read_csv_dir(dir, &t, &err), 0);
 	assert_null(err);
 	assert_int_equal(t->nvms, 2);     /* README is not a .csv */
-	assert_int_equal(t->nsteps, 4);   /* 1000 .. 1901 on a 300-s grid */
+	/* Each VM on its own grid from its first row; as many steps as the shortest VM
+	 * (2.csv: 1299 .. 2200, 901 s, steps 0..3); 1.csv's row at 2500 (step 5) dropped. */
+	assert_int_equal(t->nsteps, 4);
 	assert_int_equal(t->start_s, 1000);
+	assert_int_equal(t->shortest_vm, 1);
+	assert_int_equal(t->rows_dropped, 1);
 	assert_int_equal(t->fields, VMP_TRACE_CPU_MHZ | VMP_TRACE_MEM | VMP_TRACE_CPU_CORES);
 	assert_string_equal(t->names[0], "1.csv");
 	/* VM 1: rows at steps 0, 1, 3; step 2 carries step 1 forward */
@@ -138,11 +142,12 @@ test_csv_dir_bitbrains(void **state)
 	assert_true(t->mem_usage_kib[vmp_trace_at(t, 0, 1)] == 2048.0);
 	assert_true(t->mem_provisioned_kib[vmp_trace_at(t, 0, 1)] == 8192.0);
 	assert_true(t->cpu_cores[vmp_trace_at(t, 0, 1)] == 2.0);
-	/* VM 2: first row at step 1 (1299 rounds to it); step 0 back-filled, step 3 carried */
+	/* VM 2: its first row (1299) is its step 0, 1600 step 1, step 2 carried, 2200 step 3 */
 	assert_true(t->cpu_usage_pct[vmp_trace_at(t, 1, 0)] == 50.0f);
+	assert_true(t->cpu_usage_pct[vmp_trace_at(t, 1, 1)] == 100.0f);
 	assert_true(t->cpu_usage_pct[vmp_trace_at(t, 1, 2)] == 100.0f);
-	assert_true(t->cpu_usage_pct[vmp_trace_at(t, 1, 3)] == 100.0f);
-	assert_true(t->mem_usage_kib[vmp_trace_at(t, 1, 3)] == 1024.0);
+	assert_true(t->cpu_usage_pct[vmp_trace_at(t, 1, 3)] == 80.0f);
+	assert_true(t->mem_usage_kib[vmp_trace_at(t, 1, 3)] == 768.0);
 	vmp_trace_free(t);
 	free(dir);
 }
@@ -233,7 +238,10 @@ test_bundled_traces(void **state)
 	p = xasprintf("%s/../data/traces/bitbrains-rnd", dir);
 	assert_int_equal(vmp_trace_read_csv_dir(p, &t, &err), 0);
 	assert_int_equal(t->nvms, 20);
-	assert_true(t->nsteps >= 576);
+	/* the VMs start up to 28 days apart; each runs from its own first row, for as
+	 * long as the shortest: 14.csv, 429 rows over 427 steps */
+	assert_int_equal(t->nsteps, 428);
+	assert_string_equal(t->names[t->shortest_vm], "14.csv");
 	assert_int_equal(t->fields, VMP_TRACE_CPU_MHZ | VMP_TRACE_MEM | VMP_TRACE_CPU_CORES);
 	vmp_trace_free(t);
 	free(p);
