@@ -643,10 +643,13 @@ wait_stopped(pid_t pid)
 			f = fopen(stat, "r");
 			if (!f)
 				continue;
-			if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ' &&
-			    p[2] != 'T' && p[2] != 't')
-				running++;
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = '\0';
 			fclose(f);
+			/* the state is the field after the command name's ')' */
+			p = strrchr(buf, ')');
+			if (p && p[1] == ' ' && p[2] != 'T' && p[2] != 't')
+				running++;
 		}
 		closedir(d);
 		if (running == 0)
