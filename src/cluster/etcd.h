@@ -11,11 +11,17 @@
  * leaves a message in vmp_etcd_error() naming the endpoint and etcd's own error, e.g.
  * "etcd http://10.0.0.1:2379: /v3/kv/txn: etcdserver: request timed out". Errors:
  *   -ECONNREFUSED, -EHOSTUNREACH, -ETIMEDOUT  no endpoint answered within the deadline
- *   -EACCES        authentication failed or the token was refused
+ *   -ETIMEDOUT     also: etcd unavailable (no leader, request timed out), and a
+ *                  transaction that may have reached a member without an answer: it
+ *                  may still commit, and is not repeated on another member
+ *   -EACCES        authentication failed, the token was refused, TLS verification failed
  *   -ENOENT        the lease does not exist (keepalive, revoke)
  *   -EPROTO        a reply that is not what the gateway sends (the message says where)
- *   -EIO           etcd answered with an error (its code and message are in the text)
- * Nothing here logs. One client may be used by one thread at a time (cluster.c keeps
+ *   -EMSGSIZE      a reply larger than 256 MiB
+ *   -EIO           etcd answered with another error (its code and message are in the text)
+ * Requests that are harmless to repeat (reads, puts, deletes, lease calls) move on to
+ * the next endpoint within the deadline after a timeout; every request does after a
+ * failure that shows it never reached etcd. Nothing here logs. One client may be used by one thread at a time (cluster.c keeps
  * a second client for its keepalive thread).
  *
  * The parsing of the gateway's replies is pure (vmp_etcd_parse_*) so that the fuzz
@@ -180,9 +186,10 @@ int vmp_etcd_status(struct vmp_etcd *c, struct vmp_etcd_status *ret);
  * The pure part, for the client and the fuzz target: each parses one HTTP body of the
  * gateway (len bytes, need not be NUL-terminated) into its result. They return 0, or
  * -EPROTO (not JSON, a field of the wrong type or out of range, bad base64) with a
- * message in err naming the field, or -EIO when the body is etcd's error reply
- * ({"error": ..., "code": ...}) with etcd's message in err. Results are untouched on
- * failure; nothing is allocated then.
+ * message in err naming the field, or, when the body is etcd's error reply ({"error":
+ * ..., "code": ...}), etcd's message in err and the errno of its code (-ENOENT,
+ * -EACCES, -ETIMEDOUT as above, else -EIO). Results are untouched on failure; nothing
+ * is allocated then.
  */
 int vmp_etcd_parse_put(const char *body, size_t len, int64_t *ret_revision,
 		       char *err, size_t errsize);
