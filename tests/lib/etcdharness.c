@@ -2,6 +2,7 @@
 /* Real etcd clusters (/usr/bin/etcd processes on loopback ports) for tests and benchmarks. See etcdharness.h. */
 #include "etcdharness.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -460,14 +461,65 @@ vmp_etcd_cluster_kill(struct vmp_etcd_cluster *c, unsigned i)
 	return 0;
 }
 
+/* Whether every thread of pid is stopped ('T' in /proc/PID/task/TID/stat); -errno if unreadable. */
+static int
+all_stopped(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int r = 1, seen = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) && r == 1) {
+		char stat[600], buf[512], *p;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(stat, sizeof(stat), "%s/%s/stat", path, e->d_name);
+		f = fopen(stat, "r");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		/* "TID (comm) S ...": the state follows the last ')' */
+		if (p && p[1] == ' ' && p[2] != 'T' && p[2] != 't')
+			r = 0;
+		seen++;
+	}
+	closedir(d);
+	return seen ? r : -ESRCH;
+}
+
 int
 vmp_etcd_cluster_pause(struct vmp_etcd_cluster *c, unsigned i, int pause)
 {
+	int64_t deadline = now_ms() + 5000;
+	int r;
+
 	if (!c || i >= c->n)
 		return -EINVAL;
 	if (c->m[i].pid <= 0)
 		return -ESRCH;
-	return kill(c->m[i].pid, pause ? SIGSTOP : SIGCONT) < 0 ? -errno : 0;
+	if (kill(c->m[i].pid, pause ? SIGSTOP : SIGCONT) < 0)
+		return -errno;
+	/* kill() returns before the stop (or the resumption) is done: wait for it */
+	while ((r = all_stopped(c->m[i].pid)) != (pause ? 1 : 0)) {
+		if (r < 0)
+			return r;
+		if (now_ms() > deadline) {
+			fprintf(stderr, "etcdharness: etcd member %s not %s 5 s after %s\n",
+				c->m[i].name, pause ? "stopped" : "running",
+				pause ? "SIGSTOP" : "SIGCONT");
+			return -ETIMEDOUT;
+		}
+		sleep_ms(5);
+	}
+	return 0;
 }
 
 int

@@ -56,7 +56,12 @@ pid_t vmp_etcd_cluster_pid(const struct vmp_etcd_cluster *c, unsigned i);
 /* Kills member i with SIGKILL by PID and reaps it. Returns 0, -EINVAL, or -ESRCH if not running. */
 int vmp_etcd_cluster_kill(struct vmp_etcd_cluster *c, unsigned i);
 
-/* Sends SIGSTOP (pause != 0) or SIGCONT to member i. Returns 0, -EINVAL or -ESRCH. */
+/*
+ * Sends SIGSTOP (pause != 0) or SIGCONT to member i and waits (up to 5 s) until every
+ * thread of it is stopped, or none is: once it returns, the member answers nothing (its
+ * port still accepts connections), or answers again. Returns 0, -EINVAL, -ESRCH or
+ * -ETIMEDOUT.
+ */
 int vmp_etcd_cluster_pause(struct vmp_etcd_cluster *c, unsigned i, int pause);
 
 /*
