@@ -32,6 +32,7 @@ enum {
 	OPT_JOURNAL_VM,
 	OPT_POLICY,
 	OPT_SERIES,
+	OPT_MEM_ACTION_GAP,
 };
 
 static const struct vmp_cli_option replay_options[] = {
@@ -50,6 +51,9 @@ static const struct vmp_cli_option replay_options[] = {
 	  OPT_POLICY },
 	{ "series", 0, "FILE", "write every VM-step's use and allocation per policy (CSV)",
 	  OPT_SERIES },
+	{ "mem-action-gap", 0, "DURATION", "vmpilot: no memory action sooner than this after the "
+	  "last, not even on pressure (a strict cap; default 0: off; config mem_action_gap_ms)",
+	  OPT_MEM_ACTION_GAP },
 	{ 0 },
 };
 
@@ -221,6 +225,11 @@ run_replay(const struct vmp_cli_command *cmd, int argc, char **argv)
 			break;
 		case OPT_JOURNAL_VM:
 			jctx.only_vm = p.optarg;
+			break;
+		case OPT_MEM_ACTION_GAP:
+			if (vmp_cli_parse_duration(cmd, "mem-action-gap", p.optarg, 0, 86400000,
+						   &params.vmpilot_mem.action_gap_ms) != VMP_EXIT_OK)
+				return VMP_EXIT_USAGE;
 			break;
 		case OPT_POLICY:
 			for (i = 0; i < VMP_REPLAY_POLICY_MAX; i++)

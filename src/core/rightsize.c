@@ -28,22 +28,23 @@ vmp_mem_params_default(struct vmp_mem_params *p)
 	p->est.upper_conf_mult = 0;
 	p->est.lower_conf_mult = 0.001;
 	p->use_bounds = false;
-	p->dead_band_frac = 0.15;
+	p->dead_band_frac = 0.20;
 	p->cooldown_ms = 15 * MIN_MS;
 	p->step_max_frac = 0.70;
 	p->stale_ms = 3 * 5 * MIN_MS;
 	p->cache_keep_frac = 0.0;
-	p->headroom_frac = 0.20;
+	p->headroom_frac = 0.10;
 	p->pressure_add_kib = 100 * MIB_KIB;
 	p->pressure_mult = 2.0;
 	p->major_faults_min = 1000;
 	p->psi_some_min = 10.0;
-	p->low_free_frac = 0.05;
-	p->floor_margin_frac = 0.10;
+	p->low_free_frac = 0.20;
+	p->floor_margin_frac = 0.20;
+	p->floor_add_kib = 320 * MIB_KIB;
 	p->floor_window_ms = 1 * HOUR_MS;
 	p->cost_model = true;
 	vmp_ap_params_memory(&p->cost);
-	p->cost.w_o = 100;
+	p->cost.w_o = 30;
 }
 
 void
@@ -68,6 +69,7 @@ vmp_mem_params_vpa(struct vmp_mem_params *p)
 	p->psi_some_min = 0;
 	p->low_free_frac = 0;
 	p->floor_margin_frac = 0;
+	p->floor_add_kib = 0;
 	p->floor_window_ms = 0;
 	p->pressure_mult = 1.2;
 	p->cost_model = false;
@@ -188,7 +190,8 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 		if (p->cost_model)
 			s->cost_limit_kib = vmp_ap_step(&p->cost, &s->cost, (double)need, now_ms);
 	}
-	floor_kib = (uint64_t)((double)s->recent_peak_kib * (1.0 + p->floor_margin_frac));
+	floor_kib = (uint64_t)((double)s->recent_peak_kib * (1.0 + p->floor_margin_frac)) +
+		    p->floor_add_kib;
 	floor_kib = max_u64(floor_kib, min_kib);
 	if (floor_kib > max_kib)
 		floor_kib = max_kib;
@@ -199,6 +202,16 @@ vmp_rightsize_memory(const struct vmp_mem_params *p, const struct vmp_vm_limits 
 	if (lim->opt_out) {
 		vmp_decision_reject(d, "resize", cur, "vm opted out");
 		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_OPT_OUT, cur);
+		return 0;
+	}
+
+	/* The strict cap: after any resize, none (not even a pressure growth) for the gap. */
+	if (p->action_gap_ms > 0 && s->changed &&
+	    vmp_decision_check(d, "since_change_ms", (double)(now_ms - s->last_change_ms),
+			       (double)p->action_gap_ms, now_ms - s->last_change_ms < p->action_gap_ms)) {
+		vmp_decision_reject(d, s->pressure ? "grow" : "resize", cur,
+				    "one memory action per action gap");
+		vmp_decision_set(d, VMP_ACT_NONE, VMP_WHY_COOLDOWN, cur);
 		return 0;
 	}
 

@@ -41,10 +41,13 @@ struct vmp_mem_params {
 	uint64_t major_faults_min;           /* major faults per cycle that count as pressure */
 	double psi_some_min;                 /* guest PSI memory some avg10 (%) that counts */
 	double low_free_frac;                /* guest free below this share of actual = pressure */
-	double floor_margin_frac;            /* protected floor = recent peak × (1 + margin) */
+	double floor_margin_frac;            /* protected floor = recent peak × (1 + margin) ... */
+	uint64_t floor_add_kib;              /* ... + this */
 	bool cost_model;                     /* target from a cost-chosen model (baseline.h) ... */
 	struct vmp_ap_params cost;           /* ... over the need, instead of the percentile */
 	int64_t floor_window_ms;             /* how long a demand peak protects the VM */
+	int64_t action_gap_ms;               /* no resize at all this soon after the last one,
+					      * not even on pressure (a strict cap); 0 = off */
 };
 
 /* The defaults of vmpilot, and of the VPA-like baseline (P90 + 15 %, daily peaks, bounds). */

@@ -87,16 +87,20 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "86400000", "history weight halves every half-life (ms)", false },
 	{ "mem_bounds_widen_pct", VMP_CONFIG_INT, false, G(mem_bounds_widen_pct), 0, 100000, "5",
 	  "while history is short no shrink: upper bound x (1 + this/100 / days of history) (%)", false },
-	{ "mem_headroom_pct", VMP_CONFIG_INT, false, G(mem_headroom_pct), 0, 400, "20",
+	{ "mem_headroom_pct", VMP_CONFIG_INT, false, G(mem_headroom_pct), 0, 400, "10",
 	  "never below the demand now plus this share (%)", false },
-	{ "mem_dead_band_pct", VMP_CONFIG_INT, false, G(mem_dead_band_pct), 0, 100, "15",
+	{ "mem_dead_band_pct", VMP_CONFIG_INT, false, G(mem_dead_band_pct), 0, 100, "20",
 	  "no change smaller than this share of the current size (%)", false },
 	{ "mem_cooldown_ms", VMP_CONFIG_INT, false, G(mem_cooldown_ms), 0, DAY_MS, "900000",
 	  "no shrink this soon after a change (ms)", false },
+	{ "mem_action_gap_ms", VMP_CONFIG_INT, false, G(mem_action_gap_ms), 0, DAY_MS, "0",
+	  "no memory action this soon after the last, not even on pressure; 0 = off (ms)", false },
 	{ "mem_step_max_pct", VMP_CONFIG_INT, false, G(mem_step_max_pct), 1, 100, "70",
 	  "largest shrink per cycle, share of the current size (%)", false },
-	{ "mem_floor_margin_pct", VMP_CONFIG_INT, false, G(mem_floor_margin_pct), 0, 200, "10",
+	{ "mem_floor_margin_pct", VMP_CONFIG_INT, false, G(mem_floor_margin_pct), 0, 200, "20",
 	  "protected floor = recent demand peak plus this share (%)", false },
+	{ "mem_floor_add_kib", VMP_CONFIG_INT, false, G(mem_floor_add_kib), 0, 64ll * 1024 * 1024,
+	  "327680", "protected floor: plus this much more (KiB)", false },
 	{ "mem_floor_window_ms", VMP_CONFIG_INT, false, G(mem_floor_window_ms), 0, 7 * DAY_MS,
 	  "3600000", "how long a demand peak protects the VM (ms)", false },
 	{ "mem_pressure_add_kib", VMP_CONFIG_INT, false, G(mem_pressure_add_kib), 0,
@@ -105,7 +109,7 @@ const struct vmp_config_key vmp_config_keys[] = {
 	  "1000", "major faults per cycle that count as pressure; 0 = ignore (count)", false },
 	{ "mem_psi_some_min_pct", VMP_CONFIG_INT, false, G(mem_psi_some_min_pct), 0, 100, "10",
 	  "guest PSI memory some avg10 that counts as pressure; 0 = ignore (%)", false },
-	{ "mem_low_free_pct", VMP_CONFIG_INT, false, G(mem_low_free_pct), 0, 50, "5",
+	{ "mem_low_free_pct", VMP_CONFIG_INT, false, G(mem_low_free_pct), 0, 50, "20",
 	  "guest free memory below this share counts as pressure; 0 = ignore (%)", false },
 	{ "mem_cost_model", VMP_CONFIG_BOOL, false, G(mem_cost_model), 0, 0, "no",
 	  "memory target from cost-chosen models (doc/policies.md) instead of P95 x 1.15", false },
@@ -896,6 +900,8 @@ vmp_config_mem_params(const struct vmp_config *c, struct vmp_mem_params *p)
 	p->cost_model = c->mem_cost_model;
 	p->floor_margin_frac = c->mem_floor_margin_pct / 100.0;
 	p->floor_window_ms = c->mem_floor_window_ms;
+	p->floor_add_kib = (uint64_t)c->mem_floor_add_kib;
+	p->action_gap_ms = c->mem_action_gap_ms;
 }
 
 void

@@ -96,6 +96,7 @@ struct vmp_config {
 	int64_t mem_headroom_pct, mem_dead_band_pct, mem_cooldown_ms, mem_step_max_pct;
 	int64_t mem_floor_margin_pct, mem_floor_window_ms, mem_pressure_add_kib;
 	int64_t mem_major_faults_min, mem_psi_some_min_pct, mem_low_free_pct;
+	int64_t mem_floor_add_kib, mem_action_gap_ms;
 	bool mem_cost_model;
 	int64_t cpu_target_pct, cpu_margin_pct, cpu_saturated_pct, cpu_idle_pct;
 	int64_t cpu_steal_max_pct, cpu_cooldown_ms, cpu_step_max;

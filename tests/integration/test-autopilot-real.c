@@ -280,7 +280,10 @@ test_pressure_raises_balloon(void **state)
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	balloon_now(f, 256 * MIB);
 	assert_int_equal(vmp_guest_stats(f->g, &before, 10000), 0);
-	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n");
+	/* No fixed amount on the floor: it would grow the quiet guest from 256 MiB to its
+	 * recent peak + 20 % + 320 MiB before any pressure. */
+	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
+		      "mem_floor_add_kib = 0\n");
 	pilot_start(f, NULL);
 	vmp_test_sleep_ms(3000); /* a few quiet cycles first: nothing to do */
 	assert_int_equal(vmp_guest_stats(f->g, &gs, 10000), 0);
@@ -353,7 +356,7 @@ test_idle_gives_back_to_floor(void **state)
 	assert_int_equal(vmp_guest_stats(f->g, &boot, 10000), 0);
 	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\nmem_bounds_widen_pct = 0\n"
 		      "mem_cooldown_ms = 0\nmem_dead_band_pct = 2\nmem_step_max_pct = 25\n"
-		      "[vm " VM "]\nmem_min_kib = 262144\n");
+		      "mem_floor_add_kib = 0\nmem_floor_margin_pct = 0\n[vm " VM "]\nmem_min_kib = 262144\n");
 	pilot_start(f, NULL);
 	/* The guest's own MemTotal at a 256 MiB balloon. */
 	at_floor = boot.memtotal_kib - 256 * MIB;
@@ -656,8 +659,9 @@ test_sigkill_keeps_learned_state(void **state)
 
 	guest_start(f, &f->g, f->qmp_a, 512, NULL);
 	snprintf(db, sizeof(db), "%s/state.db", f->dir);
+	/* No fixed amount on the floor: with it the first decision is "inside dead band". */
 	snprintf(conf, sizeof(conf), "interval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
-		 "mem_bounds_widen_pct = 0\nstate_db = %s\n", db);
+		 "mem_bounds_widen_pct = 0\nmem_floor_add_kib = 0\nstate_db = %s\n", db);
 	write_conf(f, conf);
 	pilot_start(f, NULL);
 	e = wait_first_memory_decision(f);
@@ -764,7 +768,7 @@ test_journal_disk_full(void **state)
 	assert_int_equal(vmp_guest_stats(f->g, &boot, 10000), 0);
 	write_conf(f, "mode = act\ninterval_ms = 1000\nstale_ms = 10000\nksm_enabled = no\n"
 		      "mem_bounds_widen_pct = 0\nmem_cooldown_ms = 0\nmem_dead_band_pct = 2\n"
-		      "mem_step_max_pct = 10\n[vm " VM "]\nmem_min_kib = 262144\n");
+		      "mem_step_max_pct = 10\nmem_floor_add_kib = 0\n[vm " VM "]\nmem_min_kib = 262144\n");
 	pilot_start(f, NULL);
 	/* A first shrink, with space. */
 	want = boot.memtotal_kib - 24 * MIB;

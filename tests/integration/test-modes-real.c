@@ -197,7 +197,8 @@ guest_start(const char *name, struct vmp_guest **ret)
 
 /* The loop made quick; both guests may go down to 256 MiB. */
 #define QUICK "interval_ms = 1000\nstale_ms = 10000\nmem_bounds_widen_pct = 0\n" \
-	      "mem_cooldown_ms = 0\nmem_dead_band_pct = 2\nmem_step_max_pct = 25\n"
+	      "mem_cooldown_ms = 0\nmem_dead_band_pct = 2\nmem_step_max_pct = 25\n" \
+	      "mem_floor_add_kib = 0\n"
 
 static void
 test_advise_then_one_vm_acts(void **state)

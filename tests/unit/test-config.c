@@ -51,6 +51,11 @@ test_defaults_match_policies(void **state)
 	assert_true(mp.step_max_frac == md.step_max_frac);
 	assert_true(mp.peak_window_ms == md.peak_window_ms);
 	assert_true(mp.pressure_add_kib == md.pressure_add_kib);
+	assert_true(mp.floor_margin_frac == md.floor_margin_frac);
+	assert_true(mp.floor_add_kib == md.floor_add_kib);
+	assert_true(mp.floor_window_ms == md.floor_window_ms);
+	assert_true(mp.low_free_frac == md.low_free_frac);
+	assert_true(mp.action_gap_ms == md.action_gap_ms);
 	assert_true(mp.est.sample_interval_ms == 60000);
 	vmp_config_cpu_params(&c, &cp);
 	assert_true(cp.saturated_frac == 0.90 && cp.step_max == 1);
@@ -108,7 +113,7 @@ test_sample_is_generated_from_the_table(void **state)
 				p[1] = ' ';
 		vmp_config_init(&c);
 		assert_int_equal(vmp_config_parse("sample", s, strlen(s), &c, &err), 0);
-		assert_int_equal(c.mem_headroom_pct, 20);
+		assert_int_equal(c.mem_headroom_pct, 10);
 		assert_int_equal(c.nvms, 1);
 		assert_string_equal(c.vms[0].name, "web1");
 		vmp_config_release(&c);

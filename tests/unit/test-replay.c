@@ -298,8 +298,11 @@ test_tuning_data_bundled_bitbrains_pin(void **state)
 	/* Less memory slack than every baseline (on these 20, not less shortage than VPA). */
 	for (i = 0; i < VMP_REPLAY_VMPILOT; i++)
 		assert_true(r[VMP_REPLAY_VMPILOT].mem_slack_pct < r[i].mem_slack_pct);
-	/* At most twice VPA's shortage time (3.9 against 2.4 VM-hours when pinned). */
-	assert_true(r[VMP_REPLAY_VMPILOT].mem_short_vm_h <= 2 * r[VMP_REPLAY_VPA].mem_short_vm_h);
+	/* No more shortage than Autopilot-like (2.5 against 3.3 VM-hours when pinned), at most
+	 * a tenth more than VPA's (2.5 against 2.4: one 5-minute step). */
+	assert_true(r[VMP_REPLAY_VMPILOT].mem_short_vm_h <= r[VMP_REPLAY_AUTOPILOT].mem_short_vm_h);
+	assert_true(r[VMP_REPLAY_VMPILOT].mem_short_gib_h <= r[VMP_REPLAY_AUTOPILOT].mem_short_gib_h);
+	assert_true(r[VMP_REPLAY_VMPILOT].mem_short_vm_h <= 1.1 * r[VMP_REPLAY_VPA].mem_short_vm_h);
 	/* Every action vmpilot took is in its journal, as a carried-out decision. */
 	{
 		struct counts c = { 0 };
