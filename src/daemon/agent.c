@@ -11,6 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+/*
+ * A follower reads the whole cluster every this many cycles, for its status (members,
+ * intents); the leader reads it every cycle.
+ */
+#define FOLLOWER_SNAPSHOT_CYCLES 10
+
 /* An intent this process claimed and is migrating (or whose outcome is not written yet). */
 struct agent_exec {
 	struct vmp_cluster_intent in;
@@ -30,6 +36,9 @@ struct vmp_agent {
 	void (*log)(void *opaque, enum vmp_log_level level, const char *msg);
 	void *opaque;
 	bool ticked;                /* a tick succeeded once */
+	bool failing;               /* etcd did not answer: said once, until it does */
+	uint64_t cycles;
+	uint64_t snap_cycle;        /* a follower's last snapshot (0: none yet) */
 	enum vmp_cluster_role role; /* as of the last tick: holds for this cycle's writes */
 	int64_t term;
 	struct agent_exec *exec;
@@ -187,9 +196,10 @@ agent_fault(struct vmp_agent *a, struct vmp_loop *l, const char *what, int r)
 	else
 		snprintf(why, sizeof(why), "etcd: no quorum or unreachable: %s: %s; cluster moves "
 			 "stopped", what, strerror(-r));
-	if (!strcmp(why, a->why))
+	snprintf(a->why, sizeof(a->why), "%s", why);   /* the status shows the latest */
+	if (a->failing)
 		return;
-	snprintf(a->why, sizeof(a->why), "%s", why);
+	a->failing = true;
 	say(a, VMP_LOG_WARN, "cluster: %s", why);
 	vmp_loop_journal_event(l, NULL, "cluster_unavailable", why);
 }
@@ -201,8 +211,11 @@ agent_ok(struct vmp_agent *a, struct vmp_loop *l)
 		a->why[0] = '\0';   /* the first contact: nothing to recover from */
 		return;
 	}
-	if (!a->why[0])
+	if (!a->failing) {
+		a->why[0] = '\0';
 		return;
+	}
+	a->failing = false;
 	say(a, VMP_LOG_INFO, "cluster: etcd answers again (%s): cluster moves resume", a->why);
 	vmp_loop_journal_event(l, NULL, "cluster_available", "etcd answers: cluster moves resume");
 	a->why[0] = '\0';
@@ -586,6 +599,7 @@ vmp_agent_cycle(struct vmp_agent *a, struct vmp_loop *l, struct vmp_cluster_agen
 	int r;
 
 	(void)now_ms;
+	a->cycles++;
 	sum->name = xstrdup(a->name);
 	sum->migrate_uri = xstrdup(a->migrate_uri);
 	/* 1-3 with the role of the last tick: a deposed leader's writes meet the fence */
@@ -594,8 +608,17 @@ vmp_agent_cycle(struct vmp_agent *a, struct vmp_loop *l, struct vmp_cluster_agen
 		if (r < 0)
 			say(a, VMP_LOG_WARN, "cluster: cannot publish this host's summary: %s",
 			    vmp_cluster_error(a->cl));
-		if (a->role == VMP_CLUSTER_LEADER)
+		if (a->role == VMP_CLUSTER_LEADER) {
 			lead(a, l, wall_ms);
+		} else if (!a->snap_cycle || a->cycles - a->snap_cycle >= FOLLOWER_SNAPSHOT_CYCLES) {
+			/* a follower's view of the members and intents, for its status */
+			struct vmp_cluster_snapshot snap = { 0 };
+
+			a->snap_cycle = a->cycles;
+			if (vmp_cluster_snapshot(a->cl, wall_ms, &snap) < 0)
+				agent_fault(a, l, "cannot read the cluster", -EIO);
+			vmp_cluster_snapshot_clear(&snap);
+		}
 		finish_ended(a, l, wall_ms);
 		run_mine(a, l, wall_ms);
 	} else {
