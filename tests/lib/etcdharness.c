@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ struct vmp_etcd_cluster {
 	char *initial_cluster;
 	char token[48];
 	pid_t owner;                   /* the process that started it: only it stops it */
+	bool port_taken;               /* a member exited: another process took its port */
 	struct vmp_etcd_cluster *next; /* in the list the exit handler stops */
 };
 
@@ -156,6 +158,24 @@ dump_log(const struct vmp_etcd_cluster *c, unsigned i)
 	fclose(in);
 }
 
+/* Whether member i's log holds text. */
+static bool
+log_says(const struct vmp_etcd_cluster *c, unsigned i, const char *text)
+{
+	char path[4096], line[4096];
+	bool found = false;
+	FILE *in;
+
+	snprintf(path, sizeof(path), "%s/%s.log", c->dir, c->m[i].name);
+	in = fopen(path, "r");
+	if (!in)
+		return false;
+	while (!found && fgets(line, sizeof(line), in))
+		found = strstr(line, text) != NULL;
+	fclose(in);
+	return found;
+}
+
 /* Forks and executes etcd for member i, its output in dir/NAME.log. */
 static int
 spawn(struct vmp_etcd_cluster *c, unsigned i)
@@ -228,6 +248,7 @@ check_alive(struct vmp_etcd_cluster *c, unsigned i)
 		WIFSIGNALED(status) ? "signal" : "status",
 		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	dump_log(c, i);
+	c->port_taken = log_says(c, i, "address already in use");
 	return -ECHILD;
 }
 
@@ -353,8 +374,8 @@ exit_handler(void)
 	}
 }
 
-int
-vmp_etcd_cluster_start(const char *dir, unsigned nmembers, struct vmp_etcd_cluster **ret)
+static int
+start_once(const char *dir, unsigned nmembers, struct vmp_etcd_cluster **ret, bool *ret_port_taken)
 {
 	static int registered;
 	struct vmp_etcd_cluster *c;
@@ -420,7 +441,25 @@ vmp_etcd_cluster_start(const char *dir, unsigned nmembers, struct vmp_etcd_clust
 	*ret = c;
 	return 0;
 out:
+	*ret_port_taken = c->port_taken;
 	vmp_etcd_cluster_stop(c);
+	return r;
+}
+
+int
+vmp_etcd_cluster_start(const char *dir, unsigned nmembers, struct vmp_etcd_cluster **ret)
+{
+	int attempt, r = -EIO;
+
+	/* a free port may be taken by another process before etcd binds it: new ports, again */
+	for (attempt = 0; attempt < 3; attempt++) {
+		bool port_taken = false;
+
+		r = start_once(dir, nmembers, ret, &port_taken);
+		if (r != -ECHILD || !port_taken)
+			break;
+		fprintf(stderr, "etcdharness: a port was taken meanwhile: starting again on new ports\n");
+	}
 	return r;
 }
 

@@ -36,8 +36,10 @@ void vmp_etcd_require(void);
  * loopback ports, --data-dir dir/mI, logs in dir/mI.log, heartbeat/election timeouts
  * above. dir is created (mode 0700) and belongs to the cluster: stop removes it.
  * Waits until every member answers GET /health with "true" (deadline
- * VMP_ETCD_START_TIMEOUT_MS). Returns 0 and *ret, or -errno (-ENOENT: no etcd binary,
- * -ETIMEDOUT: not healthy in time, -ECHILD: a member exited); on failure nothing is left.
+ * VMP_ETCD_START_TIMEOUT_MS). A member that exits because another process took its
+ * port meanwhile makes it start again on new ports (three times at most). Returns 0 and
+ * *ret, or -errno (-ENOENT: no etcd binary, -ETIMEDOUT: not healthy in time, -ECHILD: a
+ * member exited); on failure nothing is left.
  */
 int vmp_etcd_cluster_start(const char *dir, unsigned nmembers, struct vmp_etcd_cluster **ret);
 
