@@ -1991,8 +1991,8 @@ vmp_loop_intent_run(struct vmp_loop *l, const struct vmp_loop_intent *it,
 		not_run = "no migration left in the host's budget";
 	if (not_run) {
 		*ret_why = xstrdup(not_run);
-		/* once per intent: a recommendation with the planner's reasons */
-		if (strcmp(cv->v->intent_journaled, it->id)) {
+		/* once per intent: a recommendation with the planner's reasons (none in off) */
+		if (cv->v->mode != VMP_MODE_OFF && strcmp(cv->v->intent_journaled, it->id)) {
 			snprintf(cv->v->intent_journaled, sizeof(cv->v->intent_journaled), "%s",
 				 it->id);
 			journal_put(l, h, cv->v->name, (enum vmp_mode)cv->v->mode, "planner", &d,
