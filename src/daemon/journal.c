@@ -372,9 +372,41 @@ build_line(void *ctx, const char *line, size_t len, uint64_t off, uint64_t linen
 	return 0;
 }
 
+/*
+ * Whether the journal (fd) holds, at rec's place, the line rec describes: a line that
+ * starts after a newline, ends with one, and (when it was a journal object) names the
+ * same VM and has the same kind. A journal replaced by another file (an operator's copy,
+ * a restore) fails this at the index's last record, and the index is then not used.
+ */
+static bool
+idx_rec_matches(int fd, const struct idx_rec *rec)
+{
+	char c, *buf, *msg = NULL;
+	json_t *o;
+	bool ok;
+
+	if (rec->offset > 0 && (pread(fd, &c, 1, (off_t)(rec->offset - 1)) != 1 || c != '\n'))
+		return false;
+	if (rec->len == UINT32_MAX)
+		return true;  /* too long to have been parsed: its end is found by scanning */
+	if (rec->len > VMP_JOURNAL_LINE_MAX)
+		return false;
+	buf = xmalloc((size_t)rec->len + 1);
+	ok = pread_all(fd, buf, (size_t)rec->len + 1, rec->offset) == 0 && buf[rec->len] == '\n';
+	if (ok && !(rec->flags & IDX_CORRUPT)) {
+		o = vmp_journal_parse_line(buf, rec->len, &msg);
+		ok = o && entry_flags(o) == rec->flags &&
+		     vm_hash(json_string_value(json_object_get(o, "vm"))) == rec->vm_hash;
+		json_decref(o);
+		free(msg);
+	}
+	free(buf);
+	return ok;
+}
+
 /* The index's records: how many, and the last one (when there is one). */
 static int
-idx_check(int idx_fd, uint64_t jsize, uint64_t *ret_n, struct idx_rec *ret_last)
+idx_check(int idx_fd, int fd, uint64_t jsize, uint64_t *ret_n, struct idx_rec *ret_last)
 {
 	char hdr[IDX_HEADER];
 	struct stat st;
@@ -394,6 +426,8 @@ idx_check(int idx_fd, uint64_t jsize, uint64_t *ret_n, struct idx_rec *ret_last)
 		return -EINVAL; /* ahead of the journal: a different file */
 	if (n && ret_last->lineno != n)
 		return -EINVAL;
+	if (n && !idx_rec_matches(fd, ret_last))
+		return -EINVAL; /* the journal was replaced: the index describes another file */
 	*ret_n = n;
 	return 0;
 }
@@ -427,7 +461,7 @@ idx_catch_up(struct vmp_journal *j)
 
 	if (j->idx_fd < 0)
 		return 0;
-	if (idx_check(j->idx_fd, j->size, &n, &last) < 0) {
+	if (idx_check(j->idx_fd, j->fd, j->size, &n, &last) < 0) {
 		char hdr[IDX_HEADER] = IDX_MAGIC;
 
 		n = 0;
@@ -1007,7 +1041,7 @@ reader_file(struct reader *rd, const char *path, bool must_exist, char **ret_err
 		goto out;
 	}
 	ifd = vmp_open_regular(ip, O_RDONLY, 0);
-	if (ifd >= 0 && idx_check(ifd, (uint64_t)st.st_size, &n, &last) == 0 && n)
+	if (ifd >= 0 && idx_check(ifd, fd, (uint64_t)st.st_size, &n, &last) == 0 && n)
 		tail_from = rec_end(fd, &last);
 	else
 		n = 0;
