@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -284,6 +285,13 @@ vmp_lvd_start(const char *dir, const char *host, unsigned lifetime_s, struct vmp
 	}
 	close(to_g[0]);
 	close(from_g[1]);
+	/*
+	 * Not inherited by what the test starts later (vmpilot agents...): the guardian
+	 * exits when its command pipe reaches EOF, so stopping one daemon while they run
+	 * must not wait for them.
+	 */
+	fcntl(to_g[1], F_SETFD, FD_CLOEXEC);
+	fcntl(from_g[0], F_SETFD, FD_CLOEXEC);
 	d->cmd_fd = to_g[1];
 	d->reply_fd = from_g[0];
 	st = d->guardian > 0 ? guardian_call(d, 's', out, sizeof(out)) : -1;

@@ -22,6 +22,11 @@
  *      claimed at most once and the journals agree with etcd. Then a second member is
  *      killed (no quorum): the agents' local loops keep cycling, no VM moves although a
  *      host is short, and `vmpilot status --json` through the API says why.
+ *   5. quorum back (the two members restarted): an agent leads again; then migrations
+ *      are slowed to 1 MiB/s and a VM is sent to the host with the fewest guests, whose
+ *      libvirtd and QEMUs are stopped two seconds into the copy: the intent ends
+ *      failed with the error, the guest still runs on its source, the intent was
+ *      claimed once and not run again.
  * Cost: 102 s measured on the shared 2-core machine at load 10 (three guests boot under
  * TCG, then about a minute of phases; at most ~3 minutes before its deadlines fail it),
  * 3 QEMU processes of 256 MiB, three libvirtd, three etcd members.
@@ -69,6 +74,7 @@ static const int vm_host[NVMS] = { 0, 0, 2 };
 static const char *const agent_name[NHOSTS] = { "agent-a", "agent-b", "agent-c" };
 static pid_t agent[NHOSTS] = { -1, -1, -1 };
 static uint64_t mem_limit[NHOSTS] = { BIG_KIB, 0, BIG_KIB };
+static unsigned mig_mibps;     /* migration_bandwidth_mibps (0: unlimited) */
 
 static void
 path(char *buf, size_t size, const char *what, int i)
@@ -123,9 +129,10 @@ write_conf(int i)
 		/* memory relief only: no CPU relief, no consolidation */
 		"planner = k_sigma=0,high_frac=0.99,target_frac=0.98,low_frac=0,hold_steps=0,"
 		"budget_frac=1\n"
-		"status_file = %s/status-%c.json\napi_socket = %s/api-%c.sock\napi_group = none\n",
+		"status_file = %s/status-%c.json\napi_socket = %s/api-%c.sock\napi_group = none\n"
+		"migration_bandwidth_mibps = %u\n",
 		INTERVAL_MS, vmp_etcd_cluster_endpoints(etcd), TTL_MS, agent_name[i],
-		vmp_lvd_tcp_uri(lvd[i]), base_dir, 'a' + i, base_dir, 'a' + i);
+		vmp_lvd_tcp_uri(lvd[i]), base_dir, 'a' + i, base_dir, 'a' + i, mig_mibps);
 	/* balloons pinned at 256 MiB: a short host can only be relieved by a move */
 	for (j = 0; j < NVMS; j++)
 		fprintf(out, "[vm %s]\nmem_min_kib = 262144\nmem_max_kib = 262144\nvcpus_max = 1\n",
@@ -257,7 +264,7 @@ where(const char *vm)
 	int i, found = -1;
 
 	for (i = 0; i < NHOSTS; i++) {
-		virConnectPtr conn = virConnectOpen(vmp_lvd_uri(lvd[i]));
+		virConnectPtr conn = lvd[i] ? virConnectOpen(vmp_lvd_uri(lvd[i])) : NULL;
 		virDomainPtr dom;
 
 		if (!conn)
@@ -916,6 +923,97 @@ test_cluster(void **state)
 			json_decref(st);
 			free(out);
 		}
+	}
+
+	/* ---- 5. quorum back: a leader again; the destination dies mid-migration ---- */
+	assert_int_equal(vmp_etcd_cluster_restart(etcd, 1), 0);
+	assert_int_equal(vmp_etcd_cluster_restart(etcd, 0), 0);
+	l3 = wait_leader(-1, -1, -1, 30000, &term3);
+	if (l3 < 0)
+		dump_agents();
+	assert_true(l3 >= 0);
+	printf("quorum back: %s leads (term %lld)\n", agent_name[l3], (long long)term3);
+	{
+		struct vmp_cluster_snapshot s;
+		struct vmp_cluster_intent run = { 0 };
+		int64_t deadline;
+		int dst = -1, h, v, n = 0;
+		json_t *ids = json_array(), *id;
+		size_t k, idx;
+		bool failed = false;
+
+		/* the destination: the host with the fewest guests; migrations at 1 MiB/s */
+		for (h = 0; h < NHOSTS; h++) {
+			int c = 0;
+
+			for (v = 0; v < NVMS; v++)
+				c += where(vm_name[v]) == h;
+			if (dst < 0 || c < n) {
+				dst = h;
+				n = c;
+			}
+		}
+		mig_mibps = 1;
+		for (h = 0; h < NHOSTS; h++)
+			if (h != dst)
+				set_limit(h, SMALL_KIB);
+		set_limit(dst, BIG_KIB);
+		t = wall_ms();
+		deadline = vmp_guest_now_ms() + 60000;
+		while (!run.vm && vmp_guest_now_ms() < deadline) {
+			if (snapshot(&s) == 0) {
+				for (k = 0; k < s.nintents; k++)
+					if (s.intents[k].state == VMP_CLUSTER_INTENT_RUNNING &&
+					    !strcmp(s.intents[k].to, agent_name[dst]) &&
+					    s.intents[k].created_ms >= t - 1000) {
+						snprintf(run.id, sizeof(run.id), "%s", s.intents[k].id);
+						run.vm = strdup(s.intents[k].vm);
+						run.from = strdup(s.intents[k].from);
+					}
+				vmp_cluster_snapshot_clear(&s);
+			}
+			if (!run.vm)
+				vmp_test_sleep_ms(300);
+		}
+		if (!run.vm)
+			dump_agents();
+		assert_non_null(run.vm);
+		/* a few seconds into the 256-s copy, the destination's libvirtd and QEMUs die */
+		vmp_test_sleep_ms(2000);
+		vmp_lvd_stop(lvd[dst]);
+		lvd[dst] = NULL;
+		deadline = vmp_guest_now_ms() + 60000;
+		while (!failed && vmp_guest_now_ms() < deadline) {
+			if (snapshot(&s) == 0) {
+				for (k = 0; k < s.nintents; k++)
+					if (!strcmp(s.intents[k].id, run.id) &&
+					    s.intents[k].state == VMP_CLUSTER_INTENT_FAILED) {
+						failed = true;
+						printf("destination %s died mid-migration: intent %s of %s "
+						       "failed: %s\n", agent_name[dst], run.id, run.vm,
+						       s.intents[k].error ? s.intents[k].error : "(no error)");
+						assert_non_null(s.intents[k].error);
+					}
+				vmp_cluster_snapshot_clear(&s);
+			}
+			if (!failed)
+				vmp_test_sleep_ms(300);
+		}
+		if (!failed)
+			dump_agents();
+		assert_true(failed);
+		/* pre-copy: the guest still runs on its source */
+		assert_int_equal(where(run.vm), agent_index(run.from));
+		/* claimed once, never retried under the same id */
+		for (h = 0; h < NHOSTS; h++)
+			claims(h, ids);
+		n = 0;
+		json_array_foreach(ids, idx, id)
+			n += !strcmp(json_string_value(id), run.id);
+		assert_int_equal(n, 1);
+		json_decref(ids);
+		free(run.vm);
+		free(run.from);
 	}
 	intent_release(&m1);
 	intent_release(&m2);
