@@ -206,7 +206,8 @@ const struct vmp_config_key vmp_config_keys[] = {
 	{ "etcd_endpoints", VMP_CONFIG_STRING, false, G(etcd_endpoints), 0, 0, "none",
 	  "etcd client URLs, comma-separated (http://10.0.0.1:2379,...): this daemon is the agent "
 	  "of its one -c host and the cluster planner runs in one elected agent; none = one "
-	  "process plans for its -c hosts (list)", false },
+	  "process plans for its -c hosts; the etcd_*, cluster_* and agent_* keys are read at start "
+	  "(a reload keeps them) (list)", false },
 	{ "etcd_prefix", VMP_CONFIG_STRING, false, G(etcd_prefix), 0, 0, "/vmpilot/",
 	  "prefix of every key vmpilot writes in etcd; one cluster per prefix (key)", false },
 	{ "etcd_cacert", VMP_CONFIG_STRING, false, G(etcd_cacert), 0, 0, "none",
