@@ -116,6 +116,8 @@ struct host {
 	uint32_t *min;          /* VMs migrating in, in arrival order */
 	uint32_t nmin, capmin;
 	double avail;
+	bool ra_ok;             /* host_realloc() fitted every request and nothing it read
+				 * changed since: host_create() may append (host_append) */
 	double alloc_mips;      /* getUtilizationOfCpuMips of the policy, kept by realloc */
 	double util_mips, prev_util_mips;
 	double power_w;         /* power at util_mips, kept by host_update */
@@ -128,7 +130,6 @@ struct host {
 	double lr_dot;          /* the LR fast path's forecast of hist, for lr_mi */
 	uint32_t lr_mi;         /* NONE: not computed for this history */
 	uint8_t ord[HIST_LEN];  /* MAD, IQR: indices of hist in ascending order (hist_ord) */
-	uint32_t rej_search;    /* find_host_indexed() search that found it overloaded */
 	bool ord_ok;            /* ord computed since hist was last summed afresh */
 	/* planning: saved copy for copy-on-write restore */
 	bool saved;
@@ -259,7 +260,8 @@ struct vmp_sim {
 	bool lr_c_ok[LR_MAX_MI];
 	uint64_t rng;           /* random selection state */
 	uint8_t *in_mig;        /* vms[v].in_mig, packed: read per slot by host_realloc */
-	uint32_t search;        /* find_host_indexed() calls, numbering host->rej_search */
+	uint32_t search;        /* find_host_indexed() calls, numbering rej[] */
+	uint32_t *rej;          /* per host: the search that found it no destination */
 };
 
 static void *
@@ -434,6 +436,7 @@ slot_mark_in(struct host *h, uint32_t v, bool in)
 {
 	uint32_t i;
 
+	h->ra_ok = false;
 	for (i = 0; i < h->n; i++)
 		if (h->slots[i].vm == v)
 			h->slots[i].in = in;
@@ -732,10 +735,12 @@ host_realloc(struct vmp_sim *s, struct host *h)
 	}
 	if (!over) {
 		h->avail = avail;
+		h->ra_ok = true;
 		host_sum_alloc(h);
 		pidx_touch(s, h);
 		return;
 	}
+	h->ra_ok = false;
 	scale = h->total_mips / total_req;
 	for (i = 0; i < h->n; i++) {
 		struct slot *sl = &h->slots[i];
@@ -753,6 +758,42 @@ host_realloc(struct vmp_sim *s, struct host *h)
 	}
 	h->avail = 0;
 	host_sum_alloc(h);
+	pidx_touch(s, h);
+}
+
+/*
+ * host_realloc() after a slot was appended to h: while every request fits, realloc's
+ * pass over the earlier slots would find what it found last time (their requests,
+ * flags and order are unchanged, h->ra_ok), so only the new slot is scheduled and
+ * added to the sums, in the same order and with the same operations as the full pass
+ * (both sums are left folds over the slots). Otherwise the full pass.
+ */
+static void
+host_append(struct vmp_sim *s, struct host *h)
+{
+	struct slot *sl = &h->slots[h->n - 1];
+	double pe = h->type->pe_mips, c, tr, m;
+	bool in, out;
+
+	if (!h->ra_ok) {
+		host_realloc(s, h);
+		return;
+	}
+	in = sl->in;
+	out = s->in_mig[sl->vm] && !in;
+	c = sl->sreq > pe ? pe : sl->sreq;
+	tr = in ? c * 0.1 : c;
+	if (!(h->avail >= tr)) {
+		host_realloc(s, h);
+		return;
+	}
+	sl->alloc = out ? c * 0.9 : in ? c * 0.1 : c;
+	h->avail -= tr;
+	m = h->alloc_mips;
+	if (in)
+		m += sl->alloc * 0.9 / 0.1;
+	m += sl->alloc;
+	h->alloc_mips = m;
 	pidx_touch(s, h);
 }
 
@@ -825,7 +866,7 @@ host_create(struct vmp_sim *s, struct host *h, uint32_t v)
 	h->storage_used += s->cfg.vm_size_mb;
 	host_history_add(s, h, vm);
 	h->dirty = true;
-	host_realloc(s, h);
+	host_append(s, h);
 }
 
 static void
@@ -881,6 +922,7 @@ host_update(struct vmp_sim *s, struct host *h, double t)
 		h->util_mips = 0;
 		h->alloc_mips = 0;
 		h->avail = h->total_mips;
+		h->ra_ok = false;
 		h->hist_valid = false;
 		host_entry(s, h, t, 0, 0, false);
 		h->power_w = h->type->power->watts[0];
@@ -1009,6 +1051,8 @@ start_migration(struct vmp_sim *s, uint32_t v, uint32_t target)
 		acct_touch(s, &s->hosts[vm->host]);
 	vm->in_mig = true;
 	s->in_mig[v] = 1;
+	if (vm->host >= 0)
+		s->hosts[vm->host].ra_ok = false;   /* its slot of v now migrates out */
 	vm->mig_to = (int32_t)target;
 	if (!host_has_min(h, v)) {
 		size_t c = h->capmin;
@@ -1633,32 +1677,36 @@ struct pick {
 /*
  * Judges host i for VM v as find_host_scan does; diff is the host's growth with the VM,
  * computed as the scan computes it (by may_beat() or vmp_power_watts()). Eager: a host
- * that beats the best so far and is not overloaded with the VM becomes the best. Lazy:
- * the overload test is left to find_host_indexed(), and a suitable host that may rank
- * among the PICK_K best joins them.
+ * that beats the best so far, is suitable and not overloaded with the VM becomes the
+ * best. Lazy: a host that may rank among the PICK_K best joins them, and the tests of
+ * exclusion, room and overload are left to find_host_indexed() (the index holds almost
+ * only hosts that pass the first two, and reading each host's record here costs more,
+ * at 100,000 VMs, than the occasional extra round).
  */
 static void
 consider(struct vmp_sim *s, uint32_t v, uint32_t i, bool skip_excluded, double diff,
 	 struct pick *pk)
 {
-	struct host *h = &s->hosts[i];
+	struct host *h;
 	uint32_t k;
 
 	if (!(diff < pk->min || (diff == pk->min && (int)i < pk->best)))
 		return;
-	if (skip_excluded && h->excl_place)
-		return;
-	if (!pk->eager && h->rej_search == s->search)
-		return;   /* found overloaded with v in an earlier round of this search */
-	if (!host_suitable(s, h, &s->vms[v]))
-		return;
 	if (pk->eager) {
+		h = &s->hosts[i];
+		if (skip_excluded && h->excl_place)
+			return;
+		if (!host_suitable(s, h, &s->vms[v]))
+			return;
 		if (h->alloc_mips != 0 && host_overloaded(s, h, v))
 			return;
 		pk->min = diff;
 		pk->best = (int)i;
 		return;
 	}
+	/* lazy: the host's record is read only for the candidates that come first */
+	if (s->rej[i] == s->search)
+		return;   /* no destination for v: found in an earlier round */
 	/* insert in order; a host on the border of two pieces is visited twice */
 	for (k = pk->n; k > 0; k--) {
 		if (pk->c[k - 1].diff < diff || (pk->c[k - 1].diff == diff && pk->c[k - 1].i <= (int)i))
@@ -1882,13 +1930,14 @@ pidx_search(struct vmp_sim *s, uint32_t v, bool skip_excluded, struct pick *pk)
 
 /*
  * PABFD through the index: the host of least growth (lowest number on ties) among the
- * suitable hosts that the VM does not overload. The growth alone ranks the hosts, so
- * the search collects the PICK_K best suitable hosts without judging overload, and only
- * then asks the detector, best first, stopping at the first host it accepts (an idle
- * host needs no question: the scan never asks for an empty host). That answer is the
- * scan's: every host ranked before it was found overloaded, and the search's bounds
- * leave out only hosts that cannot rank among the PICK_K. If all PICK_K are
- * overloaded the search runs again without them. The scan asks the detector for every
+ * suitable, not excluded hosts that the VM does not overload. The growth alone ranks
+ * the hosts, so the search collects the PICK_K hosts of least growth without judging
+ * anything else, and only then tests them, best first, stopping at the first one that
+ * is not excluded, has room and is not overloaded (an idle host needs no question for
+ * the detector: the scan never asks for an empty host). That answer is the scan's:
+ * every host ranked before it failed a test, and the search's bounds leave out only
+ * hosts that cannot rank among the PICK_K. If all PICK_K fail, the search runs again
+ * without them. The scan asks the detector for every
  * host that improves on the best so far, mostly hosts that only rounding separates
  * (within a piece of the power curve) and that a later host beats: about three times
  * as many questions, each a sort of the history for MAD and IQR, two weighted fits and
@@ -1915,8 +1964,7 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 	}
 	if (++s->search == 0) {
 		/* 2^32 searches: forget the old marks rather than confuse them */
-		for (k = 0; k < s->nhosts; k++)
-			s->hosts[k].rej_search = 0;
+		memset(s->rej, 0, s->nhosts * sizeof(*s->rej));
 		s->search = 1;
 	}
 	for (;;) {
@@ -1928,9 +1976,10 @@ find_host_indexed(struct vmp_sim *s, uint32_t v, bool skip_excluded)
 		for (k = 0; k < pk.n; k++) {
 			struct host *h = &s->hosts[pk.c[k].i];
 
-			if (h->alloc_mips == 0 || !host_overloaded(s, h, v))
+			if (!(skip_excluded && h->excl_place) && host_suitable(s, h, &s->vms[v]) &&
+			    (h->alloc_mips == 0 || !host_overloaded(s, h, v)))
 				return pk.c[k].i;
-			h->rej_search = s->search;
+			s->rej[pk.c[k].i] = s->search;
 		}
 		if (pk.n < PICK_K)
 			return -1;   /* no bound cut the search short: no host left */
@@ -2238,6 +2287,7 @@ optimize(struct vmp_sim *s)
 		h->storage_used += ((double)h->save_n - (double)h->n) * s->cfg.vm_size_mb;
 		h->n = h->save_n;
 		h->avail = h->save_avail;
+		h->ra_ok = false;
 		host_sum_alloc(h);
 		h->hist_valid = false;
 		h->saved = false;
@@ -2275,6 +2325,7 @@ vmp_sim_new(const struct vmp_sim_config *cfg, const struct vmp_sim_policy *p,
 	s->limit_s = (double)input->nsteps * cfg->step_s;
 	s->vms = zalloc(s->nvms, sizeof(*s->vms));
 	s->in_mig = zalloc(s->nvms, 1);
+	s->rej = zalloc(cfg->nhosts, sizeof(*s->rej));
 	s->hosts = zalloc(s->nhosts, sizeof(*s->hosts));
 	s->scratch_vms = zalloc(s->nvms, sizeof(uint32_t));
 	s->saved_hosts = zalloc(s->nhosts, sizeof(uint32_t));
@@ -2369,6 +2420,7 @@ vmp_sim_free(struct vmp_sim *s)
 	free(s->hosts);
 	free(s->vms);
 	free(s->in_mig);
+	free(s->rej);
 	free(s->ev);
 	free(s->scratch_vms);
 	free(s->plan);
