@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* Private libvirtd daemons for integration tests; see lvharness.h. */
 #include "lvharness.h"
+#include "guest.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -371,8 +375,10 @@ vmp_lvd_require(void)
 	exit(77);
 }
 
-char *
-vmp_lvd_guest_xml(const char *name, unsigned mem_mib, const char *img_dir)
+/* The test guest's domain XML with its serial log and agent socket at the given paths. */
+static char *
+guest_xml(const char *name, unsigned mem_mib, const char *img_dir, const char *serial,
+	  const char *agent)
 {
 	char *xml = NULL;
 
@@ -389,13 +395,52 @@ vmp_lvd_guest_xml(const char *name, unsigned mem_mib, const char *img_dir)
 		     "<on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot>"
 		     "<on_crash>destroy</on_crash>"
 		     "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
-		     "<serial type='file'><source path='/run/vmp/serial.log'/><target port='0'/></serial>"
-		     "<channel type='unix'><source mode='bind' path='/run/vmp/agent.sock'/>"
+		     "<serial type='file'><source path='%s'/><target port='0'/></serial>"
+		     "<channel type='unix'><source mode='bind' path='%s'/>"
 		     "<target type='virtio' name='vmp.agent'/></channel>"
 		     "<memballoon model='virtio'><stats period='1'/></memballoon>"
 		     "<video><model type='none'/></video>"
 		     "</devices></domain>",
-		     name, mem_mib, mem_mib, img_dir, img_dir) < 0)
+		     name, mem_mib, mem_mib, img_dir, img_dir, serial, agent) < 0)
 		abort();
 	return xml;
+}
+
+char *
+vmp_lvd_guest_xml(const char *name, unsigned mem_mib, const char *img_dir)
+{
+	return guest_xml(name, mem_mib, img_dir, "/run/vmp/serial.log", "/run/vmp/agent.sock");
+}
+
+int
+vmp_lvd_guest_create(struct vmp_lvd *d, const char *name, unsigned mem_mib, const char *img_dir,
+		     struct vmp_guest **ret_guest)
+{
+	char serial[300], agent[300], *xml;
+	virConnectPtr conn;
+	virDomainPtr dom;
+
+	snprintf(serial, sizeof(serial), "/run/vmp/%s.serial.log", name);
+	snprintf(agent, sizeof(agent), "/run/vmp/%s.agent.sock", name);
+	xml = guest_xml(name, mem_mib, img_dir, serial, agent);
+	conn = virConnectOpen(vmp_lvd_uri(d));
+	if (!conn) {
+		fprintf(stderr, "lvharness: cannot connect to %s: %s\n", vmp_lvd_uri(d),
+			virGetLastErrorMessage());
+		free(xml);
+		return -1;
+	}
+	dom = virDomainCreateXML(conn, xml, 0);
+	free(xml);
+	if (!dom) {
+		fprintf(stderr, "lvharness: cannot create %s: %s\n", name, virGetLastErrorMessage());
+		virConnectClose(conn);
+		return -1;
+	}
+	virDomainFree(dom);
+	virConnectClose(conn);
+	/* The same files as the host sees them, below the daemon's private /run. */
+	snprintf(serial, sizeof(serial), "%s/vmp/%s.serial.log", vmp_lvd_run_dir(d), name);
+	snprintf(agent, sizeof(agent), "%s/vmp/%s.agent.sock", vmp_lvd_run_dir(d), name);
+	return vmp_guest_attach(name, serial, agent, ret_guest) < 0 ? -1 : 0;
 }

@@ -37,6 +37,18 @@ const char *vmp_lvd_run_dir(const struct vmp_lvd *d);
  */
 char *vmp_lvd_guest_xml(const char *name, unsigned mem_mib, const char *img_dir);
 
+struct vmp_guest;
+
+/*
+ * Creates the test guest (the XML above) as a transient domain name on d, with a serial
+ * log and agent socket of its own (/run/vmp/NAME.serial.log and NAME.agent.sock, so that
+ * several guests share a daemon and a migrated guest finds its files on the
+ * destination), and attaches *ret_guest (tests/guest/guest.h) to them. Returns 0, or -1
+ * after printing why.
+ */
+int vmp_lvd_guest_create(struct vmp_lvd *d, const char *name, unsigned mem_mib,
+			 const char *img_dir, struct vmp_guest **ret_guest);
+
 /* Restarts libvirtd (its QEMUs keep running). */
 int vmp_lvd_restart(struct vmp_lvd *d);
 

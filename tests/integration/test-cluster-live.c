@@ -83,34 +83,6 @@ path(char *buf, size_t size, const char *what, int i)
 }
 
 /* s with the first a replaced by b (a new string). */
-static char *
-replace(const char *s, const char *a, const char *b)
-{
-	const char *p = strstr(s, a);
-	char *out;
-
-	if (!p)
-		return strdup(s);
-	if (asprintf(&out, "%.*s%s%s", (int)(p - s), s, b, p + strlen(a)) < 0)
-		abort();
-	return out;
-}
-
-/* The test guest's XML with a serial log and agent socket of its own (two share A). */
-static char *
-guest_xml(const char *name, const char *img)
-{
-	char *xml = vmp_lvd_guest_xml(name, 256, img), *x1, *x2, p[128];
-
-	snprintf(p, sizeof(p), "/run/vmp/%s.serial.log", name);
-	x1 = replace(xml, "/run/vmp/serial.log", p);
-	snprintf(p, sizeof(p), "/run/vmp/%s.agent.sock", name);
-	x2 = replace(x1, "/run/vmp/agent.sock", p);
-	free(xml);
-	free(x1);
-	return x2;
-}
-
 /* Writes agent i's configuration (its host's memory limit from mem_limit[i]). */
 static void
 write_conf(int i)
@@ -527,7 +499,7 @@ static int
 setup(void **state)
 {
 	static const char *const hostname[NHOSTS] = { "vmp-clive-a", "vmp-clive-b", "vmp-clive-c" };
-	char dir[600], serial[700], agentp[700], *img = NULL;
+	char dir[600], *img = NULL;
 	int i;
 
 	if (!mkdtemp(base_dir))
@@ -542,32 +514,11 @@ setup(void **state)
 	}
 	if (vmp_guest_image(&img) < 0)
 		return -1;
-	for (i = 0; i < NVMS; i++) {
-		char *xml = guest_xml(vm_name[i], img);
-		virConnectPtr conn = virConnectOpen(vmp_lvd_uri(lvd[vm_host[i]]));
-		virDomainPtr dom;
-
-		if (!conn) {
-			free(xml);
+	for (i = 0; i < NVMS; i++)
+		if (vmp_lvd_guest_create(lvd[vm_host[i]], vm_name[i], 256, img, &guest[i]) < 0) {
 			free(img);
 			return -1;
 		}
-		dom = virDomainCreateXML(conn, xml, 0);
-		free(xml);
-		if (!dom) {
-			fprintf(stderr, "cannot create %s: %s\n", vm_name[i], virGetLastErrorMessage());
-			virConnectClose(conn);
-			free(img);
-			return -1;
-		}
-		virDomainFree(dom);
-		virConnectClose(conn);
-		snprintf(serial, sizeof(serial), "%s/vmp/%s.serial.log",
-			 vmp_lvd_run_dir(lvd[vm_host[i]]), vm_name[i]);
-		snprintf(agentp, sizeof(agentp), "%s/vmp/%s.agent.sock",
-			 vmp_lvd_run_dir(lvd[vm_host[i]]), vm_name[i]);
-		vmp_guest_attach(vm_name[i], serial, agentp, &guest[i]);
-	}
 	free(img);
 	for (i = 0; i < NVMS; i++)
 		if (vmp_guest_wait_boot(guest[i], 150000) < 0)
