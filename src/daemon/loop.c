@@ -1662,6 +1662,32 @@ host_power(struct vmp_loop *l, struct loop_host *h, bool wake)
 }
 
 /*
+ * The parameters of a migration from the host at from_uri to the one at to_uri: the
+ * configuration's migration_* keys, the destination's migrate_uri and the source's
+ * storage_shared. The strings point into the configuration and the arguments.
+ */
+static struct vmp_migrate_params
+migrate_params(const struct vmp_loop *l, const char *from_uri, const char *to_uri)
+{
+	struct vmp_config_host_settings dc = vmp_config_host(l->cfg, to_uri);
+
+	return (struct vmp_migrate_params){
+		.dest_uri = to_uri,
+		.migrate_uri = dc.migrate_uri && strcmp(dc.migrate_uri, "auto") ? dc.migrate_uri
+										  : NULL,
+		.max_downtime_ms = (uint64_t)l->cfg->migration_max_downtime_ms,
+		.bandwidth_mibps = (uint64_t)l->cfg->migration_bandwidth_mibps,
+		.auto_converge = l->cfg->migration_auto_converge,
+		.postcopy = l->cfg->migration_postcopy,
+		.storage_shared = vmp_config_host(l->cfg, from_uri).storage_shared,
+		.copy_storage = l->cfg->migration_copy_storage,
+		.tls = l->cfg->migration_tls,
+		.tls_dir = strcmp(l->cfg->migration_tls_dir, "none") ? l->cfg->migration_tls_dir
+								     : NULL,
+	};
+}
+
+/*
  * One planner move: checks it against the host's migration budget, journals it with
  * the planner's reason (policy "planner") as an intent before acting, wakes the
  * destination if it is on standby, starts the migration and journals the decision with
@@ -1672,21 +1698,7 @@ act_move(struct vmp_loop *l, const struct vmp_pilot_move *m, const struct vmp_pi
 	 struct cycle_vm *cv)
 {
 	struct loop_host *h = &l->hosts[m->from], *dh = &l->hosts[m->to];
-	struct vmp_config_host_settings dc = vmp_config_host(l->cfg, dh->uri);
-	struct vmp_migrate_params mp = {
-		.dest_uri = dh->uri,
-		.migrate_uri = dc.migrate_uri && strcmp(dc.migrate_uri, "auto") ? dc.migrate_uri
-										  : NULL,
-		.max_downtime_ms = (uint64_t)l->cfg->migration_max_downtime_ms,
-		.bandwidth_mibps = (uint64_t)l->cfg->migration_bandwidth_mibps,
-		.auto_converge = l->cfg->migration_auto_converge,
-		.postcopy = l->cfg->migration_postcopy,
-		.storage_shared = vmp_config_host(l->cfg, h->uri).storage_shared,
-		.copy_storage = l->cfg->migration_copy_storage,
-		.tls = l->cfg->migration_tls,
-		.tls_dir = strcmp(l->cfg->migration_tls_dir, "none") ? l->cfg->migration_tls_dir
-								     : NULL,
-	};
+	struct vmp_migrate_params mp = migrate_params(l, h->uri, dh->uri);
 	struct vmp_decision d;
 	const char *result = NULL;
 	bool acted = false;
@@ -1935,21 +1947,7 @@ vmp_loop_intent_run(struct vmp_loop *l, const struct vmp_loop_intent *it,
 		    int (*claim)(void *opaque), void *opaque, char **ret_why)
 {
 	struct loop_host *h = &l->hosts[0];
-	struct vmp_config_host_settings dc = vmp_config_host(l->cfg, it->to_uri);
-	struct vmp_migrate_params mp = {
-		.dest_uri = it->to_uri,
-		.migrate_uri = dc.migrate_uri && strcmp(dc.migrate_uri, "auto") ? dc.migrate_uri
-										  : NULL,
-		.max_downtime_ms = (uint64_t)l->cfg->migration_max_downtime_ms,
-		.bandwidth_mibps = (uint64_t)l->cfg->migration_bandwidth_mibps,
-		.auto_converge = l->cfg->migration_auto_converge,
-		.postcopy = l->cfg->migration_postcopy,
-		.storage_shared = vmp_config_host(l->cfg, h->uri).storage_shared,
-		.copy_storage = l->cfg->migration_copy_storage,
-		.tls = l->cfg->migration_tls,
-		.tls_dir = strcmp(l->cfg->migration_tls_dir, "none") ? l->cfg->migration_tls_dir
-								     : NULL,
-	};
+	struct vmp_migrate_params mp = migrate_params(l, h->uri, it->to_uri);
 	enum vmp_pilot_reason pr = VMP_PILOT_RELIEVE;
 	struct cycle_vm *cv = NULL;
 	struct vmp_decision d;
