@@ -31,7 +31,7 @@ static const struct vmp_cli_option run_options[] = {
 	  OPT_INTERVAL },
 	{ "journal", 'J', "FILE", "decision journal, JSON lines ('-' = stdout)", OPT_JOURNAL },
 	{ "cycles", 'N', "N", "stop after N cycles (default: until SIGTERM/SIGINT)", OPT_CYCLES },
-	{ "check", 'n', NULL, "check the configuration file and exit", OPT_CHECK },
+	{ "check", 'n', NULL, "check the configuration file (and the etcd options, without contacting etcd) and exit", OPT_CHECK },
 	{ "verbose", 'v', NULL, "log every recovery and cycle (repeat for more)", OPT_VERBOSE },
 	{ "sample-config", 0, NULL, "print the sample configuration with every key and exit",
 	  OPT_SAMPLE },
@@ -168,7 +168,8 @@ const struct vmp_cli_command vmp_cmd_run = {
 		"stop after the current cycle. On a terminal each cycle prints one line; a\n"
 		"summary follows at exit. vmpilotd runs the same loop. -n checks the\n"
 		"configuration file and exits: 0 when valid, 1 with 'file:line: message' when\n"
-		"not. --sample-config prints every key with its default and unit.\n"
+		"not (with etcd_endpoints set, the etcd options too, without contacting etcd).\n"
+		"--sample-config prints every key with its default and unit.\n"
 		"--replay runs the same loop on a simulated cluster (one host per simulated\n"
 		"host of -c sim://DIR, default the bundled PlanetLab day) as fast as it goes,\n"
 		"printing its migrations, then its energy, overload, unserved CPU and\n"

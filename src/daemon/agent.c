@@ -74,18 +74,36 @@ opt(const char *s)
 	return s && strcmp(s, "none") ? s : NULL;
 }
 
+/* The etcd client's options from the configuration ("none" = not set). */
+static struct vmp_etcd_options
+etcd_options(const struct vmp_config *cfg)
+{
+	return (struct vmp_etcd_options){
+		.endpoints = cfg->etcd_endpoints, .cacert = opt(cfg->etcd_cacert),
+		.cert = opt(cfg->etcd_cert), .key = opt(cfg->etcd_key),
+		.user = opt(cfg->etcd_user), .password_file = opt(cfg->etcd_password_file),
+		.timeout_ms = cfg->etcd_timeout_ms,
+	};
+}
+
+int
+vmp_agent_check_config(const struct vmp_config *cfg, char **ret_err)
+{
+	struct vmp_etcd_options eo = etcd_options(cfg);
+	struct vmp_etcd *e = NULL;
+	int r = vmp_etcd_open(&eo, &e, ret_err);
+
+	vmp_etcd_close(e);
+	return r;
+}
+
 int
 vmp_agent_new(const struct vmp_agent_options *o, struct vmp_agent **ret, char **ret_err)
 {
 	const struct vmp_config *cfg = o->cfg;
 	struct vmp_agent *a = xcalloc(1, sizeof(*a));
 	struct vmp_cluster_config cc = {
-		.etcd = {
-			.endpoints = cfg->etcd_endpoints, .cacert = opt(cfg->etcd_cacert),
-			.cert = opt(cfg->etcd_cert), .key = opt(cfg->etcd_key),
-			.user = opt(cfg->etcd_user), .password_file = opt(cfg->etcd_password_file),
-			.timeout_ms = cfg->etcd_timeout_ms,
-		},
+		.etcd = etcd_options(cfg),
 		.prefix = cfg->etcd_prefix,
 		/* whole seconds, at least the configured time */
 		.lease_ttl_s = (cfg->cluster_lease_ttl_ms + 999) / 1000,

@@ -53,6 +53,11 @@ struct vmp_agent_options {
  * etcd options (a URL that is not http(s)://, a key without a certificate...).
  */
 int vmp_agent_new(const struct vmp_agent_options *o, struct vmp_agent **ret, char **ret_err);
+/*
+ * Checks the etcd options of cfg as vmp_agent_new() would (without contacting etcd):
+ * for `vmpilot run -n`. Returns 0, or -errno with *ret_err (caller frees).
+ */
+int vmp_agent_check_config(const struct vmp_config *cfg, char **ret_err);
 /* Frees; with resign, first revokes the lease (a clean stop: a new leader at once). */
 void vmp_agent_free(struct vmp_agent *a, bool resign);   /* accepts NULL */
 

@@ -414,6 +414,22 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	cfg = config_new(a->config_path, a->interval_s);
 	if (!cfg)
 		return 1;
+	if (strcmp(cfg->etcd_endpoints, "none") && a->n_uris > 1) {
+		log_err("with etcd_endpoints set vmpilot is the agent of one host: give exactly one "
+			"--connect URI, its local hypervisor (%zu given)", a->n_uris);
+		config_free(cfg);
+		return 2;
+	}
+	if (a->check_only && strcmp(cfg->etcd_endpoints, "none")) {
+		char *why = NULL;
+
+		if (vmp_agent_check_config(cfg, &why) < 0) {
+			log_err("%s: %s", a->config_path ? a->config_path : "(defaults)", why);
+			free(why);
+			config_free(cfg);
+			return 1;
+		}
+	}
 	if (a->check_only) {
 		printf("%s: configuration OK (%zu vm section%s, %zu host section%s)\n",
 		       a->config_path ? a->config_path : "(defaults)", cfg->nvms,
@@ -423,12 +439,6 @@ vmp_runner_main(const struct vmp_runner_args *a)
 	}
 	if (a->n_uris == 0) {
 		log_err("no host to watch: give at least one --connect URI");
-		config_free(cfg);
-		return 2;
-	}
-	if (strcmp(cfg->etcd_endpoints, "none") && a->n_uris != 1) {
-		log_err("with etcd_endpoints set vmpilot is the agent of one host: give exactly one "
-			"--connect URI, its local hypervisor (%zu given)", a->n_uris);
 		config_free(cfg);
 		return 2;
 	}

@@ -450,6 +450,31 @@ test_every_command(void **state)
 	same((char *[]){ "run", "-n", "-f", conf, NULL },
 	     (char *[]){ "run", "--config", conf, "--check", NULL }, VMP_EXIT_OK,
 	     "configuration OK (1 vm section", NULL);
+	/* -n checks the etcd options as an agent would start (no etcd contacted) */
+	{
+		char *ec = xasprintf("%s/etcd.conf", tmpdir);
+		FILE *fe = fopen(ec, "w");
+
+		assert_non_null(fe);
+		fputs("etcd_endpoints = http://127.0.0.1:1,ftp://nowhere\n", fe);
+		fclose(fe);
+		assert_int_equal(run_argv((char *[]){ "run", "-n", "-f", ec, NULL }, &out),
+				 VMP_EXIT_FAILURE);
+		free(out);
+		fe = fopen(ec, "w");
+		fputs("etcd_endpoints = http://127.0.0.1:1\n", fe);
+		fclose(fe);
+		assert_int_equal(run_argv((char *[]){ "run", "-n", "-f", ec, NULL }, &out),
+				 VMP_EXIT_OK);
+		free(out);
+		/* an agent has one local hypervisor */
+		assert_int_equal(run_argv((char *[]){ "run", "-n", "-f", ec, "-c", "test:///default",
+						      "-c", "test:///default", NULL }, &out),
+				 VMP_EXIT_USAGE);
+		free(out);
+		unlink(ec);
+		free(ec);
+	}
 	assert_int_equal(run_argv((char *[]){ "run", "-c", "test:///default", "-d", "-N", "2",
 					      "-i", "100ms", "-J", j2, "-v", NULL }, &out),
 			 VMP_EXIT_OK);
