@@ -2,7 +2,7 @@
 /*
  * Scale benchmark of the cluster mode (issue 11, doc/cluster.md "Benchmark"). Part 1:
  * 1,000 simulated hosts and 10,000 VMs (a synthetic PlanetLab-like day, the recipe of
- * bench/sim-scale.c, on core/sim.c's reference host types made 16-core, HOST_PES below)
+ * bench/sim-scale.c, on core/sim.c's reference host types made 16-core: bench/synthday.h)
  * whose agents, simulated in this process with one struct vmp_cluster each (its own
  * lease and HTTP client), publish their host summary every cycle to a real local etcd
  * started by tests/lib/etcdharness; the elected agent reads the snapshot, housekeeps
@@ -36,16 +36,9 @@
 #include "core/sim.h"
 #include "etcdharness.h"
 #include "trace/trace.h"
+#include "synthday.h"
 
 #define TARGET_S 1.0
-/*
- * Each host: a reference type's cores (HP ML110 G4/G5 speed and power model), 16 of
- * them and 32 GiB, so that ten VMs fit on every host at their full size as the placement
- * allocates them; the reference 2-core, 4 GiB hosts hold about 2.5 of these VMs, and a
- * day of 10 VMs per such host would place only a quarter of its VMs.
- */
-#define HOST_PES 16
-#define HOST_RAM_MB 32768.0
 
 static double
 now_s(void)
@@ -85,33 +78,6 @@ xstrdup(const char *s)
 	return p;
 }
 
-static uint64_t
-rnd(uint64_t *x)
-{
-	*x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
-	return *x >> 33;
-}
-
-/* nvms VMs, each a seed VM's day circularly shifted with +-3 % noise (bench/sim-scale.c's recipe). */
-static float *
-synth(const struct vmp_trace *seed, size_t nvms, uint64_t x)
-{
-	size_t nsteps = seed->nsteps, v, k;
-	float *pct = xcalloc(nvms * nsteps, sizeof(float));
-
-	for (v = 0; v < nvms; v++) {
-		size_t src = rnd(&x) % seed->nvms, shift = rnd(&x) % nsteps;
-		const float *s = seed->cpu_usage_pct + src * nsteps;
-
-		for (k = 0; k < nsteps; k++) {
-			float u = s[(k + shift) % nsteps] + (float)((int)(rnd(&x) % 7) - 3);
-
-			pct[v * nsteps + k] = u < 0 ? 0 : u > 99 ? 99 : (float)(int)u;
-		}
-	}
-	return pct;
-}
-
 /* A simulated cluster of nhosts hosts and 10 x nhosts VMs, the planner's policy row. */
 struct world {
 	struct vmp_sim_config cfg;
@@ -132,16 +98,13 @@ world_new(const struct vmp_trace *seed, size_t nhosts, struct world *w)
 	memset(w, 0, sizeof(*w));
 	w->nhosts = nhosts;
 	w->nvms = 10 * nhosts;
-	w->pct = synth(seed, w->nvms, 42);
+	w->pct = vmp_bench_synth_day(seed, w->nvms, 42);
 	w->in.nvms = w->nvms;
 	w->in.nsteps = seed->nsteps;
 	w->in.cpu_pct = w->pct;
 	vmp_sim_config_default(&w->cfg);
 	w->cfg.nhosts = nhosts;
-	for (i = 0; i < w->cfg.nhost_types; i++) {
-		w->cfg.host_types[i].pes = HOST_PES;
-		w->cfg.host_types[i].ram_mb = HOST_RAM_MB;
-	}
+	vmp_bench_big_hosts(&w->cfg);
 	r = vmp_sim_new(&w->cfg, vmp_sim_policy_find("vmpilot"), &w->in, &w->sim);
 	if (r < 0)
 		return r;

@@ -26,6 +26,7 @@
 
 #include "core/simrun.h"
 #include "trace/trace.h"
+#include "synthday.h"
 
 struct row {
 	double wall_s, energy_kwh, ratio;
@@ -36,15 +37,6 @@ struct row {
 	int ok;
 };
 
-/*
- * Each host: a reference type's cores (HP ML110 G4/G5 speed and power model), 16 of
- * them and 32 GiB (as bench/cluster-scale), so that ten VMs fit on every host at their
- * full size as the initial placement allocates them. The reference 2-core, 4 GiB hosts
- * hold about 2.5 of these VMs: on them a day of 10 VMs per host created only a quarter
- * of its VMs (25,000 of 100,000), and the rest never ran.
- */
-#define HOST_PES 16
-#define HOST_RAM_MB 32768.0
 
 static double
 now_s(void)
@@ -53,34 +45,6 @@ now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static uint64_t
-rnd(uint64_t *x)
-{
-	*x = *x * 6364136223846793005ULL + 1442695040888963407ULL;
-	return *x >> 33;
-}
-
-static float *
-synth(const struct vmp_trace *seed, size_t nvms, uint64_t x)
-{
-	size_t nsteps = seed->nsteps, v, k;
-	float *pct = malloc(nvms * nsteps * sizeof(float));
-
-	if (!pct)
-		abort();
-	for (v = 0; v < nvms; v++) {
-		size_t src = rnd(&x) % seed->nvms, shift = rnd(&x) % nsteps;
-		const float *s = seed->cpu_usage_pct + src * nsteps;
-
-		for (k = 0; k < nsteps; k++) {
-			float u = s[(k + shift) % nsteps] + (float)((int)(rnd(&x) % 7) - 3);
-
-			pct[v * nsteps + k] = u < 0 ? 0 : u > 99 ? 99 : (float)(int)u;
-		}
-	}
-	return pct;
 }
 
 /* Runs one size and policy in a child; the row comes back through a pipe. */
@@ -102,17 +66,14 @@ measure(const struct vmp_trace *seed, size_t nvms, const char *policy, struct ro
 		struct vmp_sim_config cfg;
 		struct vmp_simrun_result r;
 		struct row row = { 0 };
-		float *pct = synth(seed, nvms, 42);
+		float *pct = vmp_bench_synth_day(seed, nvms, 42);
 		struct vmp_sim_input in = { nvms, seed->nsteps, pct, NULL };
 		double t0;
 
 		close(fd[0]);
 		vmp_sim_config_default(&cfg);
 		cfg.nhosts = nvms / 10 ? nvms / 10 : 1;
-		for (size_t i = 0; i < cfg.nhost_types; i++) {
-			cfg.host_types[i].pes = HOST_PES;
-			cfg.host_types[i].ram_mb = HOST_RAM_MB;
-		}
+		vmp_bench_big_hosts(&cfg);
 		t0 = now_s();
 		if (vmp_simrun(&cfg, vmp_sim_policy_find(policy), NULL, &in, NULL, NULL, &r) == 0) {
 			row.wall_s = now_s() - t0;
@@ -156,8 +117,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	printf("synthetic days from %s (%zu seed VMs), hosts = VMs / 10 (G4/G5 cores, %d per "
-	       "host, %.0f GiB), %zu steps; every VM placed\n", argv[1], seed->nvms, HOST_PES,
-	       HOST_RAM_MB / 1024, seed->nsteps);
+	       "host, %.0f GiB), %zu steps; every VM placed\n", argv[1], seed->nvms, VMP_BENCH_HOST_PES,
+	       VMP_BENCH_HOST_RAM_MB / 1024, seed->nsteps);
 	printf("%-12s %8s %7s %9s %9s %9s %11s %8s %10s\n", "policy", "VMs", "hosts", "cpu_s",
 	       "wall_s", "rss_MiB", "migrations", "E/bound", "growth");
 	plist = strdup(policies);
