@@ -696,3 +696,23 @@ vmp_agent_counters(const struct vmp_agent *a, int64_t wall_ms, struct vmp_cluste
 {
 	vmp_cluster_counters(a->cl, wall_ms, ret);
 }
+
+static void
+hook_cycle(void *opaque, struct vmp_loop *l, struct vmp_cluster_agent *sum, int64_t now_ms,
+	   int64_t wall_ms)
+{
+	vmp_agent_cycle(opaque, l, sum, now_ms, wall_ms);
+}
+
+static void
+hook_migrated(void *opaque, const char *id, const char *error)
+{
+	vmp_agent_migrated(opaque, id, error);
+}
+
+void
+vmp_agent_loop_hooks(struct vmp_agent *a, struct vmp_loop_cluster *ret)
+{
+	*ret = (struct vmp_loop_cluster){ .cycle = hook_cycle, .migrated = hook_migrated,
+					  .opaque = a };
+}

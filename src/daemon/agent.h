@@ -38,6 +38,7 @@
 
 struct vmp_agent;
 struct vmp_loop;
+struct vmp_loop_cluster;   /* daemon/loop.h */
 
 struct vmp_agent_options {
 	const struct vmp_config *cfg;  /* borrowed: etcd_* keys, agent_name, agent_migrate_uri */
@@ -79,6 +80,9 @@ void vmp_agent_cycle(struct vmp_agent *a, struct vmp_loop *l, struct vmp_cluster
  * is written to etcd in this or a later cycle (retried until etcd answers).
  */
 void vmp_agent_migrated(struct vmp_agent *a, const char *id, const char *error);
+
+/* The loop's cluster hooks (struct vmp_loop_cluster, daemon/loop.h) that call the two above. */
+void vmp_agent_loop_hooks(struct vmp_agent *a, struct vmp_loop_cluster *ret);
 
 /*
  * The "cluster" object of the status (a new reference): vmp_cluster_status() plus

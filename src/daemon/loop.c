@@ -8,7 +8,7 @@
 #include "core/diagnose.h"
 #include "core/rightsize.h"
 #include "core/workload.h"
-#include "daemon/agent.h"
+#include "cluster/cluster.h"
 #include "daemon/hostcmd.h"
 #include "daemon/journal.h"
 #include "host/ksm.h"
@@ -151,8 +151,8 @@ struct vmp_loop {
 	/* per cycle */
 	int64_t now_ms, wall_ms;
 	struct vmp_loop_report rep;
-	/* Agent mode (daemon/agent.h): the agent, and this cycle's VMs while it runs. */
-	struct vmp_agent *agent;
+	/* Agent mode (cluster.cycle set): the agent's hooks, and this cycle's VMs while it runs. */
+	struct vmp_loop_cluster cluster;
 	struct cycle_vm *agent_cvs;
 	size_t agent_ncv;
 };
@@ -431,8 +431,8 @@ vmp_loop_new(const struct vmp_loop_options *o, struct vmp_loop **ret_l, char **r
 	l->log = o->log;
 	l->moved = o->moved;
 	l->opaque = o->opaque;
-	l->agent = o->agent;
-	if (l->agent && o->n_uris != 1) {
+	l->cluster = o->cluster;
+	if (l->cluster.cycle && o->n_uris != 1) {
 		*ret_err = xasprintf("with etcd_endpoints set vmpilot is the agent of one host: give "
 				     "exactly one --connect URI (%zu given)", o->n_uris);
 		free(l);
@@ -1557,7 +1557,8 @@ migration_result(struct vmp_loop *l, struct loop_host *h, struct loop_vm *v,
 	    v->name, to, error ? "failed: " : "completed", error ? error : "");
 	if (v->mig_intent[0]) {
 		json_object_set_new(inputs, "intent", json_string(v->mig_intent));
-		vmp_agent_migrated(l->agent, v->mig_intent, error);
+		if (l->cluster.migrated)
+			l->cluster.migrated(l->cluster.opaque, v->mig_intent, error);
 		v->mig_intent[0] = '\0';
 	}
 	count_decision(l, "migration", &d, !error, error);
@@ -1879,7 +1880,7 @@ plan_cluster(struct vmp_loop *l, struct cycle_vm **cvs, size_t *ncv)
  * Agent mode: the summary of the one host for the cluster (pilot_host(), pilot_vm();
  * each VM's demand added to its history here, as the planner of plan_cluster() would),
  * handed to the agent, which publishes it, plans when it leads and runs the intents
- * of this host through vmp_loop_intent_run() (daemon/agent.h).
+ * of this host through vmp_loop_intent_run() (the cluster hooks, daemon/agent.h).
  */
 static void
 agent_step(struct vmp_loop *l, struct cycle_vm *cvs, size_t ncv)
@@ -1926,7 +1927,7 @@ agent_step(struct vmp_loop *l, struct cycle_vm *cvs, size_t ncv)
 	}
 	l->agent_cvs = cvs;
 	l->agent_ncv = ncv;
-	vmp_agent_cycle(l->agent, l, &sum, l->now_ms, l->wall_ms);
+	l->cluster.cycle(l->cluster.opaque, l, &sum, l->now_ms, l->wall_ms);
 	l->agent_cvs = NULL;
 	l->agent_ncv = 0;
 	/* the strings are the loop's: only the array and what the agent set are freed */
@@ -2180,7 +2181,7 @@ vmp_loop_cycle_observed(struct vmp_loop *l, const struct vmp_loop_host_obs *obs,
 		if (l->ksm_root && i == l->ksm_host)
 			host_ksm(l, h, o, cvs[i], ncv[i]);
 	}
-	if (l->agent) {
+	if (l->cluster.cycle) {
 		if (l->hosts[0].ok)
 			agent_step(l, cvs[0], ncv[0]);
 	} else if (l->n_hosts > 1) {

@@ -69,6 +69,22 @@ struct vmp_loop_counters {
 	char journal_error[128];            /* why, while failing */
 };
 
+struct vmp_loop;
+struct vmp_cluster_agent;   /* cluster/cluster.h */
+
+/* How the loop reaches the cluster agent of agent mode (daemon/agent.h). */
+struct vmp_loop_cluster {
+	/*
+	 * Once per cycle with this host's summary (sum->name and sum->migrate_uri are the
+	 * agent's to fill and free); it may run intents through vmp_loop_intent_run().
+	 */
+	void (*cycle)(void *opaque, struct vmp_loop *l, struct vmp_cluster_agent *sum,
+		      int64_t now_ms, int64_t wall_ms);
+	/* The migration of intent id ended (error NULL: it completed). */
+	void (*migrated)(void *opaque, const char *id, const char *error);
+	void *opaque;
+};
+
 struct vmp_loop_options {
 	const char *const *uris;  /* the --connect URIs, one host each */
 	size_t n_uris;
@@ -95,11 +111,13 @@ struct vmp_loop_options {
 		      enum vmp_pilot_reason reason, const char *why);
 	void *opaque;
 	/*
-	 * Agent mode (etcd_endpoints set, daemon/agent.h; borrowed, NULL = off): exactly one
-	 * URI; instead of planning over its hosts the loop hands the agent its host's
-	 * summary every cycle, and the cluster's elected planner decides the moves.
+	 * Agent mode (etcd_endpoints set; cycle NULL = off): exactly one URI; instead of
+	 * planning over its hosts the loop hands its host's summary to the agent every
+	 * cycle, and the cluster's elected planner decides the moves. The runner fills
+	 * this from daemon/agent.h (vmp_agent_loop_hooks()), so that the loop does not
+	 * depend on the agent that depends on it.
 	 */
-	struct vmp_agent *agent;
+	struct vmp_loop_cluster cluster;
 };
 
 /*
@@ -197,7 +215,7 @@ struct vmp_loop_intent {
 };
 
 /*
- * Agent mode, during vmp_agent_cycle() only: runs intent it on the local host. The
+ * Agent mode, during the cluster cycle hook (vmp_agent_cycle()) only: runs intent it on the local host. The
  * VM must be here, running, not migrating, not pinned or opted out, in mode act, with
  * a migration left in its host's budget, the loop not in dry run; otherwise the
  * intent is journaled as a recommendation (policy "planner", not acted, with the

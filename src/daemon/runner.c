@@ -478,7 +478,7 @@ vmp_runner_main(const struct vmp_runner_args *a)
 			rc = 1;
 			goto out;
 		}
-		o.agent = agent;
+		vmp_agent_loop_hooks(agent, &o.cluster);
 		log_info("agent '%s' of the cluster at %s (prefix %s, lease %lld ms)",
 			 vmp_agent_name(agent), cfg->etcd_endpoints, cfg->etcd_prefix,
 			 (long long)cfg->cluster_lease_ttl_ms);
