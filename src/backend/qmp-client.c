@@ -29,15 +29,6 @@ struct vmp_qmp {
 	bool broken;
 };
 
-int64_t
-vmp_qmp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void
 vmp_qmp_reader_init(struct vmp_qmp_reader *r, size_t max_bytes)
 {
@@ -184,7 +175,7 @@ static int
 read_some(struct vmp_qmp *q, int64_t deadline_ms, char **ret_err)
 {
 	char buf[65536];
-	int64_t left = deadline_ms - vmp_qmp_now_ms();
+	int64_t left = deadline_ms - vmp_monotonic_ms();
 	struct pollfd pfd = { .fd = q->fd, .events = POLLIN };
 	ssize_t n;
 	int r;
@@ -199,7 +190,7 @@ read_some(struct vmp_qmp *q, int64_t deadline_ms, char **ret_err)
 		return r;
 	}
 	if (r == 0)
-		return vmp_qmp_now_ms() >= deadline_ms ? 0 : 1;
+		return vmp_monotonic_ms() >= deadline_ms ? 0 : 1;
 	n = recv(q->fd, buf, sizeof(buf), 0);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
@@ -255,7 +246,7 @@ send_all(struct vmp_qmp *q, const char *data, size_t len, int64_t deadline_ms, c
 	size_t off = 0;
 
 	while (off < len) {
-		int64_t left = deadline_ms - vmp_qmp_now_ms();
+		int64_t left = deadline_ms - vmp_monotonic_ms();
 		struct pollfd pfd = { .fd = q->fd, .events = POLLOUT };
 		ssize_t n;
 		int r;

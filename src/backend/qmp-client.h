@@ -59,7 +59,7 @@ struct vmp_qmp;
 
 /*
  * Connects to the QMP unix socket at path, reads the greeting and sends
- * qmp_capabilities, all before deadline_ms (CLOCK_MONOTONIC ms, see vmp_qmp_now_ms).
+ * qmp_capabilities, all before deadline_ms (CLOCK_MONOTONIC ms, vmp_monotonic_ms() of util/util.h).
  * Returns 0 and *ret_q, or a negative errno and *ret_err (caller frees).
  */
 int vmp_qmp_connect(const char *path, int64_t deadline_ms, struct vmp_qmp **ret_q,
@@ -115,8 +115,5 @@ const char *vmp_qmp_version(const struct vmp_qmp *q);
 int vmp_qmp_peer_pid(const struct vmp_qmp *q);
 /* The uid the peer process runs as (SO_PEERCRED), or -1 when unknown. */
 long vmp_qmp_peer_uid(const struct vmp_qmp *q);
-
-/* CLOCK_MONOTONIC in milliseconds, the clock of all deadlines here. */
-int64_t vmp_qmp_now_ms(void);
 
 #endif

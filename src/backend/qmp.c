@@ -56,7 +56,7 @@ priv(struct vmp_backend *b)
 static int64_t
 deadline(struct vmp_backend *b)
 {
-	return vmp_qmp_now_ms() + vmp_backend_timeout_ms(b);
+	return vmp_monotonic_ms() + vmp_backend_timeout_ms(b);
 }
 
 static bool
@@ -1047,7 +1047,7 @@ wait_unplugged(struct vmp_backend *b, struct qmp_vm *v, unsigned count, char **i
 	const char *what = "set vcpus";
 
 	for (;;) {
-		int64_t step = vmp_qmp_now_ms() + 200;
+		int64_t step = vmp_monotonic_ms() + 200;
 		json_t *ev = NULL, *list = NULL, *e;
 		unsigned left = 0;
 		char *err = NULL;
@@ -1093,7 +1093,7 @@ wait_unplugged(struct vmp_backend *b, struct qmp_vm *v, unsigned count, char **i
 		json_decref(list);
 		if (!left)
 			return 0;
-		if (vmp_qmp_now_ms() >= dl)
+		if (vmp_monotonic_ms() >= dl)
 			return vmp_backend_fail(b, ETIMEDOUT, "cannot set vcpus of vm '%s' to %u: "
 						"unplug of %u vcpu(s) requested, but the guest did not "
 						"release %u within %u ms", v->name, count, nids, left,
@@ -1596,12 +1596,12 @@ wait_migration_ended(struct vmp_backend *b, struct qmp_vm *v, const char *what, 
 			return r;
 		if (migration_ended(st))
 			return 0;
-		if (vmp_qmp_now_ms() >= dl)
+		if (vmp_monotonic_ms() >= dl)
 			return vmp_backend_fail(b, EBUSY, "cannot %s of vm '%s': its last migration "
 						"is still '%s'", what, v->name, st);
 		/* An event, or at most 100 ms: whichever comes first. */
-		r = vmp_qmp_wait_event(v->q, "MIGRATION", vmp_qmp_now_ms() + 100 < dl ?
-				       vmp_qmp_now_ms() + 100 : dl, &ev, &err);
+		r = vmp_qmp_wait_event(v->q, "MIGRATION", vmp_monotonic_ms() + 100 < dl ?
+				       vmp_monotonic_ms() + 100 : dl, &ev, &err);
 		json_decref(ev);
 		if (r < 0) {
 			vmp_backend_fail(b, r, "cannot %s of vm '%s': %s", what, v->name, err);
@@ -1785,7 +1785,7 @@ qmp_dirty_rate(struct vmp_backend *b, const char *vm, unsigned calc_ms, uint64_t
 {
 	const char *what = "measure dirty rate";
 	unsigned calc_s = calc_ms ? (calc_ms + 999) / 1000 : 1;
-	int64_t dl = vmp_qmp_now_ms() + (int64_t)calc_s * 1000 + vmp_backend_timeout_ms(b);
+	int64_t dl = vmp_monotonic_ms() + (int64_t)calc_s * 1000 + vmp_backend_timeout_ms(b);
 	struct qmp_vm *v;
 	json_t *val = NULL;
 	json_int_t prev_start;
@@ -1826,7 +1826,7 @@ qmp_dirty_rate(struct vmp_backend *b, const char *vm, unsigned calc_ms, uint64_t
 		}
 		json_decref(val);
 		val = NULL;
-		if (vmp_qmp_now_ms() >= dl)
+		if (vmp_monotonic_ms() >= dl)
 			return vmp_backend_fail(b, ETIMEDOUT, "cannot measure dirty rate of vm '%s': "
 						"no result within %u ms", vm,
 						calc_s * 1000 + vmp_backend_timeout_ms(b));

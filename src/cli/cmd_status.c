@@ -430,15 +430,6 @@ print_json(FILE *out, const struct status_pilot *pilot, const char *uri,
 	json_decref(root);
 }
 
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 sleep_ms(unsigned ms)
 {
@@ -531,14 +522,14 @@ run_status(const struct vmp_cli_command *cmd, int argc, char **argv)
 	 * --timeout bounds a whole frame (both samples and the gap between them), not each
 	 * call: a silent or babbling QMP peer cannot stretch it.
 	 */
-	vmp_backend_set_deadline(b, now_ms() + timeout_ms + STATUS_FIRST_GAP_MS);
+	vmp_backend_set_deadline(b, vmp_monotonic_ms() + timeout_ms + STATUS_FIRST_GAP_MS);
 	r = sample_take(b, &prev);
 	if (r < 0)
 		goto fail;
 	for (;;) {
 		/* The first frame comes after 1 s, later ones every --watch seconds. */
 		if (done > 0)
-			vmp_backend_set_deadline(b, now_ms() + watch_ms + timeout_ms);
+			vmp_backend_set_deadline(b, vmp_monotonic_ms() + watch_ms + timeout_ms);
 		sleep_ms(done == 0 ? STATUS_FIRST_GAP_MS : (unsigned)watch_ms);
 		r = sample_take(b, &cur);
 		if (r < 0)

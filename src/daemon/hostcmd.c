@@ -15,15 +15,6 @@
 
 extern char **environ;
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 vmp_hostcmd_run(const char *command, const char *host, int64_t timeout_ms, char **ret_msg)
 {
@@ -31,7 +22,7 @@ vmp_hostcmd_run(const char *command, const char *host, int64_t timeout_ms, char 
 	posix_spawnattr_t attr;
 	char *script = xasprintf("%s \"$1\"", command);
 	char *argv[] = { "sh", "-c", script, "vmpilot-host-command", (char *)host, NULL };
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = vmp_monotonic_ms() + timeout_ms;
 	pid_t pid;
 	int r, status = 0;
 
@@ -60,7 +51,7 @@ vmp_hostcmd_run(const char *command, const char *host, int64_t timeout_ms, char 
 			*ret_msg = xasprintf("cannot wait for the command: %s", strerror(errno));
 			return r;
 		}
-		if (mono_ms() >= deadline) {
+		if (vmp_monotonic_ms() >= deadline) {
 			kill(-pid, SIGKILL);
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;

@@ -735,10 +735,10 @@ test_migrate_tls(void **state)
 	assert_int_equal(p.state, VMP_MIGRATE_COMPLETED);
 	/* The destination received with its TLS credentials. */
 	snprintf(path, sizeof(path), "%s/tls.sock", pc_dir);
-	if (vmp_qmp_connect(path, vmp_qmp_now_ms() + 10000, &q, &err) < 0)
+	if (vmp_qmp_connect(path, vmp_monotonic_ms() + 10000, &q, &err) < 0)
 		fail_msg("%s", err);
 	assert_int_equal(vmp_qmp_execute(q, "query-migrate-parameters", NULL,
-					 vmp_qmp_now_ms() + 10000, &val, &err), 0);
+					 vmp_monotonic_ms() + 10000, &val, &err), 0);
 	assert_string_equal(json_string_value(json_object_get(val, "tls-creds")), "vmp-tls");
 	json_decref(val);
 	vmp_qmp_close(q);
@@ -774,21 +774,21 @@ test_migrate_tls(void **state)
 			 vmp_scenario_free_port());
 		snprintf(path, sizeof(path), "%s/tls.sock", pc_dir);
 		/* Prepare the destination by hand with the good credentials. */
-		if (vmp_qmp_connect(path, vmp_qmp_now_ms() + 10000, &q, &err) < 0)
+		if (vmp_qmp_connect(path, vmp_monotonic_ms() + 10000, &q, &err) < 0)
 			fail_msg("%s", err);
 		assert_int_equal(vmp_qmp_execute(q, "object-add",
 			json_pack("{s:s,s:s,s:s,s:s,s:b}", "qom-type", "tls-creds-x509", "id",
 				  "vmp-tls", "dir", certs, "endpoint", "server", "verify-peer", 1),
-			vmp_qmp_now_ms() + 10000, NULL, &err), 0);
+			vmp_monotonic_ms() + 10000, NULL, &err), 0);
 		assert_int_equal(vmp_qmp_execute(q, "migrate-set-parameters",
-			json_pack("{s:s}", "tls-creds", "vmp-tls"), vmp_qmp_now_ms() + 10000, NULL,
+			json_pack("{s:s}", "tls-creds", "vmp-tls"), vmp_monotonic_ms() + 10000, NULL,
 			&err), 0);
 		{
 			/* QEMU's spelling: tcp:HOST:PORT. */
 			char *quri = xasprintf("tcp:%s", migrate_uri + strlen("tcp://"));
 
 			assert_int_equal(vmp_qmp_execute(q, "migrate-incoming",
-				json_pack("{s:s}", "uri", quri), vmp_qmp_now_ms() + 10000, NULL,
+				json_pack("{s:s}", "uri", quri), vmp_monotonic_ms() + 10000, NULL,
 				&err), 0);
 			free(quri);
 		}

@@ -30,6 +30,7 @@
 
 #include "backend/backend.h"
 #include "backend/qmp-client.h"
+#include "util/util.h"
 
 struct peer {
 	char path[256];
@@ -381,12 +382,12 @@ test_balloon_events(void **state)
 	/* The client directly, to see the queued events. */
 	peer_start(&p, "balloon-events");
 	snprintf(path, sizeof(path), "%s/vm1.sock", dir);
-	assert_int_equal(vmp_qmp_connect(path, vmp_qmp_now_ms() + 2000, &q, &err), 0);
+	assert_int_equal(vmp_qmp_connect(path, vmp_monotonic_ms() + 2000, &q, &err), 0);
 	assert_string_equal(vmp_qmp_version(q), "7.2.22");
 	assert_int_equal(vmp_qmp_execute(q, "balloon", json_pack("{s:I}", "value", 268435456),
-					 vmp_qmp_now_ms() + 2000, NULL, &err), 0);
+					 vmp_monotonic_ms() + 2000, NULL, &err), 0);
 	assert_int_equal(vmp_qmp_events_pending(q), 1);
-	assert_int_equal(vmp_qmp_execute(q, "query-balloon", NULL, vmp_qmp_now_ms() + 2000, &ret,
+	assert_int_equal(vmp_qmp_execute(q, "query-balloon", NULL, vmp_monotonic_ms() + 2000, &ret,
 					 &err), 0);
 	assert_int_equal(json_integer_value(json_object_get(ret, "actual")), 268435456);
 	json_decref(ret);
@@ -635,10 +636,10 @@ babble(void *arg)
 	const char *hello = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n";
 	const char *ev = "{\"event\": \"X\", \"data\": {}, \"timestamp\": {\"seconds\": 1, "
 			 "\"microseconds\": 2}}\r\n";
-	int64_t end = vmp_qmp_now_ms() + 15000;
+	int64_t end = vmp_monotonic_ms() + 15000;
 	int fd;
 
-	while (vmp_qmp_now_ms() < end) {
+	while (vmp_monotonic_ms() < end) {
 		struct pollfd pfd = { .fd = bb->lfd, .events = POLLIN };
 
 		if (poll(&pfd, 1, 100) <= 0)
@@ -652,7 +653,7 @@ babble(void *arg)
 
 			send_all(fd, head, strlen(head));
 		}
-		while (vmp_qmp_now_ms() < end &&
+		while (vmp_monotonic_ms() < end &&
 		       send_all(fd, bb->endless_message ? "aaaaaaaa" : ev,
 				bb->endless_message ? 8 : strlen(ev)))
 			nap_ms(1);
@@ -690,14 +691,14 @@ test_deadline_per_operation(void **state)
 		bb.endless_message = round == 1;
 		assert_int_equal(pthread_create(&t, NULL, babble, &bb), 0);
 		b = open_b(1000);
-		t0 = vmp_qmp_now_ms();
+		t0 = vmp_monotonic_ms();
 		vmp_backend_set_deadline(b, t0 + 1000);
 		assert_int_equal(vmp_backend_list_vms(b, &vms), 1);
 		assert_int_equal(vms[0].state, VMP_VM_UNKNOWN);
 		free(vms);
 		assert_true(vmp_backend_vm_stats(b, "vm1", &st) < 0);
 		assert_true(vmp_backend_vm_stats(b, "vm1", &st) < 0);
-		took = vmp_qmp_now_ms() - t0;
+		took = vmp_monotonic_ms() - t0;
 		printf("%s: list + 2 x stats with a 1 s deadline: %lld ms (%s)\n",
 		       round ? "endless message" : "endless events", (long long)took,
 		       vmp_backend_error(b));
@@ -784,13 +785,13 @@ test_late_reply(void **state)
 
 	peer_start(&p, "late-reply");
 	snprintf(path, sizeof(path), "%s/vm1.sock", dir);
-	assert_int_equal(vmp_qmp_connect(path, vmp_qmp_now_ms() + 2000, &q, &err), 0);
-	t0 = vmp_qmp_now_ms();
+	assert_int_equal(vmp_qmp_connect(path, vmp_monotonic_ms() + 2000, &q, &err), 0);
+	t0 = vmp_monotonic_ms();
 	assert_int_equal(vmp_qmp_execute(q, "query-status", NULL, t0 + 300, &ret, &err), -ETIMEDOUT);
-	assert_true(vmp_qmp_now_ms() - t0 < 600);
+	assert_true(vmp_monotonic_ms() - t0 < 600);
 	free(err);
 	assert_true(vmp_qmp_connected(q));
-	assert_int_equal(vmp_qmp_execute(q, "query-status", NULL, vmp_qmp_now_ms() + 2000, &ret,
+	assert_int_equal(vmp_qmp_execute(q, "query-status", NULL, vmp_monotonic_ms() + 2000, &ret,
 					 &err), 0);
 	/* The second command's reply, not the late first one. */
 	assert_string_equal(json_string_value(json_object_get(ret, "status")), "running");
@@ -811,8 +812,8 @@ test_split(void **state)
 
 	peer_start(&p, "split");
 	snprintf(path, sizeof(path), "%s/vm1.sock", dir);
-	assert_int_equal(vmp_qmp_connect(path, vmp_qmp_now_ms() + 3000, &q, &err), 0);
-	assert_int_equal(vmp_qmp_execute(q, "query-balloon", NULL, vmp_qmp_now_ms() + 3000, &ret,
+	assert_int_equal(vmp_qmp_connect(path, vmp_monotonic_ms() + 3000, &q, &err), 0);
+	assert_int_equal(vmp_qmp_execute(q, "query-balloon", NULL, vmp_monotonic_ms() + 3000, &ret,
 					 &err), 0);
 	assert_int_equal(json_integer_value(json_object_get(ret, "actual")), 268435456);
 	assert_string_equal(json_string_value(json_object_get(ret, "note")),
